@@ -1,0 +1,78 @@
+"""The interface every model plugin implements.
+
+A plugin is a factory registered in the ``zero_bench.models`` entry-point group; it returns an object with:
+
+* ``info``: a :class:`ModelInfo` (name, parameter count, declared training data, checkpoint hash, ...);
+* ``preprocess_image(image) -> Tensor``: PIL image to a model input tensor; runs in DataLoader workers, so it
+  must be picklable (a module-level function or a small object, not a lambda);
+* ``encode_images(pixels) -> Encoded`` and ``encode_texts(texts) -> Encoded``: the dual encoder.  ``pixels`` is
+  a stacked batch of ``preprocess_image`` outputs already on the model's device; ``embeddings`` come back
+  L2-normalised (the evaluator re-normalises anyway);
+* optionally ``score_pairs(image_states, text_states) -> Tensor``: a cross encoder scoring row k of the image
+  states against row k of the text states, returning P(match) (or any score where higher means more
+  likely a match) of shape ``[n]``.  The evaluator keeps the ``states`` returned by the encoders once per
+  image and per text and indexes them for every pair it needs, so no image is encoded twice;
+* ``to(device)``: move to a device (``torch.nn.Module`` provides it).
+
+Mixed precision is applied by the evaluator through ``torch.autocast``; plugins need no precision argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelInfo(BaseModel):
+    """What a result and a leaderboard entry say about the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    parameters: int = Field(ge=0, description="number of parameters")
+    training_data: str = Field(min_length=1, max_length=500, description="declared pre-training data")
+    checkpoint: str | None = Field(default=None, description="checkpoint file or registry name")
+    checkpoint_sha256: str | None = None
+    organisation: str | None = None
+    link: str | None = None
+    fine_tuned_on: str | None = Field(default=None, description="task whose train split the weights were tuned on")
+
+
+@dataclass
+class Encoded:
+    """Output of an encoder for a batch of n items.
+
+    ``embeddings`` [n, d] are the dual-encoder vectors.  ``states`` are per-item tensors (first dimension n)
+    that the model's ``score_pairs`` needs later, e.g. token states and attention masks; empty for a pure
+    dual encoder.
+    """
+
+    embeddings: torch.Tensor
+    states: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Model(Protocol):
+    info: ModelInfo
+
+    def preprocess_image(self, image: Any) -> torch.Tensor: ...
+
+    def encode_images(self, pixels: torch.Tensor) -> Encoded: ...
+
+    def encode_texts(self, texts: list[str]) -> Encoded: ...
+
+    def to(self, device: torch.device | str) -> Any: ...
+
+
+@runtime_checkable
+class PairScorer(Protocol):
+    """A model with a cross encoder; the evaluator uses it for re-ranking and matching."""
+
+    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+
+def has_pair_scorer(model: object) -> bool:
+    return callable(getattr(model, "score_pairs", None))

@@ -1,0 +1,149 @@
+"""Declarative task definitions: one YAML file per task under the top-level ``tasks/`` folder.
+
+A :class:`TaskSpec` says what data a task reads (format, splits, files), how it is scored (metrics, primary
+metric, which "mean recall") and where it comes from (citation, licence).  Adding a task means adding a file.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from zero_bench.errors import DataFormatError, ZeroBenchError
+
+
+class TaskKind(str, Enum):
+    retrieval = "retrieval"
+    matching = "matching"
+
+
+class Direction(str, Enum):
+    image_to_text = "image_to_text"  # official keys txt_r*: an image query retrieves texts
+    text_to_image = "text_to_image"  # official keys img_r*: a text query retrieves images
+
+
+class MeanRecall(str, Enum):
+    """The three "mean recall" definitions in use; every retrieval result names its own."""
+
+    mean_of_6 = "mean_of_6"  # R@1/5/10 both ways (official r_mean)
+    mean_of_3_t2i = "mean_of_3_t2i"  # R@1/5/10 text-to-image only (MUGE)
+    mean_of_3_i2t = "mean_of_3_i2t"  # R@1/5/10 image-to-text only
+    mean_of_r1 = "mean_of_r1"  # R@1 both ways
+
+
+RETRIEVAL_METRICS = ("txt_r1", "txt_r5", "txt_r10", "txt_r_mean", "img_r1", "img_r5", "img_r10", "img_r_mean", "r_mean")
+MATCHING_METRICS = ("auc", "accuracy")
+
+FormatName = Literal["zero-itr-jsonl", "zero-itm-jsonl", "flickr30k-cna-txt", "cn-clip"]
+
+
+class SplitSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    annotation: str = Field(description="annotation file, relative to the dataset folder")
+    images: str | None = Field(
+        default=None, description="image file (cn-clip base64 TSV), relative to the dataset folder"
+    )
+    note: str | None = None
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    version: str
+    title: str
+    description: str
+    kind: TaskKind
+    text_kind: Literal["caption", "query"]
+    dataset: str = Field(description="entry of the dataset registry that provides the files")
+    data_folder: str = Field(description="folder under the data root holding the official layout")
+    format: FormatName
+    image_dir: str | None = Field(default=None, description="image folder, relative to the dataset folder")
+    splits: dict[str, SplitSpec]
+    default_split: str
+    directions: list[Direction] = Field(default_factory=list)
+    metrics: list[str]
+    primary_metric: str
+    mean_recall: MeanRecall | None = None
+    rerank_top_k: int = Field(default=0, ge=0, description="default k for cross-encoder re-ranking")
+    citation: str
+    license: str
+    homepage: str | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskSpec:
+        if self.default_split not in self.splits:
+            raise ValueError(f"default_split {self.default_split!r} is not one of the splits {sorted(self.splits)}")
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"primary_metric {self.primary_metric!r} is not in metrics")
+        known = RETRIEVAL_METRICS if self.kind is TaskKind.retrieval else MATCHING_METRICS
+        unknown = [m for m in self.metrics if m not in known]
+        if unknown:
+            raise ValueError(f"unknown metrics for a {self.kind.value} task: {unknown}")
+        if self.kind is TaskKind.retrieval:
+            if not self.directions:
+                raise ValueError("a retrieval task must list its directions")
+            if self.mean_recall is None:
+                raise ValueError("a retrieval task must say which mean recall it reports (mean_recall)")
+        if self.format == "cn-clip":
+            missing = [s for s, spec in self.splits.items() if spec.images is None]
+            if missing:
+                raise ValueError(f"cn-clip splits need an images TSV: {missing}")
+        elif self.image_dir is None:
+            raise ValueError(f"format {self.format} needs image_dir")
+        return self
+
+    def split(self, name: str | None) -> tuple[str, SplitSpec]:
+        name = name or self.default_split
+        if name not in self.splits:
+            raise ZeroBenchError(f"task {self.name} has no split {name!r} (splits: {', '.join(sorted(self.splits))})")
+        return name, self.splits[name]
+
+
+def _task_files() -> dict[str, Path]:
+    folder = resources.files("zero_bench_tasks")
+    return {
+        entry.name.removesuffix(".yaml"): Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    }
+
+
+def load_task_file(path: str | Path) -> TaskSpec:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataFormatError(path, f"invalid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(raw, dict):
+        raise DataFormatError(path, "a task file must hold a mapping")
+    try:
+        spec = TaskSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise DataFormatError(path, f"{loc}: {first['msg']}") from exc
+    if spec.name != path.stem:
+        raise DataFormatError(path, f"task name {spec.name!r} must equal the file name {path.stem!r}")
+    return spec
+
+
+@functools.cache
+def all_tasks() -> dict[str, TaskSpec]:
+    """Every task definition shipped in ``tasks/``, by name."""
+    return {name: load_task_file(path) for name, path in sorted(_task_files().items())}
+
+
+def get_task(name: str) -> TaskSpec:
+    tasks = all_tasks()
+    if name not in tasks:
+        raise ZeroBenchError(f"unknown task {name!r}; known tasks: {', '.join(tasks)}")
+    return tasks[name]
