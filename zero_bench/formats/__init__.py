@@ -1,0 +1,61 @@
+"""Readers for every on-disk format, behind one entry point: :func:`load_split`."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from zero_bench.errors import DataFormatError, ZeroBenchError
+from zero_bench.fileio import sha256_file
+from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
+from zero_bench.formats.cn_clip import read_cn_clip
+from zero_bench.formats.official import read_flickr30k_cna, read_itm_jsonl, read_itr_jsonl
+from zero_bench.paths import data_root
+from zero_bench.taskspec import TaskSpec
+
+__all__ = ["ImageItem", "MatchingData", "RetrievalData", "annotation_checksum", "load_split", "task_data_dir"]
+
+
+def task_data_dir(spec: TaskSpec, data_dir: str | Path | None = None) -> Path:
+    """The folder in the official layout: ``--data-dir`` if given, else ``<data root>/<spec.data_folder>``."""
+    folder = Path(data_dir).expanduser() if data_dir is not None else data_root() / spec.data_folder
+    if not folder.is_dir():
+        raise ZeroBenchError(
+            f"data folder {folder} for task {spec.name} does not exist; run 'zero-bench download {spec.dataset}' "
+            "or pass --data-dir"
+        )
+    return folder
+
+
+def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
+    """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together."""
+    split_spec = spec.splits[split]
+    digest = sha256_file(folder / split_spec.annotation)
+    if split_spec.images is None:
+        return digest
+    return hashlib.sha256(f"{digest}:{sha256_file(folder / split_spec.images)}".encode()).hexdigest()
+
+
+def load_split(spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None) -> RetrievalData | MatchingData:
+    """Read one split of a task into the canonical form, validating every line and image reference."""
+    split, split_spec = spec.split(split)
+    folder = task_data_dir(spec, data_dir)
+    annotation = folder / split_spec.annotation
+    if not annotation.is_file():
+        raise DataFormatError(annotation, f"annotation file for {spec.name}/{split} not found")
+    if split_spec.images is not None and not (folder / split_spec.images).is_file():
+        raise DataFormatError(folder / split_spec.images, f"image TSV for {spec.name}/{split} not found")
+    checksum = annotation_checksum(spec, folder, split)
+    common = {"task": spec.name, "split": split, "sha256": checksum}
+    if spec.format == "cn-clip":
+        assert split_spec.images is not None
+        return read_cn_clip(annotation, folder / split_spec.images, **common)
+    assert spec.image_dir is not None
+    image_dir = folder / spec.image_dir
+    if spec.format == "zero-itr-jsonl":
+        return read_itr_jsonl(annotation, image_dir, **common)
+    if spec.format == "zero-itm-jsonl":
+        return read_itm_jsonl(annotation, image_dir, **common)
+    if spec.format == "flickr30k-cna-txt":
+        return read_flickr30k_cna(annotation, image_dir, **common)
+    raise ZeroBenchError(f"task {spec.name}: no reader for format {spec.format!r}")

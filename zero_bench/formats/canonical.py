@@ -18,17 +18,20 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class ImageItem:
-    """An image by file path or by encoded bytes (base64 text, decoded on open)."""
+    """An image: a whole file (``path``), or a base64 field of ``length`` bytes at ``offset`` in ``path``
+    (a Chinese-CLIP image TSV, read lazily so a large gallery is not held in memory)."""
 
     key: str
-    path: Path | None = None
-    base64_data: str | None = None
+    path: Path
+    offset: int | None = None
+    length: int | None = None
 
     def read_bytes(self) -> bytes:
-        if self.path is not None:
+        if self.offset is None:
             return self.path.read_bytes()
-        assert self.base64_data is not None
-        return base64.b64decode(self.base64_data)
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            return base64.b64decode(handle.read(self.length))
 
     def open(self) -> Image.Image:
         """Decode as RGB (truncated files load as far as they go, as the official matching loader does)."""

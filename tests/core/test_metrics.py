@@ -1,0 +1,123 @@
+"""Metrics against straightforward implementations of the official rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from zero_bench.metrics import matching_metrics, retrieval_metrics, retrieval_metrics_from_scores, roc_auc
+from zero_bench.metrics.ranking import exact_row_topk, topk_both_ways, matrix_chunks
+
+
+def official_itm_eval(scores_i2t: np.ndarray, scores_t2i: np.ndarray, img2txt: dict, txt2img: dict) -> dict:
+    """The official per-query algorithm: argsort each row, rank of the best gold."""
+    ranks = np.zeros(scores_i2t.shape[0])
+    for index, score in enumerate(scores_i2t):
+        inds = np.argsort(score)[::-1]
+        ranks[index] = min(np.where(inds == i)[0][0] for i in img2txt[index])
+    tr = [100.0 * np.mean(ranks < k) for k in (1, 5, 10)]
+    ranks = np.zeros(scores_t2i.shape[0])
+    for index, score in enumerate(scores_t2i):
+        inds = np.argsort(score)[::-1]
+        ranks[index] = np.where(inds == txt2img[index])[0][0]
+    ir = [100.0 * np.mean(ranks < k) for k in (1, 5, 10)]
+    out = {"txt_r1": tr[0], "txt_r5": tr[1], "txt_r10": tr[2], "txt_r_mean": np.mean(tr),
+           "img_r1": ir[0], "img_r5": ir[1], "img_r10": ir[2], "img_r_mean": np.mean(ir)}
+    out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
+    return out
+
+
+def _random_task(rng: np.random.Generator, n_images: int, per_image: int):
+    text_to_image = np.repeat(np.arange(n_images), per_image)
+    rng.shuffle(text_to_image)
+    img2txt = {i: list(np.where(text_to_image == i)[0]) for i in range(n_images)}
+    txt2img = dict(enumerate(text_to_image))
+    return text_to_image, img2txt, txt2img
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("chunk_bytes", [4 * 7 * 40, 1 << 20])
+def test_scores_equal_official_itm_eval(seed: int, chunk_bytes: int) -> None:
+    rng = np.random.default_rng(seed)
+    text_to_image, img2txt, txt2img = _random_task(rng, 37, 3)
+    # A model that is better than chance, so that every rank bucket is populated.
+    scores = rng.normal(size=(37, 111)).astype(np.float32)
+    scores[text_to_image, np.arange(111)] += 1.5
+    ours = retrieval_metrics_from_scores(scores, text_to_image, chunk_bytes=chunk_bytes)
+    reference = official_itm_eval(scores, scores.T, img2txt, txt2img)
+    assert ours.keys() == reference.keys()
+    for key in reference:
+        assert ours[key] == pytest.approx(reference[key], abs=1e-9), key
+
+
+def test_embeddings_equal_official_on_cosine() -> None:
+    rng = np.random.default_rng(5)
+    text_to_image, img2txt, txt2img = _random_task(rng, 50, 5)
+    images = rng.normal(size=(50, 16)).astype(np.float32)
+    texts = images[text_to_image] + rng.normal(scale=1.2, size=(250, 16)).astype(np.float32)
+    ours = retrieval_metrics(images, texts, text_to_image, chunk_bytes=4 * 250 * 8)
+    ni = images / np.linalg.norm(images, axis=1, keepdims=True)
+    nt = texts / np.linalg.norm(texts, axis=1, keepdims=True)
+    sims = torch.from_numpy(ni) @ torch.from_numpy(nt).T  # same float32 matmul as the chunks
+    reference = official_itm_eval(sims.numpy(), sims.numpy().T, img2txt, txt2img)
+    for key in reference:
+        assert ours[key] == pytest.approx(reference[key], abs=1e-9), key
+    assert 0 < ours["r_mean"] < 100
+
+
+def test_tie_rule_orders_equal_scores_by_index() -> None:
+    # All scores equal: under the tie rule each query ranks candidates by index, so only the queries whose
+    # gold is candidate 0 (or within the first k) are hits; a constant model cannot score 100.
+    text_to_image = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    out = retrieval_metrics_from_scores(np.zeros((12, 12), dtype=np.float32), text_to_image, ks=(1, 5, 10))
+    assert out["img_r1"] == pytest.approx(100 / 12)
+    assert out["img_r5"] == pytest.approx(500 / 12)
+    assert out["txt_r10"] == pytest.approx(1000 / 12)
+
+
+def test_exact_topk_breaks_ties_by_index_and_running_merge_matches_full_sort() -> None:
+    rng = np.random.default_rng(3)
+    # Few distinct values: many ties, also across chunk boundaries.
+    scores = torch.from_numpy(rng.integers(0, 4, size=(23, 31)).astype(np.float32))
+    values, indices = exact_row_topk(scores, 7)
+    order = np.argsort(-scores.numpy(), axis=1, kind="stable")[:, :7]
+    assert np.array_equal(indices.numpy(), order)
+    for chunk_rows in (1, 3, 8, 23):
+        i2t, t2i = topk_both_ways(matrix_chunks(scores, chunk_rows), 23, 31, 7, 9, torch.device("cpu"))
+        assert np.array_equal(i2t.indices.numpy(), order)
+        expected = np.argsort(-scores.numpy().T, axis=1, kind="stable")[:, :9]
+        assert np.array_equal(t2i.indices.numpy(), expected), chunk_rows
+
+
+def test_increasing_scores_take_the_dense_merge_path() -> None:
+    scores = torch.arange(40 * 6, dtype=torch.float32).reshape(40, 6)  # every later row beats the earlier
+    _, t2i = topk_both_ways(matrix_chunks(scores, 4), 40, 6, 3, 5, torch.device("cpu"))
+    assert t2i.indices[:, 0].tolist() == [39] * 6
+    assert t2i.indices[0].tolist() == [39, 38, 37, 36, 35]
+
+
+def test_one_direction_when_images_lack_gold() -> None:
+    # A gallery with distractor images: only images with a gold text are image queries.
+    scores = np.eye(5, 3, dtype=np.float32)  # images 3 and 4 have no gold text
+    out = retrieval_metrics_from_scores(scores, [0, 1, 2], ks=(1,))
+    assert out["img_r1"] == 100.0
+    assert out["txt_r1"] == 100.0  # 3 of 3 image queries, not 3 of 5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_roc_auc_equals_scikit_learn(seed: int) -> None:
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=501)
+    scores = np.round(rng.random(501) + 0.3 * labels, 1)  # rounded: many ties
+    assert abs(roc_auc(labels, scores) - sklearn_metrics.roc_auc_score(labels, scores)) < 1e-12
+    out = matching_metrics(labels, scores)
+    assert out["accuracy"] == pytest.approx(100 * np.mean((scores >= 0.5) == labels))
+
+
+def test_roc_auc_rejects_single_class_and_nan() -> None:
+    with pytest.raises(ValueError, match="both positive and negative"):
+        roc_auc(np.ones(4), np.arange(4.0))
+    with pytest.raises(ValueError, match="NaN"):
+        roc_auc(np.array([0, 1]), np.array([0.1, np.nan]))

@@ -1,0 +1,148 @@
+"""Encoding every image and text of a split once: batched, cached in chunks, split across ranks, gathered."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.evaluation.cache import ChunkCache
+from zero_bench.evaluation.distributed import gather_rows, rank_and_world, shard
+from zero_bench.formats.canonical import ImageItem
+from zero_bench.models.protocol import Encoded
+
+AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    dtype = AUTOCAST_DTYPES[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def progress_bar(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled, transient=False,
+    )
+
+
+class _ImageDataset(torch.utils.data.Dataset):
+    def __init__(self, items: Sequence[ImageItem], positions: list[int], transform: Callable) -> None:
+        self.items, self.positions, self.transform = items, positions, transform
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        item = self.items[self.positions[index]]
+        try:
+            image = item.open()
+        except Exception as exc:
+            raise ZeroBenchError(f"{item.path}: cannot decode image {item.key!r}: {exc}") from exc
+        return self.transform(image)
+
+
+def _concat(parts: list[Encoded]) -> Encoded:
+    if not parts:
+        raise ValueError("nothing encoded")
+    return Encoded(
+        embeddings=torch.cat([p.embeddings for p in parts]),
+        states={key: torch.cat([p.states[key] for p in parts]) for key in parts[0].states},
+    )
+
+
+def _slice(encoded: Encoded, start: int, stop: int) -> Encoded:
+    return Encoded(encoded.embeddings[start:stop], {k: v[start:stop] for k, v in encoded.states.items()})
+
+
+def _detach(encoded: Encoded, keep_states: bool) -> Encoded:
+    states = {k: v.detach() for k, v in encoded.states.items()} if keep_states else {}
+    return Encoded(encoded.embeddings.detach().float(), states)
+
+
+def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, num_workers: int,
+                 device: torch.device, precision: str, cache: ChunkCache | None, keep_states: bool,
+                 chunk_size: int, show_progress: bool) -> Encoded:
+    """Encode ``items`` (ImageItems for kind 'images', strings for 'texts'); every rank returns all of them."""
+    rank, world = rank_and_world()
+    chunk_starts = list(range(0, len(items), chunk_size))
+    mine = [chunk_starts[c] for c in shard(len(chunk_starts), rank, world)]
+    sizes = []
+    for r in range(world):
+        owned = [chunk_starts[c] for c in shard(len(chunk_starts), r, world)]
+        sizes.append(sum(min(chunk_size, len(items) - s) for s in owned))
+    done: dict[int, Encoded] = {}
+    if cache is not None:
+        for start in mine:
+            hit = cache.load(start)
+            if hit is not None and hit.embeddings.shape[0] == min(chunk_size, len(items) - start):
+                done[start] = hit
+    pending = [s for s in mine if s not in done]
+    with progress_bar(show_progress and rank == 0) as bar:
+        total = sum(min(chunk_size, len(items) - s) for s in pending)
+        task = bar.add_task(f"encoding {kind}", total=total, rate="")
+        for start, encoded in _encode_chunks(kind, model, items, pending, chunk_size, batch_size, num_workers,
+                                             device, precision, keep_states, bar, task):
+            if cache is not None:
+                cache.save(start, encoded)
+            done[start] = encoded
+    local = _concat([done[s] for s in mine]) if mine else None
+    if world == 1:
+        assert local is not None
+        return Encoded(local.embeddings.to(device), {k: v.to(device) for k, v in local.states.items()})
+    if local is None:
+        raise ZeroBenchError(f"more ranks ({world}) than chunks of {kind} ({len(chunk_starts)}): use fewer processes")
+    return Encoded(
+        gather_rows(local.embeddings.to(device), sizes),
+        {k: gather_rows(v.to(device), sizes) for k, v in local.states.items()},
+    )
+
+
+def _encode_chunks(kind: str, model: object, items: Sequence, starts: list[int], chunk_size: int, batch_size: int,
+                   num_workers: int, device: torch.device, precision: str, keep_states: bool, bar: Progress,
+                   task: object) -> Iterator[tuple[int, Encoded]]:
+    import time
+
+    positions = [p for s in starts for p in range(s, min(s + chunk_size, len(items)))]
+    if not positions:
+        return
+    if kind == "images":
+        loader = torch.utils.data.DataLoader(
+            _ImageDataset(items, positions, model.preprocess_image), batch_size=batch_size,
+            num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=False)
+        batches = (batch.to(device, non_blocking=True) for batch in loader)
+        encode = model.encode_images
+    else:
+        batches = ([items[p] for p in positions[i : i + batch_size]] for i in range(0, len(positions), batch_size))
+        encode = model.encode_texts
+    buffer: list[Encoded] = []
+    buffered = 0
+    chunk_index = 0
+    began = time.perf_counter()
+    finished = 0
+    with torch.inference_mode():
+        for batch in batches:
+            with autocast(device, precision):
+                out = encode(batch)
+            out = _detach(out, keep_states)
+            buffer.append(out)
+            buffered += out.embeddings.shape[0]
+            finished += out.embeddings.shape[0]
+            rate = finished / max(time.perf_counter() - began, 1e-9)
+            bar.update(task, advance=out.embeddings.shape[0], rate=f"{rate:.1f} {kind}/s")
+            # Emit every completed chunk (chunk sizes are fixed except the split's last one).
+            while chunk_index < len(starts):
+                start = starts[chunk_index]
+                need = min(chunk_size, len(items) - start)
+                if buffered < need:
+                    break
+                merged = _concat(buffer)
+                yield start, _slice(merged, 0, need)
+                rest = _slice(merged, need, buffered)
+                buffer, buffered = ([rest] if buffered > need else []), buffered - need
+                chunk_index += 1

@@ -1,0 +1,135 @@
+"""Readers for the official CCMB files: ICR/IQR (``*_itr_*.json``), ICM/IQM (``*_itm_*.json``), Flickr30k-CNA.
+
+Ids follow the official evaluation: text id = 0-based index of the text in file order, image id = 0-based order
+of each image's first appearance.  Every problem is reported with the file and line before any model work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from zero_bench.errors import DataFormatError
+from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of each line; a missing or unreadable file is reported."""
+    if not path.is_file():
+        raise DataFormatError(path, "annotation file not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+    for number, line in _lines(path):
+        if not line.strip():
+            raise DataFormatError(path, "empty line (JSON Lines needs one object per line)", number)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(path, f"bad JSON: {exc.msg} at column {exc.colno}", number) from exc
+        if not isinstance(record, dict):
+            raise DataFormatError(path, "expected a JSON object", number)
+        for key in required:
+            if key not in record:
+                raise DataFormatError(path, f"missing field {key!r}", number)
+        if not isinstance(record["text"], str):
+            raise DataFormatError(path, "field 'text' must be a string", number)
+        if not isinstance(record["image_path"], str) or len(Path(record["image_path"]).name) <= 4:
+            raise DataFormatError(path, "field 'image_path' must be a file name such as 'x.jpg'", number)
+        yield number, record
+
+
+class _ImageIndex:
+    """Assigns image ids in order of first appearance and checks each file exists once."""
+
+    def __init__(self, annotation: Path, image_dir: Path) -> None:
+        self.annotation = annotation
+        self.image_dir = image_dir
+        self.index: dict[str, int] = {}
+        self.items: list[ImageItem] = []
+
+    def add(self, file_name: str, line: int) -> int:
+        # The official code keys images by basename without its 4-character extension.
+        key = file_name[:-4]
+        position = self.index.get(key)
+        if position is None:
+            path = self.image_dir / file_name
+            if not path.is_file():
+                raise DataFormatError(self.annotation, f"image file not found: {path}", line)
+            position = self.index[key] = len(self.items)
+            self.items.append(ImageItem(key=key, path=path))
+        return position
+
+
+def _check_non_empty(path: Path, count: int) -> None:
+    if count == 0:
+        raise DataFormatError(path, "empty split: no samples")
+
+
+def read_itr_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256: str) -> RetrievalData:
+    images = _ImageIndex(path, image_dir)
+    texts: list[str] = []
+    gold: list[tuple[int, int]] = []
+    for number, record in _json_records(path, ("text", "image_path")):
+        image = images.add(Path(record["image_path"]).name, number)
+        gold.append((len(texts), image))
+        texts.append(record["text"])
+    _check_non_empty(path, len(texts))
+    return RetrievalData(
+        task=task, split=split, annotation_sha256=sha256, images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
+        text_ids=np.arange(len(texts), dtype=np.int64), gold=np.asarray(gold, dtype=np.int64), source=str(path),
+    )
+
+
+def read_itm_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256: str) -> MatchingData:
+    images = _ImageIndex(path, image_dir)
+    texts: list[str] = []
+    pair_image: list[int] = []
+    labels: list[int] = []
+    for number, record in _json_records(path, ("text", "image_path", "label")):
+        label = record["label"]
+        if isinstance(label, bool) or label not in (0, 1):
+            raise DataFormatError(path, f"label must be 0 or 1, got {label!r}", number)
+        pair_image.append(images.add(Path(record["image_path"]).name, number))
+        texts.append(record["text"])
+        labels.append(int(label))
+    _check_non_empty(path, len(texts))
+    return MatchingData(
+        task=task, split=split, annotation_sha256=sha256, images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
+        pair_image=np.asarray(pair_image, dtype=np.int64), labels=np.asarray(labels, dtype=np.int64),
+        pair_ids=np.arange(len(texts), dtype=np.int64), source=str(path),
+    )
+
+
+def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sha256: str) -> RetrievalData:
+    """``<image_id>#<k>\\t<caption>`` per line; lines shorter than 3 characters are skipped (official rule)."""
+    images = _ImageIndex(path, image_dir)
+    texts: list[str] = []
+    gold: list[tuple[int, int]] = []
+    for number, line in _lines(path):
+        if len(line) < 3:
+            continue
+        head, tab, caption = line.partition("\t")
+        image_id, hash_sign, _ = head.partition("#")
+        if not tab or not hash_sign or not image_id:
+            raise DataFormatError(path, "expected '<image_id>#<k><TAB><caption>'", number)
+        image = images.add(f"{image_id}.jpg", number)
+        gold.append((len(texts), image))
+        texts.append(caption)
+    _check_non_empty(path, len(texts))
+    return RetrievalData(
+        task=task, split=split, annotation_sha256=sha256, images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
+        text_ids=np.arange(len(texts), dtype=np.int64), gold=np.asarray(gold, dtype=np.int64), source=str(path),
+    )

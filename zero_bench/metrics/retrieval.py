@@ -1,0 +1,155 @@
+"""Retrieval recall in the official ``itm_eval`` convention, computed without the full score matrix.
+
+Keys (percent): ``txt_r{k}`` image-to-text (an image query is a hit at k if ANY of its gold texts is in its top
+k), ``img_r{k}`` text-to-image (a text query is a hit if a gold image is in its top k), ``txt_r_mean`` and
+``img_r_mean`` (means over ``ks``) and ``r_mean`` (mean of both, the "mean of 6" for ks = 1, 5, 10).
+
+Ties are ordered by ascending index (see :mod:`zero_bench.metrics.ranking`); without ties the numbers equal the
+official implementation exactly.  Image queries without any gold text (distractor images in a gallery) are not
+counted as queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from zero_bench.metrics.ranking import (
+    DEFAULT_CHUNK_BYTES,
+    TopK,
+    matrix_chunks,
+    rows_per_chunk,
+    similarity_chunks,
+    topk_both_ways,
+)
+
+GoldSpec = Sequence[int] | Sequence[Sequence[int]] | np.ndarray | torch.Tensor
+
+
+def gold_pairs(text_to_image: GoldSpec) -> np.ndarray:
+    """Normalise gold labels to [n, 2] (text, image) rows: ``text_to_image[t]`` is one image id or a list."""
+    if isinstance(text_to_image, torch.Tensor):
+        text_to_image = text_to_image.cpu().numpy()
+    if isinstance(text_to_image, np.ndarray) and text_to_image.ndim == 1:
+        pairs = np.stack([np.arange(len(text_to_image)), text_to_image.astype(np.int64)], axis=1)
+    else:
+        pairs = np.asarray(
+            [(t, int(i)) for t, images in enumerate(text_to_image)
+             for i in (images if isinstance(images, (list, tuple, np.ndarray)) else [images])],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+    if (pairs[:, 1] < 0).any():
+        raise ValueError("text_to_image has a negative image id")
+    return pairs
+
+
+class RetrievalRecall:
+    """Recall@k in both directions from ranked lists (update with query batches, then compute)."""
+
+    def __init__(self, gold: np.ndarray, n_images: int, n_texts: int, ks: Sequence[int] = (1, 5, 10)) -> None:
+        self.ks = tuple(sorted(set(int(k) for k in ks)))
+        gold = torch.as_tensor(gold, dtype=torch.int64)
+        self.n_images, self.n_texts = n_images, n_texts
+        # Dense relevance would be images x texts; keep hashed pair ids instead.
+        self._pair_keys = torch.unique(gold[:, 1] * n_texts + gold[:, 0])
+        self._image_has_gold = torch.zeros(n_images, dtype=torch.bool)
+        self._image_has_gold[gold[:, 1]] = True
+        self._text_has_gold = torch.zeros(n_texts, dtype=torch.bool)
+        self._text_has_gold[gold[:, 0]] = True
+        self._hits = {"txt": torch.zeros(len(self.ks)), "img": torch.zeros(len(self.ks))}
+        self._queries = {"txt": 0, "img": 0}
+
+    def _is_gold(self, images: torch.Tensor, texts: torch.Tensor) -> torch.Tensor:
+        keys = images * self.n_texts + texts
+        pos = torch.searchsorted(self._pair_keys, keys).clamp(max=self._pair_keys.numel() - 1)
+        return (self._pair_keys[pos] == keys) & (images >= 0) & (texts >= 0)
+
+    def _first_hit(self, relevant: torch.Tensor) -> torch.Tensor:
+        width = relevant.shape[1]
+        ranks = torch.where(relevant, torch.arange(width)[None, :], width)
+        return ranks.min(dim=1).values
+
+    def update_image_queries(self, images: torch.Tensor, ranked_texts: torch.Tensor) -> None:
+        """``ranked_texts[q]``: the texts ranked for image ``images[q]``, best first (at least max(ks) long)."""
+        images, ranked_texts = images.cpu(), ranked_texts.cpu()
+        keep = self._image_has_gold[images]
+        images, ranked_texts = images[keep], ranked_texts[keep]
+        first = self._first_hit(self._is_gold(images[:, None].expand_as(ranked_texts), ranked_texts))
+        self._hits["txt"] += torch.stack([(first < k).sum() for k in self.ks]).float()
+        self._queries["txt"] += int(images.numel())
+
+    def update_text_queries(self, texts: torch.Tensor, ranked_images: torch.Tensor) -> None:
+        texts, ranked_images = texts.cpu(), ranked_images.cpu()
+        keep = self._text_has_gold[texts]
+        texts, ranked_images = texts[keep], ranked_images[keep]
+        first = self._first_hit(self._is_gold(ranked_images, texts[:, None].expand_as(ranked_images)))
+        self._hits["img"] += torch.stack([(first < k).sum() for k in self.ks]).float()
+        self._queries["img"] += int(texts.numel())
+
+    def compute(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        means = []
+        for prefix in ("txt", "img"):
+            if self._queries[prefix] == 0:
+                continue
+            values = [100.0 * float(h) / self._queries[prefix] for h in self._hits[prefix]]
+            for k, value in zip(self.ks, values):
+                out[f"{prefix}_r{k}"] = value
+            out[f"{prefix}_r_mean"] = sum(values) / len(values)
+            means.append(out[f"{prefix}_r_mean"])
+        if len(means) == 2:
+            out["r_mean"] = (means[0] + means[1]) / 2
+        return out
+
+
+def metrics_from_topk(i2t: TopK | None, t2i: TopK | None, gold: np.ndarray, n_images: int, n_texts: int,
+                      ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+    recall = RetrievalRecall(gold, n_images, n_texts, ks)
+    if i2t is not None:
+        recall.update_image_queries(torch.arange(n_images), i2t.indices)
+    if t2i is not None:
+        recall.update_text_queries(torch.arange(n_texts), t2i.indices)
+    return recall.compute()
+
+
+def _device(tensor: torch.Tensor) -> torch.device:
+    return tensor.device
+
+
+def retrieval_topk(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, *, normalize: bool = True,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[TopK, TopK]:
+    """Top-k texts per image and top-k images per text by cosine similarity, in one chunked pass."""
+    image_emb, text_emb = torch.as_tensor(image_emb).float(), torch.as_tensor(text_emb).float()
+    if normalize:
+        image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
+        text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
+    text_emb = text_emb.to(image_emb.device)
+    chunks = similarity_chunks(image_emb, text_emb, rows_per_chunk(text_emb.shape[0], chunk_bytes))
+    return topk_both_ways(chunks, image_emb.shape[0], text_emb.shape[0], k, k, image_emb.device)
+
+
+def retrieval_metrics(image_emb: torch.Tensor | np.ndarray, text_emb: torch.Tensor | np.ndarray,
+                      text_to_image: GoldSpec, ks: Sequence[int] = (1, 5, 10), *, normalize: bool = True,
+                      chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict[str, float]:
+    """Recall@k both ways from embeddings by cosine similarity.
+
+    Rows are L2-normalised here unless ``normalize=False`` (then the dot product is used as given).  Memory is
+    bounded by ``chunk_bytes`` plus the embeddings, whatever the gallery size; the computation runs on the
+    embeddings' device.
+    """
+    image_emb, text_emb = torch.as_tensor(image_emb), torch.as_tensor(text_emb)
+    i2t, t2i = retrieval_topk(image_emb, text_emb, max(ks), normalize=normalize, chunk_bytes=chunk_bytes)
+    return metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), image_emb.shape[0], text_emb.shape[0], ks)
+
+
+def retrieval_metrics_from_scores(scores: torch.Tensor | np.ndarray, text_to_image: GoldSpec,
+                                  ks: Sequence[int] = (1, 5, 10), *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                                  ) -> dict[str, float]:
+    """Recall@k both ways from a precomputed [images, texts] score matrix (higher = more similar)."""
+    scores = torch.as_tensor(scores)
+    n_images, n_texts = scores.shape
+    chunks = matrix_chunks(scores, rows_per_chunk(n_texts, chunk_bytes))
+    i2t, t2i = topk_both_ways(chunks, n_images, n_texts, max(ks), max(ks), scores.device)
+    return metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), n_images, n_texts, ks)
