@@ -70,6 +70,9 @@ def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, 
                  chunk_size: int, show_progress: bool) -> Encoded:
     """Encode ``items`` (ImageItems for kind 'images', strings for 'texts'); every rank returns all of them."""
     rank, world = rank_and_world()
+    if len(items) < world:
+        raise ZeroBenchError(f"{len(items)} {kind} cannot be split across {world} processes: use fewer")
+    chunk_size = min(chunk_size, -(-len(items) // world))  # every rank gets at least one chunk
     chunk_starts = list(range(0, len(items), chunk_size))
     mine = [chunk_starts[c] for c in shard(len(chunk_starts), rank, world)]
     sizes = []
@@ -95,8 +98,7 @@ def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, 
     if world == 1:
         assert local is not None
         return Encoded(local.embeddings.to(device), {k: v.to(device) for k, v in local.states.items()})
-    if local is None:
-        raise ZeroBenchError(f"more ranks ({world}) than chunks of {kind} ({len(chunk_starts)}): use fewer processes")
+    assert local is not None
     return Encoded(
         gather_rows(local.embeddings.to(device), sizes),
         {k: gather_rows(v.to(device), sizes) for k, v in local.states.items()},

@@ -1,0 +1,125 @@
+"""Small datasets in the official layouts, with real image files, and a small real model for tests."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from zero_bench.models.protocol import Encoded, ModelInfo
+
+COLOURS = {  # name -> RGB
+    "红色": (220, 30, 30), "绿色": (30, 200, 40), "蓝色": (30, 40, 220), "黄色": (230, 220, 30),
+    "紫色": (150, 40, 200), "青色": (30, 210, 210), "橙色": (240, 140, 20), "灰色": (128, 128, 128),
+    "黑色": (15, 15, 15), "白色": (245, 245, 245), "粉色": (250, 160, 200), "棕色": (120, 70, 20),
+}
+NAMES = list(COLOURS)
+
+
+def colour_image(index: int, size: int = 24) -> Image.Image:
+    rgb = np.array(COLOURS[NAMES[index % len(NAMES)]], dtype=np.int16)
+    rng = np.random.default_rng(index)
+    pixels = np.clip(rgb + rng.integers(-12, 13, size=(size, size, 3)), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels)
+
+
+def write_jpeg(path: Path, image: Image.Image) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format="JPEG", quality=95)
+
+
+def make_itr_folder(root: Path, n_images: int = 12, per_image: int = 2, task: str = "ICR", prefix: str = "long",
+                    split: str = "val") -> Path:
+    """ICR/IQR layout: every image i shows colour i; its texts name that colour."""
+    lines = []
+    for i in range(n_images):
+        write_jpeg(root / "IQR_IQM_ICR_ICM_images" / f"img{i:04d}.jpg", colour_image(i))
+    for j in range(per_image):
+        for i in range(n_images):
+            lines.append({"text": f"一张{NAMES[i % len(NAMES)]}的图片，第{j}种说法", "image_path": f"images/img{i:04d}.jpg"})
+    path = root / task / split / f"{prefix}_itr_{split}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def make_itm_folder(root: Path, n_pairs: int = 24, task: str = "ICM", prefix: str = "long", split: str = "val") -> Path:
+    lines = []
+    for p in range(n_pairs):
+        i = p % len(NAMES)
+        write_jpeg(root / "IQR_IQM_ICR_ICM_images" / f"img{i:04d}.jpg", colour_image(i))
+        label = p % 2
+        colour = NAMES[i] if label else NAMES[(i + 3) % len(NAMES)]
+        lines.append({"image_path": f"img{i:04d}.jpg", "text": f"{colour}的东西", "label": label})
+    path = root / task / split / f"{prefix}_itm_{split}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def make_cn_clip_folder(root: Path, split: str = "valid", n_images: int = 6, distractors: int = 2) -> Path:
+    """Chinese-CLIP layout; image ids are not 0-based and some gallery images have no text."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{split}_imgs.tsv", "w", encoding="utf-8") as tsv:
+        for i in range(n_images + distractors):
+            buffer = io.BytesIO()
+            colour_image(i).save(buffer, format="JPEG")
+            tsv.write(f"{1000 + i}\t{base64.b64encode(buffer.getvalue()).decode()}\n")
+    with open(root / f"{split}_texts.jsonl", "w", encoding="utf-8") as texts:
+        for i in range(n_images):
+            texts.write(json.dumps({"text_id": 500 + i, "text": f"{NAMES[i]}的商品", "image_ids": [1000 + i]}, ensure_ascii=False) + "\n")
+    return root
+
+
+class ColourModel(torch.nn.Module):
+    """A real (tiny) dual encoder: images by mean colour, texts by the colour word they contain.
+
+    With ``cross=True`` it also has a cross encoder whose P(match) compares the two directly; ``noise`` mixes in
+    a fixed random projection so that the dual encoder is imperfect and re-ranking has something to fix.
+    """
+
+    rerank_with_similarity = True
+
+    def __init__(self, cross: bool = False, noise: float = 0.0, checkpoint_sha256: str | None = "ab" * 32) -> None:
+        super().__init__()
+        protos = torch.tensor([COLOURS[n] for n in NAMES], dtype=torch.float32) / 255.0
+        self.register_buffer("prototypes", protos)
+        gen = torch.Generator().manual_seed(7)
+        # Different distortions of the two towers make the dual encoder imperfect.
+        self.register_buffer("mix_image", torch.randn(len(NAMES), len(NAMES), generator=gen) * noise)
+        self.register_buffer("mix_text", torch.randn(len(NAMES), len(NAMES), generator=gen) * noise)
+        self.scale = torch.nn.Parameter(torch.tensor(20.0))
+        self.calls = {"images": 0, "texts": 0, "pairs": 0}
+        self.info = ModelInfo(name="colour-test-model", parameters=1, training_data="none (test model)",
+                              checkpoint_sha256=checkpoint_sha256)
+        if not cross:
+            self.score_pairs = None  # type: ignore[assignment]
+
+    @staticmethod
+    def preprocess_image(image: Image.Image) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).mean(dim=(0, 1))
+
+    def _colour_logits(self, rgb: torch.Tensor) -> torch.Tensor:
+        return -torch.cdist(rgb, self.prototypes) * self.scale
+
+    def encode_images(self, pixels: torch.Tensor) -> Encoded:
+        self.calls["images"] += pixels.shape[0]
+        probs = torch.softmax(self._colour_logits(pixels.float()), dim=-1)
+        emb = torch.nn.functional.normalize(probs + probs @ self.mix_image, dim=-1)
+        return Encoded(emb, {"rgb": pixels.float()})
+
+    def encode_texts(self, texts: list[str]) -> Encoded:
+        self.calls["texts"] += len(texts)
+        ids = torch.tensor([next((k for k, n in enumerate(NAMES) if n in t), 0) for t in texts], device=self.prototypes.device)
+        onehot = torch.nn.functional.one_hot(ids, len(NAMES)).float()
+        return Encoded(torch.nn.functional.normalize(onehot + onehot @ self.mix_text, dim=-1), {"colour": ids})
+
+    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:  # noqa: D102
+        self.calls["pairs"] += image_states["rgb"].shape[0]
+        logits = self._colour_logits(image_states["rgb"])
+        return torch.softmax(logits, dim=-1).gather(1, text_states["colour"][:, None]).squeeze(1)

@@ -1,0 +1,28 @@
+"""Run under torchrun by test_distributed.py: evaluate the colour model and write what each rank did."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for tests.core.builders
+
+from tests.core.builders import ColourModel  # noqa: E402
+from zero_bench.evaluation.distributed import rank_and_world  # noqa: E402
+from zero_bench.evaluation.evaluator import evaluate  # noqa: E402
+
+
+def main() -> None:
+    data_dir, out_dir, task = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    model = ColourModel(cross=True, noise=1.5)
+    result = evaluate(model, task, data_dir=data_dir, top_k=4, batch_size=2, use_cache=False,
+                      predictions=out_dir / "pred.jsonl")
+    rank, world = rank_and_world()
+    (out_dir / f"calls-{rank}.json").write_text(json.dumps(model.calls))
+    if rank == 0:
+        (out_dir / "metrics.json").write_text(json.dumps({"metrics": result.metrics, "world": world}))
+
+
+if __name__ == "__main__":
+    main()
