@@ -265,10 +265,16 @@ class R2D2Model(nn.Module):
     def set_gradient_checkpointing(self, enable: bool = True) -> None:
         """Recompute activations of every transformer layer in the backward pass (training only)."""
         for tower in (self.visual_encoder, self.text_encoder):
+            # transformers 5 renamed gradient_checkpointing_* to activation_checkpointing_* (old names deprecated)
             if enable:
-                tower.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+                kwargs = {"use_reentrant": False}
+                if hasattr(tower, "activation_checkpointing_enable"):
+                    tower.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+                else:
+                    tower.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
             else:
-                tower.gradient_checkpointing_disable()
+                off = getattr(tower, "activation_checkpointing_disable", None) or tower.gradient_checkpointing_disable
+                off()
         if self.has_cross_encoders:
             self.text_joint_layer.encoder.gradient_checkpointing = enable
             self.img_joint_layer.encoder.gradient_checkpointing = enable
