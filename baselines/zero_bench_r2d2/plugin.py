@@ -53,8 +53,19 @@ class R2D2DualEncoderPlugin(nn.Module):
         embeddings = self.model.image_embed(tokens).float()
         return Encoded(embeddings=embeddings, states={"image_tokens": tokens} if self._keep_states else {})
 
+    def _empty_texts(self) -> Encoded:
+        cfg, device = self.model.config, self.device
+        embeddings = torch.zeros(0, cfg.resolved_embed_dim(), device=device)
+        states = {
+            "text_tokens": torch.zeros(0, self.tokenizer.max_length, cfg.text_width, device=device),
+            "text_mask": torch.zeros(0, self.tokenizer.max_length, dtype=torch.long, device=device),
+        }
+        return Encoded(embeddings=embeddings, states=states if self._keep_states else {})
+
     @torch.no_grad()
     def encode_texts(self, texts: list[str]) -> Encoded:
+        if len(texts) == 0:
+            return self._empty_texts()
         batch = self.tokenizer(list(texts), device=self.device)
         tokens = self.model.encode_text(batch["input_ids"], batch["attention_mask"])
         embeddings = self.model.text_embed(tokens).float()

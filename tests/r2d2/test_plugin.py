@@ -62,6 +62,9 @@ def test_score_pairs_equals_direct_itm(plugin) -> None:
     assert scores.shape == (7,)
     assert torch.allclose(scores, direct, atol=1e-6, rtol=0)
     assert torch.allclose(scores, (lt + li) / 2, atol=1e-6, rtol=0)
+    empty = plugin.encode_texts([])
+    assert empty.embeddings.shape == (0, 16) and empty.states["text_tokens"].shape == (0, 64, 32)
+    assert plugin.score_pairs({"image_tokens": enc_i.states["image_tokens"][:0]}, empty.states).shape == (0,)
     # pair batching does not change the result
     plugin.pair_batch_size = 2
     try:
