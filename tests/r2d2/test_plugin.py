@@ -1,0 +1,181 @@
+"""The r2d2 / prd2 plugins satisfy the zero_bench Model protocol and score pairs like the nn.Module path."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.models.protocol import Model, has_pair_scorer
+
+TEXTS = ["一只猫趴在沙发上", "两只小狗在草地上奔跑", "A man骑着自行车, 2022年！"]
+
+
+@pytest.fixture(scope="module")
+def plugin(r2d2_fixture_dir: Path):
+    from zero_bench_r2d2.plugin import create_r2d2
+
+    return create_r2d2(checkpoint=str(r2d2_fixture_dir / "checkpoint.pt"), config=str(r2d2_fixture_dir))
+
+
+def _images(n: int, seed: int = 0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, size=(40 + 7 * i, 50, 3), dtype=np.uint8)) for i in range(n)]
+
+
+def test_protocol_and_info(plugin, r2d2_fixture_dir: Path) -> None:
+    assert isinstance(plugin, Model) and has_pair_scorer(plugin)
+    assert plugin.rerank_with_similarity is True
+    assert plugin.info.parameters == sum(p.numel() for p in plugin.model.parameters())
+    assert plugin.info.checkpoint == str(r2d2_fixture_dir / "checkpoint.pt")
+    from zero_bench.fileio import sha256_file
+
+    assert plugin.info.checkpoint_sha256 == sha256_file(r2d2_fixture_dir / "checkpoint.pt")
+    transform = pickle.loads(pickle.dumps(plugin.preprocess_image))
+    assert transform(_images(1)[0]).shape == (3, 32, 32)
+
+
+def test_score_pairs_equals_direct_itm(plugin) -> None:
+    pixels = torch.stack([plugin.preprocess_image(img) for img in _images(3)])
+    enc_i, enc_t = plugin.encode_images(pixels), plugin.encode_texts(TEXTS)
+    assert enc_i.embeddings.shape == (3, 16) and enc_t.embeddings.shape == (3, 16)
+    assert torch.allclose(enc_i.embeddings.norm(dim=-1), torch.ones(3), atol=1e-6)
+    assert set(enc_i.states) == {"image_tokens"} and enc_i.states["image_tokens"].shape == (3, 5, 64)
+    assert set(enc_t.states) == {"text_tokens", "text_mask"} and enc_t.states["text_mask"].shape == (3, 64)
+    pi = torch.tensor([0, 0, 1, 2, 2, 1, 0])
+    pt = torch.tensor([0, 2, 1, 1, 0, 2, 1])
+    scores = plugin.score_pairs({k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()})
+    # the same pixels and texts through the nn.Module directly
+    model, tok = plugin.model, plugin.tokenizer(TEXTS)
+    with torch.no_grad():
+        img = model.encode_image(pixels)
+        txt = model.encode_text(tok["input_ids"], tok["attention_mask"])
+        direct = model.itm_score(img[pi], txt[pt], tok["attention_mask"][pt])
+        lt = model.text_image_logits(img[pi], txt[pt], tok["attention_mask"][pt]).softmax(-1)[:, 1]
+        li = model.image_text_logits(img[pi], txt[pt], tok["attention_mask"][pt]).softmax(-1)[:, 1]
+    assert scores.shape == (7,)
+    assert torch.allclose(scores, direct, atol=1e-6, rtol=0)
+    assert torch.allclose(scores, (lt + li) / 2, atol=1e-6, rtol=0)
+    empty = plugin.encode_texts([])
+    assert empty.embeddings.shape == (0, 16) and empty.states["text_tokens"].shape == (0, 64, 32)
+    assert plugin.score_pairs({"image_tokens": enc_i.states["image_tokens"][:0]}, empty.states).shape == (0,)
+    # pair batching does not change the result
+    plugin.pair_batch_size = 2
+    try:
+        again = plugin.score_pairs({k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()})
+    finally:
+        plugin.pair_batch_size = 256
+    assert torch.allclose(scores, again, atol=1e-6, rtol=0)
+
+
+def test_score_pairs_reproduces_fixture_itm(plugin, r2d2_fixture_dir: Path) -> None:
+    """Fixture pixels + fixture texts through the plugin (64-token tokenization) give the official ITM and sim."""
+    inputs, outputs = np.load(r2d2_fixture_dir / "inputs.npz"), np.load(r2d2_fixture_dir / "outputs.npz")
+    enc_i = plugin.encode_images(torch.from_numpy(inputs["pixel_values"]))
+    enc_t = plugin.encode_texts([str(t) for t in inputs["texts"]])
+    pi, pt = torch.from_numpy(inputs["pair_image_index"]), torch.from_numpy(inputs["pair_text_index"])
+    itm = plugin.score_pairs({k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()})
+    expected = torch.from_numpy(outputs["itm_score_len64"])[pi, pt]
+    assert (itm - expected).abs().max().item() <= 1e-6
+    sim = enc_i.embeddings @ enc_t.embeddings.t()
+    assert (sim - torch.from_numpy(outputs["sim_len64"])).abs().max().item() <= 1e-6
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast(plugin, dtype: torch.dtype) -> None:
+    pixels = torch.stack([plugin.preprocess_image(img) for img in _images(2)])
+    ref_i, ref_t = plugin.encode_images(pixels), plugin.encode_texts(TEXTS[:2])
+    ref = plugin.score_pairs(ref_i.states, ref_t.states)
+    with torch.autocast("cpu", dtype=dtype):
+        enc_i, enc_t = plugin.encode_images(pixels), plugin.encode_texts(TEXTS[:2])
+        scores = plugin.score_pairs(enc_i.states, enc_t.states)
+    assert torch.isfinite(scores).all() and scores.shape == (2,)
+    assert (scores.float() - ref).abs().max().item() < 0.03
+    assert (enc_i.embeddings.float() - ref_i.embeddings).abs().max().item() < 0.05
+
+
+def test_prd2_and_random_init() -> None:
+    from zero_bench_r2d2.plugin import create_prd2, create_r2d2
+
+    prd2 = create_prd2(config="r2d2-tiny")
+    assert isinstance(prd2, Model) and not has_pair_scorer(prd2)
+    assert not hasattr(prd2, "rerank_with_similarity")
+    assert prd2.info.training_data == "random init" and "random init" in prd2.info.checkpoint
+    assert prd2.info.checkpoint_sha256 is None
+    enc = prd2.encode_texts(TEXTS)
+    assert enc.embeddings.shape == (3, 16) and enc.states == {}
+    r2d2 = create_r2d2(config="r2d2-tiny")
+    assert r2d2.info.parameters > prd2.info.parameters
+    with pytest.raises(ZeroBenchError, match="unknown option"):
+        create_r2d2(config="r2d2-tiny", precision="fp16")
+    with pytest.raises(ZeroBenchError, match="unknown R2D2 config"):
+        create_r2d2(config="r2d2-vit-xxl")
+
+
+def test_registry_entry_point() -> None:
+    from zero_bench.models.registry import create_model, list_models
+
+    assert {"r2d2", "prd2"} <= set(list_models())
+    model = create_model("prd2", config="r2d2-tiny")
+    assert isinstance(model, Model)
+
+
+def test_gradient_checkpointing_gives_same_gradients() -> None:
+    from zero_bench_r2d2.config import load_config
+    from zero_bench_r2d2.modeling import R2D2Model
+    from zero_bench_r2d2.tokenizer import R2D2Tokenizer
+
+    torch.manual_seed(0)
+    model = R2D2Model(load_config("r2d2-tiny"))
+    model.train()
+    for m in model.modules():  # deterministic: no dropout
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    for m in model.modules():
+        if hasattr(m, "dropout_p"):
+            m.dropout_p = 0.0
+    tok = R2D2Tokenizer(max_length=12)(TEXTS[:2])
+    pixels = torch.randn(2, 3, 32, 32)
+
+    def grads() -> dict[str, torch.Tensor]:
+        model.zero_grad()
+        out = model(pixels, tok["input_ids"], tok["attention_mask"])
+        loss = (out["sim"] / model.temp).logsumexp(-1).mean()
+        loss = loss + model.itm_probs(out["image_tokens"], out["text_tokens"], tok["attention_mask"])[:, 1].sum()
+        loss.backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    calls: dict[str, int] = {}
+    watched = {
+        "vision": model.visual_encoder.encoder.layers[0].mlp,
+        "text": model.text_encoder.encoder.layer[0].intermediate,
+        "joint": model.text_joint_layer.encoder.layer[0].intermediate,
+    }
+
+    def counting(name: str, forward):
+        def wrapped(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return forward(*args, **kwargs)
+
+        return wrapped
+
+    for name, module in watched.items():  # a block inside each layer (HF wraps the layer's class forward)
+        module.forward = counting(name, module.forward)
+    plain = grads()
+    plain_calls, calls = dict(calls), {}
+    model.set_gradient_checkpointing(True)
+    checked = grads()
+    checked_calls, calls = dict(calls), {}
+    model.set_gradient_checkpointing(False)
+    grads()
+    # checkpointing re-runs each layer's forward in the backward pass
+    assert all(checked_calls[k] == 2 * plain_calls[k] for k in watched), (plain_calls, checked_calls)
+    assert calls == plain_calls
+    assert plain.keys() == checked.keys() and len(plain) > 100
+    assert all(torch.allclose(plain[k], checked[k], atol=1e-6) for k in plain)
