@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for tests.core.builders
 
 from tests.core.builders import ColourModel  # noqa: E402
-from zero_bench.evaluation.distributed import rank_and_world  # noqa: E402
+from zero_bench.evaluation.distributed import finish, rank_and_world  # noqa: E402
 from zero_bench.evaluation.evaluator import evaluate  # noqa: E402
 
 
@@ -22,6 +22,7 @@ def main() -> None:
     (out_dir / f"calls-{rank}.json").write_text(json.dumps(model.calls))
     if rank == 0:
         (out_dir / "metrics.json").write_text(json.dumps({"metrics": result.metrics, "world": world}))
+    finish()
 
 
 if __name__ == "__main__":

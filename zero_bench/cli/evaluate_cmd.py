@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Random seed."),
     ) -> None:
         """Evaluate a model on one task split and write a Result JSON (the unit the leaderboard takes)."""
-        from zero_bench.evaluation.distributed import rank_and_world
+        from zero_bench.evaluation.distributed import finish, rank_and_world
         from zero_bench.evaluation.evaluator import evaluate
         from zero_bench.models.registry import create_model
         from zero_bench.taskspec import get_task
@@ -72,7 +72,9 @@ def register(app: typer.Typer) -> None:
         result = evaluate(instance, spec, split, data_dir=data_dir, top_k=top_k, batch_size=batch_size,
                           pair_batch_size=pair_batch_size, num_workers=workers, device=device, precision=precision,
                           use_cache=not no_cache, predictions=predictions, seed=seed, show_progress=True)
-        if rank_and_world()[0] != 0:
+        rank = rank_and_world()[0]
+        finish()
+        if rank != 0:
             return
         path = output or Path("results") / f"{model}-{spec.name}-{result.task.split}.json"
         result.write(path)

@@ -48,3 +48,10 @@ def gather_rows(tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
         parts = [torch.empty_like(padded) for _ in range(world)]
         dist.all_gather(parts, padded)
     return torch.cat([part[:size] for part, size in zip(parts, sizes)])
+
+
+def finish() -> None:
+    """Leave the process group cleanly (gloo aborts at interpreter exit otherwise)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
