@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from zero_bench.metrics import matching_metrics, retrieval_metrics, retrieval_metrics_from_scores, roc_auc
-from zero_bench.metrics.ranking import exact_row_topk, topk_both_ways, matrix_chunks
+from zero_bench.metrics.ranking import exact_row_topk, topk_both_ways
+
+
+def matrix_chunks(scores: torch.Tensor, rows: int):
+    for start in range(0, scores.shape[0], rows):
+        yield start, scores[start : start + rows]
 
 
 def official_itm_eval(scores_i2t: np.ndarray, scores_t2i: np.ndarray, img2txt: dict, txt2img: dict) -> dict:

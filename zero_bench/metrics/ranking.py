@@ -10,7 +10,7 @@ and the k-lists are ever in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +63,19 @@ def exact_row_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Te
     return values, indices
 
 
+def exact_col_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k of every column under the tie rule: ([k, columns] values, [k, columns] row indices)."""
+    depth = min(k + 1, scores.shape[0])
+    values, indices = torch.topk(scores, depth, dim=0, sorted=True)
+    tied = (values[1:] == values[:-1]).any(dim=0)
+    values, indices = values[:k], indices[:k]
+    if bool(tied.any()):
+        cols = torch.nonzero(tied).squeeze(1)
+        exact_values, exact_rows = _exact_row_topk_by_sort(scores[:, cols].t(), k)
+        values[:, cols], indices[:, cols] = exact_values.t(), exact_rows.t()
+    return values, indices
+
+
 class RunningTopK:
     """Exact running top-k per column over row chunks that arrive in increasing row order."""
 
@@ -78,7 +91,7 @@ class RunningTopK:
         if hits == 0:
             return
         if hits > 2 * chunk.shape[1]:
-            self._merge_dense(chunk, row_offset, torch.nonzero(beats.any(dim=0)).squeeze(1))
+            self._merge_dense(chunk, row_offset)
         else:
             self._merge_sparse(chunk, row_offset, beats)
 
@@ -90,11 +103,10 @@ class RunningTopK:
         self.values[affected] = values
         self.indices[affected] = items
 
-    def _merge_dense(self, chunk: torch.Tensor, row_offset: int, affected: torch.Tensor) -> None:
-        # Early chunks improve most columns: merge whole chunk columns.
-        rows = chunk.shape[0]
-        new_items = (torch.arange(rows, device=chunk.device) + row_offset).expand(affected.numel(), rows)
-        self._merge(affected, chunk.index_select(1, affected).t(), new_items)
+    def _merge_dense(self, chunk: torch.Tensor, row_offset: int) -> None:
+        # Early chunks improve most columns: merge each column's own top-k of the chunk.
+        values, rows = exact_col_topk(chunk, min(self.k, chunk.shape[0]))
+        self._merge(torch.arange(chunk.shape[1], device=chunk.device), values.t(), rows.t() + row_offset)
 
     def _merge_sparse(self, chunk: torch.Tensor, row_offset: int, beats: torch.Tensor) -> None:
         # Later chunks improve few entries: pad each affected column's new entries into a small matrix.
@@ -110,9 +122,6 @@ class RunningTopK:
         new_values[local, slot] = chunk[row, col]
         new_items[local, slot] = row + row_offset
         self._merge(affected, new_values, new_items)
-
-
-ChunkSource = Callable[[], Iterator[tuple[int, torch.Tensor]]]
 
 
 def topk_both_ways(chunks: Iterator[tuple[int, torch.Tensor]], n_images: int, n_texts: int, k_i2t: int,
@@ -147,8 +156,3 @@ def similarity_chunks(image_emb: torch.Tensor, text_emb: torch.Tensor, chunk_row
     text_t = text_emb.t()
     for start in range(0, image_emb.shape[0], chunk_rows):
         yield start, image_emb[start : start + chunk_rows] @ text_t
-
-
-def matrix_chunks(scores: torch.Tensor, chunk_rows: int) -> Iterator[tuple[int, torch.Tensor]]:
-    for start in range(0, scores.shape[0], chunk_rows):
-        yield start, scores[start : start + chunk_rows]
