@@ -6,6 +6,7 @@ submissions give byte-identical files (sorted inputs, fixed float formatting, PN
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import warnings
@@ -307,12 +308,10 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
             ax.set_title(f"{spec.title} ({spec.default_split}), top {min(CHART_TOP, len(rows))} by {spec.primary_metric}")
             for pos, value in zip(positions, values):
                 ax.text(min(value + 0.5, 92), pos, f"{value:.1f}", va="center", fontsize=8)
-            fig.tight_layout()
-            import io
-
             buffer = io.BytesIO()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # missing glyphs (e.g. CJK names) render as boxes
+                fig.tight_layout()
                 fig.savefig(buffer, format="png", metadata={"Software": None})
             charts[name] = buffer.getvalue()
     return charts
