@@ -63,6 +63,7 @@ svg.chart { display: block; margin: .3em 0; }
 svg.chart text { font-size: 11px; font-family: system-ui, sans-serif; }
 #card { position: fixed; right: 1em; top: 4em; width: 30em; max-height: 80vh; overflow: auto; background: #fff;
   border: 1px solid #999; box-shadow: 0 2px 12px rgba(0,0,0,.25); padding: 1em; z-index: 2; }
+#card td.text:not(:last-child) { white-space: nowrap; }
 #card dt { font-weight: bold; } #card dd { margin: 0 0 .4em 0; overflow-wrap: anywhere; }
 .empty { color: #777; }
 """
@@ -140,7 +141,7 @@ SCRIPT = r"""
       columns.forEach(function (c) {
         var td = el("td", {"class": c.numeric ? "num" : "text"});
         if (c.key === "model") { td.appendChild(modelButton(row.slug)); }
-        else { td.textContent = c.numeric ? fmt(c.get(row)) : String(c.get(row)); }
+        else { td.textContent = c.integer ? String(c.get(row)) : (c.numeric ? fmt(c.get(row)) : String(c.get(row))); }
         if (c.key === "status") { td.className += " status-" + row.status; }
         tr.appendChild(td);
       });
@@ -191,10 +192,10 @@ SCRIPT = r"""
       sec.appendChild(el("p", null, "Mean of each task's primary metric over the tasks a model covers (of " +
                                     data.n_tasks + "); coverage shown."));
       groupSections(sec, "table-overall", data.overall.filter(visible), [
-        {key: "rank", label: "Rank", numeric: true, get: function (r) { return r.rank; }},
+        {key: "rank", label: "Rank", numeric: true, integer: true, get: function (r) { return r.rank; }},
         {key: "model", label: "Model", get: function (r) { return models[r.slug].name; }},
         {key: "score", label: "Mean primary", numeric: true, get: function (r) { return r.score; }},
-        {key: "covered", label: "Tasks", numeric: true, get: function (r) { return r.covered; }},
+        {key: "covered", label: "Tasks", numeric: true, integer: true, get: function (r) { return r.covered; }},
         {key: "tasks", label: "Covered tasks", get: function (r) { return r.tasks; }}
       ], {key: "score", dir: "descending"});
     }
