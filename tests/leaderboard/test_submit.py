@@ -126,6 +126,32 @@ def test_rejects_bad_predictions(tmp_path, lb, ccmb, icr_preds):
     assert "--predictions: " in _run(lb, result, garbage, data_dir=ccmb)
 
 
+def test_rejects_oversized_predictions(tmp_path, lb, ccmb, icr_preds, monkeypatch):
+    import zero_bench.leaderboard.submit as submit_module
+
+    monkeypatch.setattr(submit_module, "MAX_PREDICTIONS_BYTES", 1000)
+    result = write_json(tmp_path / "r.json", result_dict("icr", ccmb, icr_preds))
+    assert "--predictions: " in (m := _run(lb, result, icr_preds, data_dir=ccmb)) and "larger than the limit of 1000" in m
+
+
+def test_bundle_format_is_checked(tmp_path, lb):
+    message = _run(lb, write_json(tmp_path / "b.json", {"format": "zip", "entries": []}), None)
+    assert "format: expected 'zero-bench-bundle/1', got 'zip'" in message
+    message = _run(lb, write_json(tmp_path / "b.json", {"format": "zero-bench-bundle/1", "entries": []}), None)
+    assert "entries: a bundle lists at least one entry" in message
+
+
+def test_mathtext_and_cjk_names_render(tmp_path, lb, ccmb, icr_preds):
+    name = "$\\frac{1}{0}$ 模型 _x_ | [y](javascript:z)"
+    raw = result_dict("icr", ccmb, icr_preds, card=dict(CARD, name=name))
+    outcome = submit(write_json(tmp_path / "r.json", raw), icr_preds, root=lb, data_dir=ccmb)
+    assert outcome.slug == "frac-1-0-x-y-javascript-z"
+    build(lb)
+    readme = (lb / "README.md").read_text(encoding="utf-8")
+    assert "\\$\\\\frac\\{1\\}\\{0\\}\\$ 模型 \\_x\\_ \\| \\[y\\]\\(javascript\\:z\\)" in readme
+    assert (lb / "charts" / "icr.png").stat().st_size > 1000
+
+
 def test_rejects_missing_data(tmp_path, lb, ccmb, icr_preds):
     result = write_json(tmp_path / "r.json", result_dict("icr", ccmb, icr_preds))
     message = _run(lb, result, icr_preds, data_dir=tmp_path / "no-such-dir")
@@ -223,9 +249,11 @@ def test_hostile_names_stored_safely_and_rendered_as_text(tmp_path, lb, ccmb, ic
         assert '"name":"../../etc/passwd"' in html
 
 
-@pytest.mark.parametrize("name", ["..", "../..", "a/b\\c", "\x00", "CON", "名字", "R2D2 ViT-L/14", "-x-", "." * 300])
+@pytest.mark.parametrize("name", ["..", "../..", "a/b\\c", "\x00", "CON", "nul", "README", "名字", "R2D2 ViT-L/14", "-x-",
+                                  "." * 300, "a" * 200])
 def test_slugify_is_safe(name):
     slug = slugify(name)
+    assert slug not in ("con", "nul", "readme")
     assert slug and len(slug) <= 80
     assert set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
     assert ".." not in slug and "/" not in slug and not slug.startswith("-")

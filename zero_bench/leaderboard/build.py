@@ -145,7 +145,7 @@ def md_text(value: object) -> str:
     text = str(value)
     out = []
     for ch in text:
-        if ch in "\\`*_{}[]()#+-.!|~:":
+        if ch in "\\`*_{}[]()#+-.!|~:$":
             out.append("\\" + ch)
         elif ch == "&":
             out.append("&amp;")

@@ -133,7 +133,13 @@ def slugify(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].strip("-")
     if not text:
         text = "model-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    if text in _RESERVED:
+        text += "-model"
     return text
+
+
+# Names some file systems (Windows) reserve, and names the leaderboard folder uses itself.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)), "readme"}
 
 
 def predictions_name(slug: str, task: str, split: str, setting: str) -> str:

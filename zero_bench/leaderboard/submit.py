@@ -53,7 +53,7 @@ def default_root() -> Path:
 def _parse(path: Path, predictions: Path | None) -> list[Candidate]:
     raw = load_json(path)
     check_raw(raw, path)
-    if isinstance(raw, dict) and "format" in raw and "entries" in raw:
+    if isinstance(raw, dict) and "format" in raw:  # a Result has no "format" field
         if raw.get("format") != BUNDLE_FORMAT:
             raise Rejected("format", f"expected {BUNDLE_FORMAT!r}, got {raw.get('format')!r}", path)
         if predictions is not None:
