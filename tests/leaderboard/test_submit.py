@@ -306,11 +306,21 @@ def test_cli_one_line_error_and_success(tmp_path, lb, ccmb, icr_preds):
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "metrics.img_r1: reported 61.2 but the predictions score 41.2000" in proc.stderr
     assert snapshot(lb) == before
+    # The rest in-process (each CLI process pays for importing torch).
+    from typer.testing import CliRunner
+
+    from zero_bench.cli.app import app
+    from zero_bench.errors import ZeroBenchError
+
+    runner = CliRunner()
     good = write_json(tmp_path / "good.json", result_dict("icr", ccmb, icr_preds))
-    proc = subprocess.run([*cmd, str(good), "--predictions", str(icr_preds)], capture_output=True, text=True,
-                          env=env, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr
-    assert "stored re-scored zero-shot entry for icr/val" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "zero_bench.cli.app", "leaderboard", "build", "--root", str(lb),
-                           "--check"], capture_output=True, text=True, env=env, cwd=REPO)
-    assert proc.returncode == 2 and "error: leaderboard files are stale: README.md" in proc.stderr
+    out = runner.invoke(app, ["submit", str(good), "--predictions", str(icr_preds), "--root", str(lb),
+                              "--data-dir", str(ccmb)])
+    assert out.exit_code == 0, out.output
+    assert "stored re-scored zero-shot entry for icr/val" in out.output
+    out = runner.invoke(app, ["leaderboard", "build", "--root", str(lb), "--check"])
+    assert isinstance(out.exception, ZeroBenchError) and "leaderboard files are stale: README.md" in str(out.exception)
+    out = runner.invoke(app, ["leaderboard", "build", "--root", str(lb)])
+    assert out.exit_code == 0 and "index.html" in out.output
+    out = runner.invoke(app, ["leaderboard", "build", "--root", str(lb), "--check"])
+    assert out.exit_code == 0 and "leaderboard is up to date" in out.output
