@@ -97,3 +97,19 @@ def test_seeded_reported_entries_match_the_facts(shared_reference):
             assert mr[(task, setting)] == float(value)
     clip = read_model_file(LEADERBOARD / "submissions" / "chinese-clip-vit-b-16.json")
     assert clip.entries[0].metrics == {"img_r1": 52.1, "img_r5": 76.7, "img_r10": 84.4, "img_r_mean": 71.1}
+
+
+def test_symlinks_and_stray_files_are_refused(tmp_path):
+    lb = copy_leaderboard(tmp_path / "lb")
+    (lb / "submissions" / "evil.json").symlink_to("/etc/hostname")
+    with pytest.raises(Rejected, match="symbolic links are not allowed"):
+        load_submissions(lb)
+    (lb / "submissions" / "evil.json").unlink()
+    (lb / "submissions" / "notes.txt").write_text("x")
+    with pytest.raises(Rejected, match="unexpected file in submissions/"):
+        load_submissions(lb)
+    (lb / "submissions" / "notes.txt").unlink()
+    (lb / "submissions" / "wukong-vit-l").mkdir()
+    (lb / "submissions" / "wukong-vit-l" / "orphan.jsonl").write_text("x")
+    with pytest.raises(Rejected, match="stored predictions that no entry references"):
+        load_submissions(lb)

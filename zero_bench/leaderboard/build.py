@@ -65,6 +65,8 @@ def load_submissions(root: Path) -> list[Loaded]:
     referenced: set[str] = set()
     names: dict[str, str] = {}
     for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            raise Rejected("file", "symbolic links are not allowed in submissions/", path)
         if path.is_dir() or path.name.startswith(".") or path.name == "README.md":
             continue
         if path.suffix != ".json":
@@ -99,6 +101,8 @@ def load_submissions(root: Path) -> list[Loaded]:
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         for item in sorted(sub.rglob("*")):
             rel = item.relative_to(folder).as_posix()
+            if item.is_symlink():
+                raise Rejected("file", "symbolic links are not allowed in submissions/", item)
             if item.is_file() and rel not in referenced and not item.name.startswith("."):
                 raise Rejected("file", "stored predictions that no entry references", item)
     return out
