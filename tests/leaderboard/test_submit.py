@@ -190,6 +190,10 @@ def test_accepts_rescored_and_stores_predictions(tmp_path, lb, ccmb, icr_preds):
     build(lb)
     readme = (lb / "README.md").read_text()
     assert "Tiny Test Model" in readme and "**zero-shot, re-scored**" in readme and "41.20" in readme
+    # The build (and the CI check) verifies the stored predictions against their checksum.
+    (lb / "submissions" / entry.predictions_file).write_text("tampered\n")
+    with pytest.raises(Rejected, match=r"entries\[0\]\.predictions_sha256: does not match"):
+        build(lb)
 
 
 def test_reported_entry_and_replace(tmp_path, lb, ccmb, icr_preds):
