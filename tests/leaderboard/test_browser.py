@@ -6,6 +6,7 @@ Skipped when Chromium or Playwright is missing, except under CI=true where that 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,13 @@ def test_page_sort_filter_card_and_no_injected_script(tmp_path):
             browser.close()
     assert dialogs == [] and errors == []
     assert requests == [url]
+
+
+def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="browser test cannot run under CI"):
+        _need_browser()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        _need_browser()
