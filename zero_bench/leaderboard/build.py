@@ -299,7 +299,8 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
             labels = [(m if len(m) <= 40 else m[:39] + "…") + f" ({s}, {st})"
                       for m, s, st in zip(rows["model"], rows["setting"], rows["status"])]
             values = rows["primary"].astype(float).tolist()
-            fig = Figure(figsize=(8, 1.2 + 0.32 * len(rows)), dpi=100)
+            height = 1.2 + 0.32 * len(rows)
+            fig = Figure(figsize=(10, height), dpi=100)
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             positions = list(range(len(rows)))[::-1]
@@ -316,7 +317,8 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
             buffer = io.BytesIO()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # missing glyphs (e.g. CJK names) render as boxes
-                fig.tight_layout()
+                # Fixed margins (labels are at most ~65 characters): no tight_layout, which draws the figure twice.
+                fig.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / height, top=1 - 0.45 / height)
                 fig.savefig(buffer, format="png", metadata={"Software": None})
             charts[name] = buffer.getvalue()
     return charts
