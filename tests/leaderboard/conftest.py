@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lb_helpers import copy_leaderboard, icm_predictions, icr_predictions, make_ccmb
+
+
+@pytest.fixture(scope="session")
+def ccmb(tmp_path_factory) -> Path:
+    return make_ccmb(tmp_path_factory.mktemp("data") / "ccmb")
+
+
+@pytest.fixture(scope="session")
+def icr_preds(tmp_path_factory) -> Path:
+    return icr_predictions(tmp_path_factory.mktemp("preds") / "icr.jsonl")
+
+
+@pytest.fixture(scope="session")
+def icm_preds(tmp_path_factory) -> Path:
+    return icm_predictions(tmp_path_factory.mktemp("preds") / "icm.jsonl")
+
+
+@pytest.fixture
+def lb(tmp_path) -> Path:
+    return copy_leaderboard(tmp_path / "leaderboard")

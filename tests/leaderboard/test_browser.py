@@ -1,0 +1,137 @@
+"""The static page in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright's Python package).
+
+Skipped when Chromium or Playwright is missing, except under CI=true where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from lb_helpers import copy_leaderboard
+from zero_bench.leaderboard.build import build
+from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, slugify
+from zero_bench.taskspec import get_task
+
+CHROMIUM = Path(os.environ.get("ZERO_BENCH_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+HOSTILE = [
+    # (name, organisation, training data, link, flickr30k-cn img_r1, r_mean)
+    ('<img src=x onerror="window.__xss=1">', "</script><script>window.__xss=2</script>",
+     '"><svg onload="window.__xss=3">', 'https://example.org/"><script>window.__xss=4</script>', 30.0, 50.0),
+    ("../../etc/passwd", "<b onmouseover=window.__xss=5>org</b>", "data & more", "https://example.org/p", 70.0, 60.0),
+    ("<img src=x onerror=alert(1)>", "ACME", "x", "https://example.org/a", 50.0, 70.0),
+]
+
+
+def _need_browser():
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (install Debian's chromium: apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright Python package is not installed"
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+
+
+def _hostile_leaderboard(root: Path) -> None:
+    spec = get_task("flickr30k-cn")
+    for name, org, data, link, r1, mr in HOSTILE:
+        entry = Entry(task=spec.name, task_version=spec.version, split=spec.default_split, setting="zero-shot",
+                      status="reported", source=f"<i>source of {name}</i>", metrics={"img_r1": r1, "r_mean": mr},
+                      mean_recall=spec.mean_recall)
+        card = ModelCard(name=name, organisation=org, link=link, parameters=10, training_data=data)
+        (root / "submissions" / f"{slugify(name)}.json").write_text(
+            dump_model_file(ModelFile(model=card, entries=[entry])), encoding="utf-8")
+    build(root)
+
+
+def _column(page, table_id: str, index: int) -> list[str]:
+    return page.eval_on_selector_all(f"#{table_id} tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)")
+
+
+def test_page_sort_filter_card_and_no_injected_script(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    root = copy_leaderboard(tmp_path / "lb")
+    _hostile_leaderboard(root)
+    url = (root / "index.html").resolve().as_uri()
+    dialogs, requests, errors = [], [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=10000)
+            table = "table-flickr30k-cn--zero-shot--reported"
+            headers = page.eval_on_selector_all(f"#{table} thead th", "ths => ths.map(t => t.dataset.key)")
+            col_r1, col_model = headers.index("img_r1"), headers.index("model")
+            # Default order: primary metric (MR) descending.
+            mr = [float(v) for v in _column(page, table, headers.index("r_mean"))]
+            assert mr == sorted(mr, reverse=True)
+            # Click T2I R@1: descending first, missing values last; click again: ascending.
+            page.click(f"#{table} thead th[data-key='img_r1']")
+            values = _column(page, table, col_r1)
+            numbers = [float(v) for v in values if v != "\u2013"]
+            assert numbers == sorted(numbers, reverse=True) and len(numbers) == 4  # 3 hostile + R2D2
+            assert values[-1] == "\u2013"  # Wukong reports MR only: missing values last
+            assert values[: len(numbers)] == [f"{v:.2f}" for v in numbers]
+            assert page.get_attribute(f"#{table} thead th[data-key='img_r1']", "aria-sort") == "descending"
+            page.click(f"#{table} thead th[data-key='img_r1']")
+            numbers = [float(v) for v in _column(page, table, col_r1) if v != "\u2013"]
+            assert numbers == sorted(numbers)
+            # Sort by model name: the hostile names are plain text in the cells.
+            page.click(f"#{table} thead th[data-key='model']")
+            names = _column(page, table, col_model)
+            assert names == sorted(names, key=str.lower)
+            for hostile in HOSTILE:
+                assert hostile[0] in names
+            # Filter by task: only MUGE is left.
+            page.select_option("#filter-task", "muge")
+            sections = page.eval_on_selector_all("#content section", "s => s.map(x => x.id)")
+            assert sections == ["task-muge"]
+            page.select_option("#filter-task", "")
+            page.select_option("#filter-status", "re-scored")
+            assert page.eval_on_selector_all("#content tbody tr", "r => r.length") == 0
+            page.select_option("#filter-status", "")
+            # The model card shows the hostile strings literally.
+            page.click(f"#{table} button.model[data-slug='{slugify(HOSTILE[0][0])}']")
+            assert page.text_content("#card-title") == HOSTILE[0][0]
+            card_text = page.text_content("#card-fields")
+            assert HOSTILE[0][1] in card_text and HOSTILE[0][2] in card_text
+            assert page.get_attribute("#card-fields a", "href") == HOSTILE[0][3]
+            assert page.is_visible("#card")
+            # No submitted script ran, no element was injected, nothing was fetched.
+            assert page.evaluate("typeof window.__xss") == "undefined"
+            assert page.evaluate("document.querySelectorAll('img, b, i, svg script, iframe').length") == 0
+            assert page.evaluate("document.scripts.length") == 2
+            body = page.text_content("body")
+            assert "<img src=x onerror=alert(1)>" in body and "../../etc/passwd" in body
+        finally:
+            browser.close()
+    assert dialogs == [] and errors == []
+    assert requests == [url]
+
+
+def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="browser test cannot run under CI"):
+        _need_browser()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        _need_browser()

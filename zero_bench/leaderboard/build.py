@@ -1,0 +1,431 @@
+"""``zero-bench leaderboard build``: README.md, index.html and PNG charts from ``leaderboard/submissions/``.
+
+Output depends only on the submission files, the task definitions and the toolkit version: the same
+submissions give byte-identical files (sorted inputs, fixed float formatting, PNGs without timestamps).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from zero_bench.fileio import atomic_write_bytes, sha256_file
+from zero_bench.leaderboard.schema import (
+    ModelFile, Rejected, check_entry_semantics, official_checksums, slugify,
+)
+from zero_bench.taskspec import MeanRecall, TaskKind, TaskSpec, all_tasks
+
+GENERATED = ("README.md", "index.html")
+CHART_DIR = "charts"
+CHART_TOP = 20  # bars per chart
+
+MEAN_RECALL_TEXT = {
+    MeanRecall.mean_of_6: "mean of R@1/5/10 in both directions (6 numbers; official `r_mean`)",
+    MeanRecall.mean_of_3_t2i: "mean of text-to-image R@1/5/10 (3 numbers; `img_r_mean`)",
+    MeanRecall.mean_of_3_i2t: "mean of image-to-text R@1/5/10 (3 numbers; `txt_r_mean`)",
+    MeanRecall.mean_of_r1: "mean of R@1 in both directions",
+}
+METRIC_LABELS = {
+    "img_r1": "T2I R@1", "img_r5": "T2I R@5", "img_r10": "T2I R@10", "img_r_mean": "T2I mean",
+    "txt_r1": "I2T R@1", "txt_r5": "I2T R@5", "txt_r10": "I2T R@10", "txt_r_mean": "I2T mean",
+    "r_mean": "MR", "auc": "AUC", "accuracy": "Accuracy",
+}
+# Column order in tables: text-to-image first, as the paper's tables.
+METRIC_ORDER = ("img_r1", "img_r5", "img_r10", "txt_r1", "txt_r5", "txt_r10", "img_r_mean", "txt_r_mean", "r_mean",
+                "auc", "accuracy")
+SETTINGS = ("zero-shot", "fine-tuned")
+STATUSES = ("re-scored", "reported")
+
+
+@dataclass
+class Loaded:
+    slug: str
+    file: ModelFile
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def load_submissions(root: Path) -> list[Loaded]:
+    """Read and validate every file in ``root/submissions`` (also the stored predictions' checksums)."""
+    from zero_bench.leaderboard.submit import read_model_file
+
+    folder = root / "submissions"
+    if not folder.is_dir():
+        return []
+    checksums = official_checksums(root)
+    out: list[Loaded] = []
+    referenced: set[str] = set()
+    names: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            raise Rejected("file", "symbolic links are not allowed in submissions/", path)
+        if path.is_dir() or path.name.startswith(".") or path.name == "README.md":
+            continue
+        if path.suffix != ".json":
+            raise Rejected("file", "unexpected file in submissions/ (expected <slug>.json)", path)
+        model_file = read_model_file(path)
+        slug = slugify(model_file.model.name)
+        if path.name != f"{slug}.json":
+            raise Rejected("model.name", f"the file of {model_file.model.name!r} must be named {slug}.json", path)
+        if model_file.model.name in names:
+            raise Rejected("model.name", f"{model_file.model.name!r} also in {names[model_file.model.name]}", path)
+        names[model_file.model.name] = path.name
+        keys = set()
+        for index, entry in enumerate(model_file.entries):
+            prefix = f"entries[{index}]"
+            spec = check_entry_semantics(entry, path, prefix)
+            if entry.key in keys:
+                raise Rejected(prefix, f"duplicate {entry.status} {entry.setting} entry for {entry.task}", path)
+            keys.add(entry.key)
+            official = checksums.get(f"{spec.name}/{spec.version}/{entry.split}")
+            if official is not None and entry.annotation_sha256 is not None and entry.annotation_sha256 != official:
+                raise Rejected(f"{prefix}.annotation_sha256", f"is not the official checksum {official}", path)
+            if entry.predictions_file is not None:
+                if not entry.predictions_file.startswith(f"{slug}/"):
+                    raise Rejected(f"{prefix}.predictions_file", f"must lie in {slug}/", path)
+                stored = folder / entry.predictions_file
+                if not stored.is_file():
+                    raise Rejected(f"{prefix}.predictions_file", f"{entry.predictions_file} is missing", path)
+                if sha256_file(stored) != entry.predictions_sha256:
+                    raise Rejected(f"{prefix}.predictions_sha256", f"does not match {entry.predictions_file}", path)
+                referenced.add(entry.predictions_file)
+        out.append(Loaded(slug, model_file))
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for item in sorted(sub.rglob("*")):
+            rel = item.relative_to(folder).as_posix()
+            if item.is_symlink():
+                raise Rejected("file", "symbolic links are not allowed in submissions/", item)
+            if item.is_file() and rel not in referenced and not item.name.startswith("."):
+                raise Rejected("file", "stored predictions that no entry references", item)
+    return out
+
+
+def entries_frame(loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> pd.DataFrame:
+    rows = []
+    for item in loaded:
+        card = item.file.model
+        for entry in item.file.entries:
+            spec = tasks[entry.task]
+            row = {
+                "model": card.name, "slug": item.slug, "task": entry.task, "kind": spec.kind.value,
+                "setting": entry.setting, "status": entry.status, "source": entry.source,
+                "primary": entry.metrics.get(spec.primary_metric, math.nan),
+            }
+            row.update({m: entry.metrics.get(m, math.nan) for m in METRIC_ORDER})
+            rows.append(row)
+    columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", *METRIC_ORDER]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["task", "setting", "status", "primary", "model"],
+                             ascending=[True, True, True, False, True], kind="mergesort").reset_index(drop=True)
+
+
+def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
+    """Per (setting, status, model): mean of the primary metrics over the covered tasks."""
+    if frame.empty:
+        return pd.DataFrame(columns=["setting", "status", "model", "slug", "score", "covered", "tasks", "rank"])
+    grouped = frame.groupby(["setting", "status", "model", "slug"], sort=True)
+    out = grouped.agg(score=("primary", "mean"), covered=("task", "nunique"),
+                      tasks=("task", lambda s: ", ".join(sorted(s)))).reset_index()
+    out = out.sort_values(["setting", "status", "score", "covered", "model"],
+                          ascending=[True, True, False, False, True], kind="mergesort").reset_index(drop=True)
+    out["rank"] = out.groupby(["setting", "status"]).cumcount() + 1
+    out["n_tasks"] = n_tasks
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ markdown
+
+
+def md_text(value: object) -> str:
+    """Submitted text as literal Markdown: no HTML, links, emphasis or table breaks."""
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch in "\\`*_{}[]()#+-.!|~:$":
+            out.append("\\" + ch)
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch in "\r\n":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_link(url: str) -> str:
+    safe = quote(url, safe=":/?#@!$&'*+,;=%-._~()[]")
+    return f"<{safe}>"
+
+
+def fmt(value: float) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+
+
+def md_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    align = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"
+    lines = [header, align]
+    for row in frame.itertuples(index=False):
+        cells = [fmt(v) if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec],
+                 charts: dict[str, str]) -> str:
+    from zero_bench.version import __version__
+
+    out = [
+        "# Zero / CCMB leaderboard",
+        "",
+        f"<!-- generated by `zero-bench leaderboard build` (zero-bench {__version__}) from "
+        "leaderboard/submissions/; do not edit by hand -->",
+        "",
+        "Interactive page: [index.html](index.html) (open it from disk; no network needed). "
+        "How to submit: [SUBMITTING.md](SUBMITTING.md).",
+        "",
+        "- **re-scored**: `zero-bench submit` recomputed every metric from the submitted predictions with the same "
+        "code as `zero-bench score` (submitted numbers must agree within 0.01 points).",
+        "- **reported**: numbers as published or submitted without predictions, *not re-scored*; shown apart.",
+        "- **zero-shot**: the weights never saw the task's training split; **fine-tuned**: trained on it.",
+        "- All values are percentages. T2I = text-to-image (`img_r*`), I2T = image-to-text (`txt_r*`).",
+        "- Mean recall (MR) definitions: " + "; ".join(
+            f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items()) + ". Each task states its own.",
+        "",
+        "## Overall ranking",
+        "",
+        "Mean of each task's primary metric over the tasks a model covers (coverage shown: a model "
+        "evaluated on fewer tasks is not directly comparable).",
+        "",
+    ]
+    n_tasks = len(tasks)
+    for setting in SETTINGS:
+        for status in STATUSES:
+            part = overall[(overall["setting"] == setting) & (overall["status"] == status)]
+            if part.empty:
+                continue
+            out += [f"### {setting}, {status}", ""]
+            table = pd.DataFrame({
+                "Rank": part["rank"].astype(str),
+                "Model": part["model"].map(md_text),
+                "Mean of primary metrics": part["score"].astype(float),
+                "Coverage": [f"{c}/{n_tasks}: {t}" for c, t in zip(part["covered"], part["tasks"])],
+            })
+            out += [md_table(table), ""]
+    for kind, title in ((TaskKind.retrieval, "Retrieval"), (TaskKind.matching, "Matching")):
+        out += [f"## {title}", ""]
+        if kind is TaskKind.matching:
+            out += ["Primary metric: ROC-AUC of P(match) against the 0/1 labels (accuracy at 0.5 also shown).", ""]
+        for name, spec in tasks.items():
+            if spec.kind is not kind:
+                continue
+            out += [f"### {spec.title} (`{name}`, split `{spec.default_split}`)", ""]
+            if spec.mean_recall is not None:
+                out += [f"Primary metric `{spec.primary_metric}`; mean recall `{spec.mean_recall.value}`: "
+                        f"{MEAN_RECALL_TEXT[spec.mean_recall]}.", ""]
+            rows = frame[frame["task"] == name]
+            if rows.empty:
+                out += ["No submissions yet.", ""]
+                continue
+            if name in charts:
+                out += [f"![{name} chart]({charts[name]})", ""]
+            metrics = [m for m in METRIC_ORDER if m in spec.metrics]
+            for setting in SETTINGS:
+                for status in STATUSES:
+                    part = rows[(rows["setting"] == setting) & (rows["status"] == status)]
+                    if part.empty:
+                        continue
+                    out += [f"**{setting}, {status}**", ""]
+                    table = pd.DataFrame({"Model": part["model"].map(md_text)})
+                    for m in metrics:
+                        primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
+                        label = "MR" if primary_mr else METRIC_LABELS[m]
+                        table[label] = part[m].astype(float).to_numpy()
+                    if status == "reported":
+                        table["Source"] = part["source"].map(md_text).to_numpy()
+                    out += [md_table(table.reset_index(drop=True)), ""]
+    out += ["## Model cards", ""]
+    cards = pd.DataFrame({
+        "Model": [md_text(i.file.model.name) for i in loaded],
+        "Organisation": [md_text(i.file.model.organisation) for i in loaded],
+        "Parameters": [f"{i.file.model.parameters:,}" if i.file.model.parameters else "not stated"
+                       for i in loaded],
+        "Pre-training data": [md_text(i.file.model.training_data) for i in loaded],
+        "Link": [md_link(i.file.model.link) for i in loaded],
+    })
+    if not cards.empty:
+        cards = cards.sort_values("Model", kind="mergesort")
+        out += [md_table(cards), ""]
+    else:
+        out += ["No submissions yet.", ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ------------------------------------------------------------------------------------------------ charts
+
+
+def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, bytes]:
+    """One horizontal bar chart per task (top entries by primary metric), PNG bytes without metadata."""
+    if frame.empty:
+        return {}
+    import matplotlib
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    colours = {("zero-shot", "re-scored"): "#1f77b4", ("zero-shot", "reported"): "#aec7e8",
+               ("fine-tuned", "re-scored"): "#d62728", ("fine-tuned", "reported"): "#ff9896"}
+    charts: dict[str, bytes] = {}
+    with matplotlib.rc_context({"svg.hashsalt": "zero-bench", "text.parse_math": False, "text.usetex": False,
+                                "font.family": "DejaVu Sans", "font.size": 9, "path.simplify": True}):
+        for name, spec in tasks.items():
+            rows = frame[frame["task"] == name]
+            if rows.empty:
+                continue
+            rows = rows.sort_values(["primary", "model", "setting", "status"], ascending=[False, True, True, True],
+                                    kind="mergesort").head(CHART_TOP)
+            labels = [(m if len(m) <= 40 else m[:39] + "…") + f" ({s}, {st})"
+                      for m, s, st in zip(rows["model"], rows["setting"], rows["status"])]
+            values = rows["primary"].astype(float).tolist()
+            height = 1.2 + 0.32 * len(rows)
+            fig = Figure(figsize=(10, height), dpi=100)
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+            positions = list(range(len(rows)))[::-1]
+            bars = ax.barh(positions, values, color=[colours[(s, st)] for s, st in zip(rows["setting"], rows["status"])])
+            for bar, status in zip(bars, rows["status"]):
+                if status == "reported":
+                    bar.set_hatch("//")
+            ax.set_yticks(positions, labels)
+            ax.set_xlim(0, 100)
+            ax.set_xlabel(f"{spec.primary_metric} (%)")
+            ax.set_title(f"{spec.title} ({spec.default_split}), top {min(CHART_TOP, len(rows))} by {spec.primary_metric}")
+            for pos, value in zip(positions, values):
+                ax.text(min(value + 0.5, 92), pos, f"{value:.1f}", va="center", fontsize=8)
+            buffer = io.BytesIO()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # missing glyphs (e.g. CJK names) render as boxes
+                # Fixed margins (labels are at most ~65 characters): no tight_layout, which draws the figure twice.
+                fig.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / height, top=1 - 0.45 / height)
+                fig.savefig(buffer, format="png", metadata={"Software": None})
+            charts[name] = buffer.getvalue()
+    return charts
+
+
+# ------------------------------------------------------------------------------------------------ html
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 4)
+
+
+def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> dict:
+    models = [{
+        "slug": i.slug, "name": i.file.model.name, "organisation": i.file.model.organisation,
+        "link": i.file.model.link, "parameters": i.file.model.parameters,
+        "training_data": i.file.model.training_data, "checkpoint": i.file.model.checkpoint,
+    } for i in loaded]
+    entries = []
+    for item in loaded:
+        for e in item.file.entries:
+            entries.append({
+                "slug": item.slug, "task": e.task, "setting": e.setting, "status": e.status, "source": e.source,
+                "metrics": {k: _num(e.metrics[k]) for k in sorted(e.metrics)},
+                "rerank_top_k": e.rerank_top_k, "annotation_sha256": e.annotation_sha256,
+                "predictions_sha256": e.predictions_sha256, "checkpoint_sha256": e.checkpoint_sha256,
+                "fine_tuned_on": e.fine_tuned_on,
+            })
+    return {
+        "tasks": [{"name": n, "title": s.title, "kind": s.kind.value, "split": s.default_split,
+                   "metrics": [m for m in METRIC_ORDER if m in s.metrics], "primary": s.primary_metric,
+                   "mean_recall": s.mean_recall.value if s.mean_recall else None} for n, s in tasks.items()],
+        "labels": METRIC_LABELS,
+        "models": models,
+        "entries": entries,
+        "overall": [{"slug": r.slug, "setting": r.setting, "status": r.status, "score": _num(r.score),
+                     "covered": int(r.covered), "tasks": r.tasks, "rank": int(r.rank)}
+                    for r in overall.itertuples(index=False)],
+        "n_tasks": len(tasks),
+    }
+
+
+def json_for_script(data: object) -> str:
+    """JSON safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&`` or line separators."""
+    text = json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def build_html(data: dict) -> str:
+    import base64
+    import hashlib
+
+    from zero_bench.leaderboard.page import PAGE, SCRIPT, STYLE
+
+    script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+    style_hash = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
+    csp = (f"default-src 'none'; script-src 'sha256-{script_hash}'; style-src 'sha256-{style_hash}'; "
+           "img-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+    return (PAGE.replace("@@CSP@@", csp).replace("@@STYLE@@", STYLE).replace("@@DATA@@", json_for_script(data))
+            .replace("@@SCRIPT@@", SCRIPT))
+
+
+# ------------------------------------------------------------------------------------------------ build
+
+
+def render(root: Path) -> dict[str, bytes]:
+    """Every generated file (path relative to the leaderboard root -> bytes)."""
+    tasks = all_tasks()
+    loaded = load_submissions(root)
+    frame = entries_frame(loaded, tasks)
+    overall = overall_frame(frame, len(tasks))
+    pngs = build_charts(frame, tasks)
+    charts = {name: f"{CHART_DIR}/{name}.png" for name in pngs}
+    files = {
+        "README.md": build_readme(frame, overall, loaded, tasks, charts).encode("utf-8"),
+        "index.html": build_html(page_data(frame, overall, loaded, tasks)).encode("utf-8"),
+    }
+    files.update({charts[name]: data for name, data in pngs.items()})
+    return files
+
+
+def build(root: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Regenerate the leaderboard from ``root/submissions`` into ``out`` (default ``root``); old charts go."""
+    root = Path(root)
+    out = Path(out) if out is not None else root
+    files = render(root)
+    written = []
+    for rel, data in sorted(files.items()):
+        path = out / rel
+        atomic_write_bytes(path, data)
+        written.append(path)
+    chart_dir = out / CHART_DIR
+    if chart_dir.is_dir():
+        for stale in sorted(chart_dir.glob("*.png")):
+            if f"{CHART_DIR}/{stale.name}" not in files:
+                stale.unlink()
+    return written
+
+
+def stale_files(root: str | Path) -> list[str]:
+    """Generated files under ``root`` that differ from a fresh build (or are missing / left over)."""
+    root = Path(root)
+    files = render(root)
+    problems = [rel for rel, data in sorted(files.items())
+                if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+    chart_dir = root / CHART_DIR
+    if chart_dir.is_dir():
+        problems += [f"{CHART_DIR}/{p.name}" for p in sorted(chart_dir.glob("*.png"))
+                     if f"{CHART_DIR}/{p.name}" not in files]
+    return problems
