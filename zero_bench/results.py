@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_write_text
-from zero_bench.models.protocol import ModelInfo
+from zero_bench.models.info import ModelInfo
 from zero_bench.taskspec import MeanRecall
 
 

@@ -52,7 +52,8 @@ for _module in COMMAND_MODULES:
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except ZeroBenchError as exc:
         if debug:
             raise

@@ -23,22 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
+from zero_bench.models.info import ModelInfo
 
-class ModelInfo(BaseModel):
-    """What a result and a leaderboard entry say about the model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    parameters: int = Field(ge=0, description="number of parameters")
-    training_data: str = Field(min_length=1, max_length=500, description="declared pre-training data")
-    checkpoint: str | None = Field(default=None, description="checkpoint file or registry name")
-    checkpoint_sha256: str | None = None
-    organisation: str | None = None
-    link: str | None = None
-    fine_tuned_on: str | None = Field(default=None, description="task whose train split the weights were tuned on")
+__all__ = ["Encoded", "Model", "ModelInfo", "PairScorer", "has_pair_scorer"]
 
 
 @dataclass
