@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import numba
 from numba import njit, prange
 
 
@@ -60,31 +61,60 @@ def _insert(values, items, value, item):  # noqa: ANN001, ANN202
     items[position] = item
 
 
-@njit(parallel=True, cache=True)
-def _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, col_block):  # noqa: ANN001, ANN202
+# Scores are visited in groups of this many: one vectorised maximum per group decides whether any of them can
+# enter a row's or a column's list; after the first tiles that is rare, so each score costs about one compare.
+_GROUP = 32
+
+
+# fastmath is safe here: inputs are finite (checked by the caller), and max / compare are exact.
+@njit(parallel=True, cache=True, fastmath=True)
+def _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, n_blocks):  # noqa: ANN001, ANN202, C901
     n_rows, n_cols = tile.shape
-    last = row_values.shape[1] - 1
-    for i in prange(n_rows):
-        values = row_values[i]
-        items = row_items[i]
-        threshold = values[last]
-        for j in range(n_cols):
-            value = tile[i, j]
-            if value > threshold:  # strict: a later column loses a tie
-                _insert(values, items, value, col0 + j)
-                threshold = values[last]
-    last = col_values.shape[1] - 1
-    for block in prange((n_cols + col_block - 1) // col_block):
-        start = block * col_block
-        stop = min(n_cols, start + col_block)
-        thresholds = col_values[start:stop, last].copy()  # contiguous, so the compare loop vectorises
+    row_last = row_values.shape[1] - 1
+    col_last = col_values.shape[1] - 1
+    block_cols = ((n_cols + n_blocks - 1) // n_blocks + _GROUP - 1) // _GROUP * _GROUP
+    n_blocks = (n_cols + block_cols - 1) // block_cols
+    # Each column block owns its columns' lists; row lists are collected per block and merged after.
+    part_values = np.full((n_blocks, n_rows, row_last + 1), -np.inf, dtype=row_values.dtype)
+    part_items = np.full((n_blocks, n_rows, row_last + 1), -1, dtype=row_items.dtype)
+    for block in prange(n_blocks):
+        start = block * block_cols
+        stop = min(n_cols, start + block_cols)
+        n_groups = (stop - start + _GROUP - 1) // _GROUP
+        col_threshold = col_values[start:stop, col_last].copy()
+        group_min = np.empty(n_groups, dtype=col_threshold.dtype)
+        for g in range(n_groups):
+            group_min[g] = col_threshold[g * _GROUP : min(stop - start, (g + 1) * _GROUP)].min()
+        values_b = part_values[block]
+        items_b = part_items[block]
         for i in range(n_rows):
             row = tile[i]
-            for j in range(start, stop):
-                value = row[j]
-                if value > thresholds[j - start]:  # strict: a later row loses a tie
-                    _insert(col_values[j], col_items[j], value, row0 + i)
-                    thresholds[j - start] = col_values[j, last]
+            kept = row_values[i, row_last]  # the row's k-th best from earlier tiles
+            row_threshold = max(kept, values_b[i, row_last])
+            for g in range(n_groups):
+                g0 = start + g * _GROUP
+                g1 = min(stop, g0 + _GROUP)
+                best = row[g0]
+                for j in range(g0 + 1, g1):
+                    best = max(best, row[j])
+                if best > row_threshold:
+                    for j in range(g0, g1):
+                        if row[j] > row_threshold:  # strict: a later column loses a tie
+                            _insert(values_b[i], items_b[i], row[j], col0 + j)
+                            row_threshold = max(kept, values_b[i, row_last])
+                if best > group_min[g]:
+                    for j in range(g0, g1):
+                        if row[j] > col_threshold[j - start]:  # strict: a later row loses a tie
+                            _insert(col_values[j], col_items[j], row[j], row0 + i)
+                            col_threshold[j - start] = col_values[j, col_last]
+                    group_min[g] = col_threshold[g0 - start : g1 - start].min()
+    for i in prange(n_rows):
+        for block in range(n_blocks):  # block order is column order: earlier blocks win ties
+            for k in range(row_last + 1):
+                value = part_values[block, i, k]
+                if not value > row_values[i, row_last]:
+                    break
+                _insert(row_values[i], row_items[i], value, part_items[block, i, k])
 
 
 def update_topk(tile: np.ndarray, row_values: np.ndarray, row_items: np.ndarray, col_values: np.ndarray,
@@ -92,4 +122,4 @@ def update_topk(tile: np.ndarray, row_values: np.ndarray, row_items: np.ndarray,
     """Fold one tile of scores (rows row0.., columns col0..) into the running top-k lists of its rows and
     columns.  Tiles must arrive in increasing column order for each row band and increasing row order for each
     column band, so that index order decides ties."""
-    _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, 256)
+    _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, 2 * numba.get_num_threads())
