@@ -34,6 +34,7 @@ class ImageServer:
         self.delay_s = delay_s
         self.flaky_ok = False
         self.hits = 0
+        self.route_hits: dict[str, int] = {}
         self._jpeg_cache: dict[int, bytes] = {}
         self._huge = make_huge_png()
         self._stop = threading.Event()
@@ -66,6 +67,7 @@ class ImageServer:
                 path = self.path.split("?")[0]
                 parts = path.strip("/").split("/")
                 head = parts[0]
+                server.route_hits[head] = server.route_hits.get(head, 0) + 1
                 num = int("".join(ch for ch in parts[-1] if ch.isdigit()) or 0)
                 if head == "img":
                     if server.delay_s:

@@ -225,7 +225,9 @@ def download_corpus(name: str, *, source: str | None = None, root: str | Path | 
                 shutil.copyfile(f, dest)
         shutil.rmtree(tmp_src, ignore_errors=True)
     if not records_dir.is_dir() or not any(records_dir.rglob("*")):
-        raise ZeroBenchError(f"{records_dir}: no record files; {name} needs them first:\n" + entry.manual_text())
+        from zero_bench.data.registry import MissingDataError
+
+        raise MissingDataError(f"{records_dir}: no record files; get them first (manual steps above)", entry.manual_text())
     files = record_files(records_dir)
     digests = lock.record(name, {f"records/{f.relative_to(records_dir)}": f for f in files}, source=source)
     # rebuild the normalised input only when the records changed (its row numbers key the img2dataset output)

@@ -202,6 +202,14 @@ REGISTRY: dict[str, DatasetEntry] = {
 CORPORA = tuple(n for n, e in REGISTRY.items() if e.kind in ("corpus",))
 
 
+class MissingDataError(ZeroBenchError):
+    """The dataset's files are not there; ``manual`` holds the steps to get them (the CLI prints them)."""
+
+    def __init__(self, message: str, manual: str) -> None:
+        super().__init__(message)
+        self.manual = manual
+
+
 def get_entry(name: str) -> DatasetEntry:
     if name not in REGISTRY:
         raise ZeroBenchError(f"unknown dataset {name!r}; known datasets: {', '.join(REGISTRY)}")
