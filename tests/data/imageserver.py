@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -123,3 +125,18 @@ class ImageServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+def write_records(path: Path, records: list, extra_lines: tuple[str, ...] = ()) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        for line in extra_lines:
+            f.write(line + "\n")
+    return path
+
+
+def record(key: str, url: str, i: int = 0) -> dict:
+    return {"ImageKey": key, "ImageUrl": url, "Title": f"标题 {key}", "Content": f"图片周围的文字 {i}",
+            "Keywords": "测试 图片", "Url": f"http://page.invalid/{key}", "ImageQuery": f"查询{i}"}

@@ -127,9 +127,10 @@ def _fingerprint(shards: list[dict]) -> str:
     return hashlib.sha256("".join(s.get("sha256", s["file"]) for s in shards).encode()).hexdigest()[:16]
 
 
-def write_manifest(folder: Path, manifest: dict) -> None:
+def write_manifest(folder: Path, manifest: dict) -> dict:
     manifest = {"toolkit_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} | manifest
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    return manifest
 
 
 # ---- build from the img2dataset output -------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
             },
             "corpus": {"rows": written, "shards": shards, "columns": list(COLUMNS)},
         }
-        write_manifest(tmp, manifest)
+        manifest = write_manifest(tmp, manifest)
     return BuildResult(dataset_dir / "corpus", written, time.perf_counter() - start, manifest)
 
 

@@ -121,7 +121,7 @@ _REASONS = [
     (re.compile(r"timed out|timeout", re.I), "timeout"),
     (re.compile(r"IncompleteRead|truncated|Connection broken", re.I), "truncated_transfer"),
     (re.compile(r"X-Robots-Tag|disallowed", re.I), "opt_out_header"),
-    (re.compile(r"image area too large"), "image_too_large"),
+    (re.compile(r"image area too large|CV_IO_MAX_IMAGE_PIXELS|pixels <="), "image_too_large"),
     (re.compile(r"image too small"), "image_too_small"),
     (re.compile(r"aspect ratio too large"), "aspect_ratio"),
     (re.compile(r"Image decoding error|cannot identify|decod", re.I), "undecodable_image"),
