@@ -35,6 +35,7 @@ class ImageServer:
         self.stall_s = stall_s
         self.delay_s = delay_s
         self.flaky_ok = False
+        self.files: dict[str, bytes] = {}  # served at /file/<name>
         self.hits = 0
         self.route_hits: dict[str, int] = {}
         self._jpeg_cache: dict[int, bytes] = {}
@@ -70,7 +71,7 @@ class ImageServer:
                 parts = path.strip("/").split("/")
                 head = parts[0]
                 server.route_hits[head] = server.route_hits.get(head, 0) + 1
-                num = int("".join(ch for ch in parts[-1] if ch.isdigit()) or 0)
+                num = int("".join(ch for ch in parts[-1] if ch.isdigit())[:9] or 0)
                 if head == "img":
                     if server.delay_s:
                         time.sleep(server.delay_s)
@@ -94,6 +95,8 @@ class ImageServer:
                     self._send(200, server._huge, "image/png")
                 elif head == "optout.jpg":
                     self._send(200, server.jpeg(9), headers={"X-Robots-Tag": "noai, noimageai"})
+                elif head == "file" and len(parts) == 2 and parts[1] in server.files:
+                    self._send(200, server.files[parts[1]], "application/octet-stream")
                 elif head == "flaky":
                     if server.flaky_ok:
                         self._send(200, server.jpeg(1000 + num))

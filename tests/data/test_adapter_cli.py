@@ -83,3 +83,35 @@ def test_cli_toy_stats_verify_and_manual_steps(tmp_path):
     assert r.returncode == 2 and "records" in r.stderr
     r = _run("datasets", env_root=tmp_path)
     assert r.returncode == 0 and "zero-250m" in r.stdout and "aic-icc" in r.stdout
+
+
+def _dist_worker(rank: int, world: int, port: int, root: str, out: str) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        ds = CorpusIterable("zero-toy", root=root, transform=lambda s: s["index"], seed=11)  # rank from torch.distributed
+        ds.set_epoch(3)
+        got = list(DataLoader(ds, batch_size=None, num_workers=2))
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(got, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_torch_distributed_ranks_are_detected(toy_root, tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = str(tmp_path / "idx")
+    mp.start_processes(_dist_worker, args=(2, port, str(toy_root), out), nprocs=2, start_method="fork", join=True)
+    parts = [json.load(open(f"{out}.{r}")) for r in range(2)]
+    assert sorted(parts[0] + parts[1]) == list(range(N))
+    assert abs(len(parts[0]) - len(parts[1])) <= 1

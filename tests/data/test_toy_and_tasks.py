@@ -126,3 +126,29 @@ def test_install_task_from_archive_and_report_sizes(toy, tmp_path):
 
     with pytest.raises(MissingDataError):
         install_task_dataset("icr", None, root=tmp_path / "empty", echo=lambda *a: None)
+
+
+def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server):
+    import io
+    import zipfile
+
+    from zero_bench.data import check_file_against_lock, install_task_dataset
+
+    ccmb = toy_task_dir(toy)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(ccmb.rglob("*")):
+            rel = p.relative_to(ccmb)
+            if p.is_file() and (rel.parts[0] in ("IQR", "IQR_IQM_ICR_ICM_images")):
+                zf.write(p, f"ccmb-release/{rel}")
+    image_server.files["iqr.zip"] = buf.getvalue()
+    root = tmp_path / "data"
+    report = install_task_dataset("iqr", f"{image_server.base}/file/iqr.zip", root=root, echo=lambda *a: None)
+    assert report.split_sizes == {"IQR/train/short_itr_train.json": SMALL.itr_train, "IQR/val/short_itr_val.json": SMALL.itr_val}
+    assert report.missing_images == 0
+    val = root / "ccmb/IQR/val/short_itr_val.json"
+    check_file_against_lock(val, "iqr", root)  # unchanged: fine
+    val.write_text(val.read_text(encoding="utf-8").replace("红色", "蓝色"), encoding="utf-8")
+    with pytest.raises(ZeroBenchError, match="short_itr_val.json: checksum .* does not match"):
+        check_file_against_lock(val, "iqr", root)
+    assert not list(root.glob(".iqr.work*"))  # the download / unpack folder is cleaned up

@@ -86,10 +86,11 @@ def corpus_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20, s
     stats.failures = dl.get("failures", {})
     stats.malformed = manifest.get("records", {}).get("malformed", {})
     if n:
-        stats.widths = table[:]["width"].to_pylist() if n <= 2_000_000 else []
-        stats.heights = table[:]["height"].to_pylist() if n <= 2_000_000 else []
         idx = np.sort(np.random.default_rng(seed).choice(n, size=stats.sampled, replace=False)).tolist()
         picked = table[idx]
+        sizes = ds.select_columns(["width", "height"]).with_format("arrow")[:] if n <= 5_000_000 else picked
+        stats.widths = sizes["width"].to_pylist()  # every row up to 5M rows, the sample beyond
+        stats.heights = sizes["height"].to_pylist()
         _text_stats(stats, {c: [t or "" for t in picked[c].to_pylist()] for c in ("title", "content", "query", "keywords")}, top)
     return stats
 

@@ -49,6 +49,14 @@ def _find_base(folder: Path, rel_paths: list[str]) -> Path | None:
     return None
 
 
+def _inside(parent: Path, child: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
 def count_lines(path: Path) -> int:
     n = 0
     with open(path, "rb") as f:
@@ -92,14 +100,20 @@ def install_task_dataset(name: str, source: str | None, root: str | Path | None 
                             files[str(Path(rel) / f.relative_to(src))] = f
             # refuse changed files before anything is written
             digests = {rel: lock.check_file(name, rel, f) for rel, f in files.items()}
+            ours = _inside(work, folder)  # unpacked / downloaded by us: move, never touch the user's folder
             for rel, f in files.items():
                 dest = target / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 tmp = dest.with_name(f".{dest.name}.tmp")
-                shutil.copyfile(f, tmp)
+                if ours:
+                    shutil.move(f, tmp)
+                else:
+                    shutil.copyfile(f, tmp)
                 tmp.replace(dest)
                 report.installed.append(rel)
             lock.record(name, {rel: target / rel for rel in files}, source=source, digests=digests)
+            if len(files) > 0:
+                echo(f"installed {len(files)} files into {target}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
     # check the layout
