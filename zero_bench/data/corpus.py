@@ -149,6 +149,8 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
     from zero_bench.data.fetch import collect_status, completed_shards, download_folders, failure_summary
 
     start = time.perf_counter()
+    for stale in dataset_dir.glob(".corpus.*.tmp"):  # left by a build that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     inputs = pq.read_table(dataset_dir / "work" / "input.parquet", memory_map=True)
     total = inputs.num_rows
     status = collect_status(dataset_dir, total)
