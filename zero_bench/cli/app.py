@@ -24,6 +24,7 @@ app = typer.Typer(
 # Command modules, each with ``register(app)``.
 COMMAND_MODULES = [
     "zero_bench.cli.tasks_cmd",
+    "zero_bench.cli.data_cmd",
     "zero_bench.cli.evaluate_cmd",
     "zero_bench.cli.leaderboard_cmd",
 ]
