@@ -120,3 +120,17 @@ def test_checksum_changes_with_the_annotation(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("第0种", "第9种"), encoding="utf-8")
     assert load_split(get_task("icr"), tmp_path).annotation_sha256 != first
     assert np.array_equal(load_split(get_task("icr"), tmp_path).gold[:, 1], [0, 1, 2])
+
+
+def test_annotation_pinned_at_download_is_checked_on_every_use(tmp_path: Path) -> None:
+    from zero_bench.data.tasks import install_task_dataset
+
+    source = tmp_path / "download"
+    make_itr_folder(source, n_images=4, per_image=1)
+    install_task_dataset("icr", str(source), root=tmp_path / "root", echo=lambda *a: None)
+    folder = tmp_path / "root" / "ccmb"
+    assert load_split(get_task("icr"), folder).num_texts == 4
+    annotation = folder / "ICR" / "val" / "long_itr_val.json"
+    annotation.write_text(annotation.read_text(encoding="utf-8").replace("第0种", "第1种"), encoding="utf-8")
+    with pytest.raises(ZeroBenchError, match=r"long_itr_val.json: checksum .* does not match .* recorded for icr"):
+        load_split(get_task("icr"), folder)

@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
-from zero_bench.fileio import sha256_file
 from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
 from zero_bench.formats.cn_clip import read_cn_clip
 from zero_bench.formats.official import read_flickr30k_cna, read_itm_jsonl, read_itr_jsonl
@@ -28,12 +27,20 @@ def task_data_dir(spec: TaskSpec, data_dir: str | Path | None = None) -> Path:
 
 
 def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
-    """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together."""
+    """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together.
+
+    Files pinned in the folder's lock file at download time must still have the pinned checksum.
+    """
+    from zero_bench.data.lock import LockFile
+
     split_spec = spec.splits[split]
-    digest = sha256_file(folder / split_spec.annotation)
-    if split_spec.images is None:
-        return digest
-    return hashlib.sha256(f"{digest}:{sha256_file(folder / split_spec.images)}".encode()).hexdigest()
+    lock = LockFile.load(folder)
+    digests = []
+    for rel in filter(None, (split_spec.annotation, split_spec.images)):
+        digests.append(lock.check_file(spec.dataset, rel, folder / rel))
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256(":".join(digests).encode()).hexdigest()
 
 
 def load_split(spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None) -> RetrievalData | MatchingData:
