@@ -19,6 +19,7 @@ import torch
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_path
 from zero_bench.formats.canonical import MatchingData, RetrievalData
+from zero_bench.formats.jsonl import read_json_lines
 from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.retrieval import RetrievalRecall
 from zero_bench.taskspec import Direction, TaskSpec
@@ -58,19 +59,7 @@ def query_positions(data: RetrievalData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _records(path: Path) -> Iterable[tuple[int, dict]]:
-    if not path.is_file():
-        raise DataFormatError(path, "predictions file not found")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                raise DataFormatError(path, "empty line", number)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, f"bad JSON: {exc.msg}", number) from exc
-            if not isinstance(record, dict):
-                raise DataFormatError(path, "expected a JSON object", number)
-            yield number, record
+    return read_json_lines(path, what="predictions file")
 
 
 def _int(value: object) -> bool:

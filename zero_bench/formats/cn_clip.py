@@ -7,13 +7,13 @@ Texts: JSON Lines ``{"text_id": int, "text": str, "image_ids": [int, ...]}``.  I
 from __future__ import annotations
 
 import binascii
-import json
 from pathlib import Path
 
 import numpy as np
 
 from zero_bench.errors import DataFormatError
 from zero_bench.formats.canonical import ImageItem, RetrievalData
+from zero_bench.formats.jsonl import read_json_lines
 
 
 def read_image_tsv(path: Path) -> tuple[list[ImageItem], dict[int, int]]:
@@ -51,41 +51,27 @@ def read_image_tsv(path: Path) -> tuple[list[ImageItem], dict[int, int]]:
 
 def read_cn_clip(texts_path: Path, images_path: Path, *, task: str, split: str, sha256: str) -> RetrievalData:
     images, positions = read_image_tsv(images_path)
-    if not texts_path.is_file():
-        raise DataFormatError(texts_path, "annotation file not found")
     texts: list[str] = []
     text_ids: list[int] = []
     seen: set[int] = set()
     gold: list[tuple[int, int]] = []
-    with open(texts_path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                raise DataFormatError(texts_path, "empty line (JSON Lines needs one object per line)", number)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(texts_path, f"bad JSON: {exc.msg} at column {exc.colno}", number) from exc
-            if not isinstance(record, dict):
-                raise DataFormatError(texts_path, "expected a JSON object", number)
-            for key in ("text_id", "text", "image_ids"):
-                if key not in record:
-                    raise DataFormatError(texts_path, f"missing field {key!r}", number)
-            text_id, image_ids = record["text_id"], record["image_ids"]
-            if not isinstance(text_id, int) or isinstance(text_id, bool):
-                raise DataFormatError(texts_path, "text_id must be an integer", number)
-            if text_id in seen:
-                raise DataFormatError(texts_path, f"duplicate text_id {text_id}", number)
-            if not isinstance(record["text"], str):
-                raise DataFormatError(texts_path, "field 'text' must be a string", number)
-            if not isinstance(image_ids, list) or not image_ids:
-                raise DataFormatError(texts_path, "image_ids must be a non-empty list (this split has no gold labels?)", number)
-            for image_id in image_ids:
-                if image_id not in positions:
-                    raise DataFormatError(texts_path, f"image id {image_id!r} is not in {images_path.name}", number)
-                gold.append((len(texts), positions[image_id]))
-            seen.add(text_id)
-            text_ids.append(text_id)
-            texts.append(record["text"])
+    for number, record in read_json_lines(texts_path, ("text_id", "text", "image_ids")):
+        text_id, image_ids = record["text_id"], record["image_ids"]
+        if not isinstance(text_id, int) or isinstance(text_id, bool):
+            raise DataFormatError(texts_path, "text_id must be an integer", number)
+        if text_id in seen:
+            raise DataFormatError(texts_path, f"duplicate text_id {text_id}", number)
+        if not isinstance(record["text"], str):
+            raise DataFormatError(texts_path, "field 'text' must be a string", number)
+        if not isinstance(image_ids, list) or not image_ids:
+            raise DataFormatError(texts_path, "image_ids must be a non-empty list (this split has no gold labels?)", number)
+        for image_id in image_ids:
+            if image_id not in positions:
+                raise DataFormatError(texts_path, f"image id {image_id!r} is not in {images_path.name}", number)
+            gold.append((len(texts), positions[image_id]))
+        seen.add(text_id)
+        text_ids.append(text_id)
+        texts.append(record["text"])
     if not texts:
         raise DataFormatError(texts_path, "empty split: no samples")
     return RetrievalData(

@@ -6,7 +6,6 @@ of each image's first appearance.  Every problem is reported with the file and l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,33 +13,11 @@ import numpy as np
 
 from zero_bench.errors import DataFormatError
 from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of each line; a missing or unreadable file is reported."""
-    if not path.is_file():
-        raise DataFormatError(path, "annotation file not found")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                yield number, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+from zero_bench.formats.jsonl import read_json_lines, read_lines
 
 
 def _json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
-    for number, line in _lines(path):
-        if not line.strip():
-            raise DataFormatError(path, "empty line (JSON Lines needs one object per line)", number)
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(path, f"bad JSON: {exc.msg} at column {exc.colno}", number) from exc
-        if not isinstance(record, dict):
-            raise DataFormatError(path, "expected a JSON object", number)
-        for key in required:
-            if key not in record:
-                raise DataFormatError(path, f"missing field {key!r}", number)
+    for number, record in read_json_lines(path, required):
         if not isinstance(record["text"], str):
             raise DataFormatError(path, "field 'text' must be a string", number)
         if not isinstance(record["image_path"], str) or len(Path(record["image_path"]).name) <= 4:
@@ -117,7 +94,7 @@ def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sh
     images = _ImageIndex(path, image_dir)
     texts: list[str] = []
     gold: list[tuple[int, int]] = []
-    for number, line in _lines(path):
+    for number, line in read_lines(path):
         if len(line) < 3:
             continue
         head, tab, caption = line.partition("\t")

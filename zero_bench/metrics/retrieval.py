@@ -92,19 +92,22 @@ class RetrievalRecall:
         self._queries["img"] += int(texts.numel())
 
     def compute(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        means = []
-        for prefix in ("txt", "img"):
-            if self._queries[prefix] == 0:
-                continue
-            values = [100.0 * float(h) / self._queries[prefix] for h in self._hits[prefix]]
-            for k, value in zip(self.ks, values):
-                out[f"{prefix}_r{k}"] = value
-            out[f"{prefix}_r_mean"] = sum(values) / len(values)
-            means.append(out[f"{prefix}_r_mean"])
-        if len(means) == 2:
-            out["r_mean"] = (means[0] + means[1]) / 2
-        return out
+        return summarise_recall({
+            prefix: [100.0 * float(h) / self._queries[prefix] for h in self._hits[prefix]]
+            for prefix in ("txt", "img") if self._queries[prefix] > 0
+        }, self.ks)
+
+
+def summarise_recall(recalls: dict[str, list[float]], ks: Sequence[int]) -> dict[str, float]:
+    """Official keys from per-direction recalls at ``ks``: ``{prefix}_r{k}``, ``{prefix}_r_mean``, ``r_mean``."""
+    out: dict[str, float] = {}
+    for prefix, values in recalls.items():
+        for k, value in zip(ks, values):
+            out[f"{prefix}_r{k}"] = value
+        out[f"{prefix}_r_mean"] = sum(values) / len(values)
+    if "txt_r_mean" in out and "img_r_mean" in out:
+        out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
+    return out
 
 
 def metrics_from_topk(i2t: TopK | None, t2i: TopK | None, gold: np.ndarray, n_images: int, n_texts: int,
@@ -218,17 +221,8 @@ def retrieval_metrics_from_scores(scores: torch.Tensor | np.ndarray, text_to_ima
         "txt": (_tie_corrected(row_gt, row_ge, scores, image_best, image_value), image_best.numpy() >= 0),
         "img": (_tie_corrected(col_gt, col_ge, scores.t(), text_best, text_value), text_best.numpy() >= 0),
     }
-    out: dict[str, float] = {}
-    means = []
     levels = sorted(set(ks))
-    for prefix, (rank, has_gold) in ranks.items():
-        if not has_gold.any():
-            continue
-        values = [100.0 * float((rank[has_gold] < k).sum()) / int(has_gold.sum()) for k in levels]
-        for k, value in zip(levels, values):
-            out[f"{prefix}_r{k}"] = value
-        out[f"{prefix}_r_mean"] = sum(values) / len(values)
-        means.append(out[f"{prefix}_r_mean"])
-    if len(means) == 2:
-        out["r_mean"] = (means[0] + means[1]) / 2
-    return out
+    return summarise_recall({
+        prefix: [100.0 * float((rank[has_gold] < k).sum()) / int(has_gold.sum()) for k in levels]
+        for prefix, (rank, has_gold) in ranks.items() if has_gold.any()
+    }, levels)
