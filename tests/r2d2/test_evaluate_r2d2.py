@@ -31,6 +31,16 @@ REPO = Path(__file__).resolve().parents[2]
 N_IMAGES, PER_IMAGE = 12, 2
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads spin-waiting on each other make these tiny
+    batches ~100x slower.  Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("r2d2eval")
@@ -54,14 +64,21 @@ def _run(args: list[str], timeout: int = 180) -> subprocess.CompletedProcess:
     return done
 
 
-def _official(plugin, data_dir: Path, top_k: int):
-    images, texts, img2txt = read_itr(data_dir / "ICR" / "val" / "long_itr_val.json",
-                                      data_dir / "IQR_IQM_ICR_ICM_images")
+@pytest.fixture(scope="module")
+def encoded(setup: dict, plugin) -> dict:
+    """The split read and encoded directly (module methods), for the official computations."""
+    images, texts, img2txt = read_itr(setup["data"] / "ICR" / "val" / "long_itr_val.json",
+                                      setup["data"] / "IQR_IQM_ICR_ICM_images")
     image_tokens, text_tokens, text_mask, sim = encode_all(plugin, images, texts)
-    i2t, t2i, pairs = official_cross_scores(plugin.model, sim, image_tokens, text_tokens, text_mask, top_k)
-    rank_i2t, rank_t2i = official_rankings(i2t, t2i)
     txt2img = {t: i for i, ts in img2txt.items() for t in ts}
-    return rank_i2t, rank_t2i, official_recalls(rank_i2t, rank_t2i, img2txt, txt2img), pairs, (i2t, t2i)
+    return {"states": (image_tokens, text_tokens, text_mask), "sim": sim, "img2txt": img2txt, "txt2img": txt2img}
+
+
+def _official(plugin, encoded: dict, top_k: int):
+    i2t, t2i, pairs = official_cross_scores(plugin.model, encoded["sim"], *encoded["states"], top_k)
+    rank_i2t, rank_t2i = official_rankings(i2t, t2i)
+    recalls = official_recalls(rank_i2t, rank_t2i, encoded["img2txt"], encoded["txt2img"])
+    return rank_i2t, rank_t2i, recalls, pairs, (i2t, t2i)
 
 
 def _predictions(path: Path) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -96,11 +113,11 @@ def test_cli_evaluate_icr_and_rescore(setup: dict) -> None:
 
 
 @pytest.mark.parametrize("top_k", [4, 10])
-def test_equals_official_per_query_reranking(setup: dict, plugin, top_k: int) -> None:
+def test_equals_official_per_query_reranking(setup: dict, plugin, encoded: dict, top_k: int) -> None:
     pred = setup["root"] / f"ours-{top_k}.jsonl"
     ours = evaluate(plugin, "icr", data_dir=setup["data"], top_k=top_k, batch_size=5, pair_batch_size=7,
                     use_cache=False, predictions=pred, device="cpu")
-    rank_i2t, rank_t2i, recalls, official_pairs, (i2t, t2i) = _official(plugin, setup["data"], top_k)
+    rank_i2t, rank_t2i, recalls, official_pairs, (i2t, t2i) = _official(plugin, encoded, top_k)
     # No near-ties among the re-ranked candidates, so the comparison below is not down to float noise.
     for matrix in (i2t, t2i):
         for row in matrix:
@@ -111,25 +128,21 @@ def test_equals_official_per_query_reranking(setup: dict, plugin, top_k: int) ->
     pred_i2t, pred_t2i = _predictions(pred)
     assert pred_i2t == {i: rank_i2t[i, :10].tolist() for i in range(N_IMAGES)}
     assert pred_t2i == {t: rank_t2i[t, :10].tolist() for t in range(N_IMAGES * PER_IMAGE)}
-    # Re-ranking changed something compared with the dual encoder alone (the test would not notice otherwise).
-    dual = evaluate(plugin, "icr", data_dir=setup["data"], top_k=0, use_cache=False, device="cpu",
-                    predictions=setup["root"] / f"dual-{top_k}.jsonl")
-    dual_i2t, _ = _predictions(setup["root"] / f"dual-{top_k}.jsonl")
-    assert dual_i2t != pred_i2t
+    # Re-ranking changed the order of both directions (else this test could not tell re-ranking from none).
+    dual_i2t, dual_t2i = official_rankings(encoded["sim"].numpy(), encoded["sim"].t().numpy())
+    assert (dual_i2t[:, :top_k] != rank_i2t[:, :top_k]).any() and (dual_t2i[:, :top_k] != rank_t2i[:, :top_k]).any()
     if top_k == 4 and "cli_result" in setup:  # the CLI run of the first test is the same computation
         assert setup["cli_result"].metrics == pytest.approx(ours.metrics, abs=1e-9)
         assert _predictions(setup["cli_pred"]) == (pred_i2t, pred_t2i)
 
 
-def test_top_k_zero_is_the_dual_encoder_and_bf16_runs_on_cpu(setup: dict, plugin) -> None:
+def test_top_k_zero_is_the_dual_encoder_and_bf16_runs_on_cpu(setup: dict, plugin, encoded: dict) -> None:
     dual = evaluate(plugin, "icr", data_dir=setup["data"], top_k=0, use_cache=False, device="cpu")
     assert dual.rerank_top_k == 0 and "pairs_scored" not in dual.num_queries
-    images, texts, img2txt = read_itr(setup["data"] / "ICR" / "val" / "long_itr_val.json",
-                                      setup["data"] / "IQR_IQM_ICR_ICM_images")
-    *_, sim = encode_all(plugin, images, texts)
-    txt2img = {t: i for i, ts in img2txt.items() for t in ts}
+    sim = encoded["sim"]
     rank_i2t, rank_t2i = official_rankings(sim.numpy(), sim.t().numpy())
-    assert dual.metrics == pytest.approx(official_recalls(rank_i2t, rank_t2i, img2txt, txt2img), abs=1e-9)
+    expected = official_recalls(rank_i2t, rank_t2i, encoded["img2txt"], encoded["txt2img"])
+    assert dual.metrics == pytest.approx(expected, abs=1e-9)
     bf16 = evaluate(plugin, "icr", data_dir=setup["data"], top_k=4, use_cache=False, device="cpu", precision="bf16")
     assert bf16.run.precision == "bf16" and bf16.rerank_top_k == 4
     assert all(np.isfinite(v) and 0 <= v <= 100 for v in bf16.metrics.values())
