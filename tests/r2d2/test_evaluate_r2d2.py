@@ -189,3 +189,27 @@ def test_torchrun_two_ranks_equal_one_process(setup: dict, plugin) -> None:
     assert (out / "pred.jsonl").read_text() == single_pred.read_text()
     pairs = [json.loads((out / f"pairs-{r}.json").read_text())["pairs"] for r in (0, 1)]
     assert sum(pairs) == single.num_queries["pairs_scored"] and min(pairs) > 0  # split, nothing scored twice
+
+
+def test_score_pairs_without_padding_equals_full_length(plugin) -> None:
+    """score_pairs cuts each length group's padding; the scores equal the full 64-position computation."""
+    gen = torch.Generator().manual_seed(3)
+    texts = ["猫" * n for n in (1, 5, 7, 8, 9, 15, 16, 17, 30, 61, 62, 70)]
+    pixels = torch.rand(4, 3, 32, 32, generator=gen)
+    enc_i, enc_t = plugin.encode_images(pixels), plugin.encode_texts(texts)
+    assert sorted(set(enc_t.states["text_mask"].sum(1).tolist())) == [3, 7, 9, 10, 11, 17, 18, 19, 32, 63, 64]
+    pi = torch.randint(0, 4, (40,), generator=gen)
+    pt = torch.randint(0, len(texts), (40,), generator=gen)
+    image_states = {k: v[pi] for k, v in enc_i.states.items()}
+    text_states = {k: v[pt] for k, v in enc_t.states.items()}
+    with torch.no_grad():
+        full = plugin.model.itm_score(image_states["image_tokens"], text_states["text_tokens"], text_states["text_mask"])
+    before = plugin.pair_batch_size
+    try:
+        for batch in (3, 256):
+            plugin.pair_batch_size = batch
+            got = plugin.score_pairs(image_states, text_states)
+            assert got.shape == (40,) and got.dtype == torch.float32
+            assert torch.allclose(got, full, atol=1e-6, rtol=0)
+    finally:
+        plugin.pair_batch_size = before
