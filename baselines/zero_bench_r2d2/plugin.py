@@ -110,12 +110,39 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
             rows = torch.nonzero(padded == length).squeeze(1)
             for start in range(0, rows.numel(), self.pair_batch_size):
                 idx = rows[start : start + self.pair_batch_size]
-                out[idx] = self.model.itm_score(
+                out[idx] = cls_itm_score(
+                    self.model,
                     image_tokens[idx.to(image_tokens.device)].to(device),
                     text_tokens[idx.to(text_tokens.device), :length].to(device),
                     text_mask[idx, :length],
-                ).float()
+                )
         return out
+
+
+def _last_layer_cls(layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, context: torch.Tensor,
+                    context_mask: torch.Tensor | None) -> torch.Tensor:
+    """A joint layer's output for the [CLS] row only: its query attends to every (unmasked) row as usual."""
+    cls = layer.attention(hidden[:, :1], hidden, mask)
+    cls = layer.crossattention(cls, context, context_mask)
+    return layer.output(layer.intermediate(cls), cls)
+
+
+def cls_itm_score(model: R2D2Model, image_tokens: torch.Tensor, text_tokens: torch.Tensor,
+                  text_mask: torch.Tensor) -> torch.Tensor:
+    """``model.itm_score`` [b] (float32), with each joint stack's last layer run for the [CLS] row alone, the only
+    row the ITM heads read (the other rows of the last layer feed nothing)."""
+    layers = model.text_joint_layer.encoder.layer
+    hidden = text_tokens
+    for layer in layers[:-1]:
+        hidden = layer(hidden, text_mask, image_tokens, None)
+    logits_t = model.itm_head(_last_layer_cls(layers[-1], hidden, text_mask, image_tokens, None)[:, 0, :])
+    layers = model.img_joint_layer.encoder.layer
+    hidden = model.img_joint_proj(image_tokens)
+    for layer in layers[:-1]:
+        hidden = layer(hidden, None, text_tokens, text_mask)
+    logits_i = model.itm_head_i(_last_layer_cls(layers[-1], hidden, None, text_tokens, text_mask)[:, 0, :])
+    probs = (torch.softmax(logits_t.float(), dim=-1) + torch.softmax(logits_i.float(), dim=-1)) / 2
+    return probs[:, 1]
 
 
 def _model_name(config: R2D2Config, kind: str) -> str:
