@@ -27,6 +27,7 @@ from zero_bench_r2d2.tokenizer import R2D2Tokenizer, get_tokenizer
 LINK = "https://github.com/yuxie11/R2D2"
 ORGANISATION = "Qihoo 360 (R2D2 / CCMB authors)"
 _OPTIONS = ("device", "embed_dim", "training_data", "fine_tuned_on", "pair_batch_size")
+PAD_MULTIPLE = 8  # score_pairs groups texts by their unpadded length rounded up to this
 
 
 class R2D2DualEncoderPlugin(nn.Module):
@@ -94,13 +95,54 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
         if text_tokens.shape[0] != n or text_mask.shape[0] != n:
             raise ZeroBenchError(f"R2D2 score_pairs: {n} image rows but {text_tokens.shape[0]} text rows")
         device = self.device
-        scores = []
-        for start in range(0, n, self.pair_batch_size):
-            sl = slice(start, start + self.pair_batch_size)
-            scores.append(
-                self.model.itm_score(image_tokens[sl].to(device), text_tokens[sl].to(device), text_mask[sl].to(device))
-            )
-        return torch.cat(scores) if scores else torch.zeros(0, device=device)
+        out = torch.empty(n, dtype=torch.float32, device=device)
+        if n == 0:
+            return out
+        # Padding removed: a text's padded positions are masked keys everywhere (zero attention weight) and every
+        # other operation is per token, so the CLS outputs do not depend on them.  Rows are grouped by their
+        # length rounded up to PAD_MULTIPLE and each group is cut to that length (the official code always runs
+        # all 64 positions; same scores up to float rounding, much less work for short captions).
+        text_mask = text_mask.to(device)
+        positions = torch.arange(1, text_mask.shape[1] + 1, device=device)
+        lengths = (text_mask.ne(0) * positions).amax(dim=1).clamp(min=1)  # last attended position + 1
+        padded = ((lengths + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE).clamp(max=text_mask.shape[1])
+        for length in torch.unique(padded).tolist():
+            rows = torch.nonzero(padded == length).squeeze(1)
+            for start in range(0, rows.numel(), self.pair_batch_size):
+                idx = rows[start : start + self.pair_batch_size]
+                out[idx] = cls_itm_score(
+                    self.model,
+                    image_tokens[idx.to(image_tokens.device)].to(device),
+                    text_tokens[idx.to(text_tokens.device), :length].to(device),
+                    text_mask[idx, :length],
+                )
+        return out
+
+
+def _last_layer_cls(layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, context: torch.Tensor,
+                    context_mask: torch.Tensor | None) -> torch.Tensor:
+    """A joint layer's output for the [CLS] row only: its query attends to every (unmasked) row as usual."""
+    cls = layer.attention(hidden[:, :1], hidden, mask)
+    cls = layer.crossattention(cls, context, context_mask)
+    return layer.output(layer.intermediate(cls), cls)
+
+
+def cls_itm_score(model: R2D2Model, image_tokens: torch.Tensor, text_tokens: torch.Tensor,
+                  text_mask: torch.Tensor) -> torch.Tensor:
+    """``model.itm_score`` [b] (float32), with each joint stack's last layer run for the [CLS] row alone, the only
+    row the ITM heads read (the other rows of the last layer feed nothing)."""
+    layers = model.text_joint_layer.encoder.layer
+    hidden = text_tokens
+    for layer in layers[:-1]:
+        hidden = layer(hidden, text_mask, image_tokens, None)
+    logits_t = model.itm_head(_last_layer_cls(layers[-1], hidden, text_mask, image_tokens, None)[:, 0, :])
+    layers = model.img_joint_layer.encoder.layer
+    hidden = model.img_joint_proj(image_tokens)
+    for layer in layers[:-1]:
+        hidden = layer(hidden, None, text_tokens, text_mask)
+    logits_i = model.itm_head_i(_last_layer_cls(layers[-1], hidden, None, text_tokens, text_mask)[:, 0, :])
+    probs = (torch.softmax(logits_t.float(), dim=-1) + torch.softmax(logits_i.float(), dim=-1)) / 2
+    return probs[:, 1]
 
 
 def _model_name(config: R2D2Config, kind: str) -> str:
