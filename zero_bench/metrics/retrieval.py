@@ -25,8 +25,8 @@ from zero_bench.metrics.ranking import (
     topk_both_ways,
 )
 
-# CPU tiles of the similarity matrix: small enough to stay in cache between the matmul and the fused loop.
-TILE_ROWS, TILE_COLS = 256, 4096
+# CPU tiles of the similarity matrix (64 MB): large enough for an efficient matmul, small enough to bound memory.
+TILE_ROWS, TILE_COLS = 1024, 16384
 
 GoldSpec = Sequence[int] | Sequence[Sequence[int]] | np.ndarray | torch.Tensor
 
@@ -128,7 +128,7 @@ def retrieval_topk(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, *, n
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[TopK, TopK]:
     """Top-k texts per image and top-k images per text by cosine similarity, in one pass over the matrix.
 
-    On CPU the matrix is produced in cache-sized tiles, each folded into the running lists by a fused loop; on
+    On CPU the matrix is produced in tiles, each folded into the running lists by a fused loop; on
     other devices in row chunks with torch operations.  Both follow the tie rule exactly.
     """
     image_emb, text_emb = torch.as_tensor(image_emb).float(), torch.as_tensor(text_emb).float()
@@ -172,35 +172,31 @@ def retrieval_metrics(image_emb: torch.Tensor | np.ndarray, text_emb: torch.Tens
     return metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), image_emb.shape[0], text_emb.shape[0], ks)
 
 
-def _best_gold(scores: torch.Tensor, gold: np.ndarray, query_col: int, n_queries: int,
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def _best_gold(scores: np.ndarray, gold: np.ndarray, query_col: int, n_queries: int,
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Per query, the gold item that ranks first under the tie rule (highest score, then lowest index);
     queries without gold get item -1 and value +inf (so nothing counts as ranked above it)."""
-    query = torch.as_tensor(gold[:, query_col])
-    item = torch.as_tensor(gold[:, 1 - query_col])
+    query, item = gold[:, query_col], gold[:, 1 - query_col]
     values = scores[item, query] if query_col == 0 else scores[query, item]
-    # Sort by (query, value desc, item asc) and keep each query's first row.
-    order = torch.argsort(item, stable=True)
-    order = order[torch.argsort(values[order], descending=True, stable=True)]
-    order = order[torch.argsort(query[order], stable=True)]
-    first = torch.ones(order.numel(), dtype=torch.bool)
+    order = np.lexsort((item, -values, query))  # by query, then value descending, then item ascending
+    first = np.ones(order.size, dtype=bool)
     first[1:] = query[order][1:] != query[order][:-1]
     keep = order[first]
-    best_item = torch.full((n_queries,), -1, dtype=torch.int64)
-    best_value = torch.full((n_queries,), float("inf"), dtype=scores.dtype)
+    best_item = np.full(n_queries, -1, dtype=np.int64)
+    best_value = np.full(n_queries, np.inf, dtype=scores.dtype)
     best_item[query[keep]] = item[keep]
     best_value[query[keep]] = values[keep]
     return best_item, best_value
 
 
-def _tie_corrected(higher: np.ndarray, at_least: np.ndarray, lines: torch.Tensor, best_item: torch.Tensor,
-                   best_value: torch.Tensor) -> np.ndarray:
+def _tie_corrected(higher: np.ndarray, at_least: np.ndarray, lines: np.ndarray, best_item: np.ndarray,
+                   best_value: np.ndarray) -> np.ndarray:
     """Add, for queries whose best gold ties with other items (rare), the tied items with a lower index."""
     ranks = higher.copy()
     for query in np.flatnonzero(at_least - higher > 1):
-        item = int(best_item[query])
+        item = best_item[query]
         if item >= 0:
-            ranks[query] += int(torch.count_nonzero(lines[query][:item] == best_value[query]))
+            ranks[query] += int(np.count_nonzero(lines[query][:item] == best_value[query]))
     return ranks
 
 
@@ -211,15 +207,15 @@ def retrieval_metrics_from_scores(scores: torch.Tensor | np.ndarray, text_to_ima
     Each query's rank is counted directly (items scoring above its best gold, plus equal ones with a lower
     index) in one fused pass over the matrix, with no sorting and no temporaries.
     """
-    scores = torch.as_tensor(scores).cpu()
+    scores = scores.cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
     n_images, n_texts = scores.shape
     gold = gold_pairs(text_to_image)
     image_best, image_value = _best_gold(scores, gold, 1, n_images)  # image queries: best gold text
     text_best, text_value = _best_gold(scores, gold, 0, n_texts)  # text queries: best gold image
-    row_gt, row_ge, col_gt, col_ge = fused_counts(scores.numpy(), image_value.numpy(), text_value.numpy())
+    row_gt, row_ge, col_gt, col_ge = fused_counts(scores, image_value, text_value)
     ranks = {
-        "txt": (_tie_corrected(row_gt, row_ge, scores, image_best, image_value), image_best.numpy() >= 0),
-        "img": (_tie_corrected(col_gt, col_ge, scores.t(), text_best, text_value), text_best.numpy() >= 0),
+        "txt": (_tie_corrected(row_gt, row_ge, scores, image_best, image_value), image_best >= 0),
+        "img": (_tie_corrected(col_gt, col_ge, scores.T, text_best, text_value), text_best >= 0),
     }
     levels = sorted(set(ks))
     return summarise_recall({
