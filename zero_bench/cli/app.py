@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "zero_bench.cli.tasks_cmd",
     "zero_bench.cli.evaluate_cmd",
+    "zero_bench.cli.data_cmd",
 ]
 
 _state = {"debug": False}

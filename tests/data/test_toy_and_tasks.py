@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from zero_bench.data.toy import ToySizes, caption, generate_zero_toy, mutate, query, random_scene, toy_task_dir
+from zero_bench.errors import ZeroBenchError
+from zero_bench.taskspec import all_tasks
+
+SMALL = ToySizes(corpus=60, itr_train=30, itr_val=12, itm_train=30, itm_val=20, flickr_train=6, flickr_val=4, flickr_test=4)
+
+
+def _digest_tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    generate_zero_toy(root, seed=3, sizes=SMALL)
+    return root
+
+
+def test_toy_is_deterministic(toy, tmp_path):
+    generate_zero_toy(tmp_path / "again", seed=3, sizes=SMALL, corpus=False)
+    a, b = _digest_tree(toy_task_dir(toy)), _digest_tree(toy_task_dir(tmp_path / "again"))
+    assert a == b and any(k.endswith(".json") for k in a)
+    generate_zero_toy(tmp_path / "other", seed=4, sizes=SMALL, corpus=False)
+    c = _digest_tree(toy_task_dir(tmp_path / "other"))
+    assert c["ICR/val/long_itr_val.json"] != a["ICR/val/long_itr_val.json"]
+
+
+def test_toy_files_follow_the_official_formats(toy):
+    ccmb = toy_task_dir(toy)
+    tasks = all_tasks()
+    for name in ("icr", "iqr", "icm", "iqm", "flickr30k-cna"):
+        spec = tasks[name]
+        for split_name, split in spec.splits.items():
+            path = ccmb / split.annotation
+            lines = path.read_text(encoding="utf-8").splitlines()
+            assert lines, path
+            labels = []
+            for line in lines:
+                if spec.format == "flickr30k-cna-txt":
+                    ident, text = line.split("\t")
+                    image_id, k = ident.split("#")
+                    assert k in "01234" and len(text) > 10
+                    image = ccmb / spec.image_dir / f"{image_id}.jpg"
+                else:
+                    row = json.loads(line)
+                    assert isinstance(row["text"], str) and row["text"]
+                    image = ccmb / spec.image_dir / Path(row["image_path"]).name
+                    if spec.format == "zero-itm-jsonl":
+                        assert row["label"] in (0, 1)
+                        labels.append(row["label"])
+                assert image.is_file(), image
+            if labels:
+                assert abs(sum(labels) - len(labels) / 2) <= 1  # balanced
+    assert len((ccmb / "test/flickr30k_cna_test.txt").read_text().splitlines()) == 5 * SMALL.flickr_test
+    assert len((ccmb / "ICM/val/long_itm_val.json").read_text().splitlines()) == SMALL.itm_val
+
+
+def test_matching_negatives_differ_in_one_attribute():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scene = random_scene(rng)
+        neg, attr = mutate(scene, rng)
+        assert caption(neg, 0) != caption(scene, 0)
+        if attr == "background":
+            assert neg.objects == scene.objects
+        else:
+            diffs = [(a, b) for a, b in zip(scene.objects, neg.objects) if a != b]
+            changed = {f for a, b in diffs for f in ("shape", "color", "size", "position") if getattr(a, f) != getattr(b, f)}
+            assert changed == {attr} or (attr == "position" and changed <= {"position", "shape", "color", "size"})
+        qneg, qattr = mutate(scene, rng, ("color", "shape"))
+        assert query(qneg) != query(scene)
+
+
+def test_toy_corpus_has_the_zero_columns(toy):
+    from zero_bench import load_corpus
+
+    ds = load_corpus("zero-toy", root=toy)
+    assert len(ds) == SMALL.corpus
+    row = ds[0]
+    assert set(row) >= {"key", "image", "title", "content", "query", "keywords", "url", "image_url", "width", "height", "sha256"}
+    assert 64 <= row["image"].size[0] <= 96 and row["image_url"].startswith("http://zero-toy.invalid/")
+
+
+def test_install_task_from_archive_and_report_sizes(toy, tmp_path):
+    from zero_bench.data.tasks import install_task_dataset, verify_dataset
+
+    src = tmp_path / "src" / "release"
+    ccmb = toy_task_dir(toy)
+    for rel in ("train/flickr30k_cna_train.txt", "val/flickr30k_cna_val.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ccmb / rel, src / rel)
+    (src / "test").mkdir()
+    shutil.copyfile(ccmb / "test/flickr30k_cna_test.txt", src / "test/flickr30k_cn_test.txt")  # third-party name
+    shutil.copytree(ccmb / "Flickr30k-images", src / "Flickr30k-images")
+    archive = tmp_path / "cna.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(src, arcname="release")  # nested top folder
+    root = tmp_path / "data"
+    report = install_task_dataset("flickr30k-cna", str(archive), root=root, echo=lambda *a: None)
+    assert report.split_sizes["test/flickr30k_cna_test.txt"] == 5 * SMALL.flickr_test
+    assert report.missing_images == 0 and report.checked_images == 5 * (6 + 4 + 4)
+    assert verify_dataset("flickr30k-cna", root).clean
+    (root / "ccmb/val/flickr30k_cna_val.txt").write_text("1#0\tchanged\n")
+    rep = verify_dataset("flickr30k-cna", root)
+    assert rep.changed == ["val/flickr30k_cna_val.txt"]
+    bad = tmp_path / "bad"
+    shutil.copytree(src, bad)
+    (bad / "train/flickr30k_cna_train.txt").write_text("1#0\tother\n")
+    with pytest.raises(ZeroBenchError, match="flickr30k_cna_train.txt: checksum .* does not match"):
+        install_task_dataset("flickr30k-cna", str(bad), root=root, echo=lambda *a: None)  # refused, nothing written
+    assert (root / "ccmb/train/flickr30k_cna_train.txt").read_bytes() == (src / "train/flickr30k_cna_train.txt").read_bytes()
+    from zero_bench.data.registry import MissingDataError
+
+    with pytest.raises(MissingDataError):
+        install_task_dataset("icr", None, root=tmp_path / "empty", echo=lambda *a: None)
+
+
+def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server):
+    import io
+    import zipfile
+
+    from zero_bench.data import check_file_against_lock, install_task_dataset
+
+    ccmb = toy_task_dir(toy)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(ccmb.rglob("*")):
+            rel = p.relative_to(ccmb)
+            if p.is_file() and (rel.parts[0] in ("IQR", "IQR_IQM_ICR_ICM_images")):
+                zf.write(p, f"ccmb-release/{rel}")
+    image_server.files["iqr.zip"] = buf.getvalue()
+    root = tmp_path / "data"
+    report = install_task_dataset("iqr", f"{image_server.base}/file/iqr.zip", root=root, echo=lambda *a: None)
+    assert report.split_sizes == {"IQR/train/short_itr_train.json": SMALL.itr_train, "IQR/val/short_itr_val.json": SMALL.itr_val}
+    assert report.missing_images == 0
+    val = root / "ccmb/IQR/val/short_itr_val.json"
+    check_file_against_lock(val, "iqr", root)  # unchanged: fine
+    val.write_text(val.read_text(encoding="utf-8").replace("红色", "蓝色"), encoding="utf-8")
+    with pytest.raises(ZeroBenchError, match="short_itr_val.json: checksum .* does not match"):
+        check_file_against_lock(val, "iqr", root)
+    assert not list(root.glob(".iqr.work*"))  # the download / unpack folder is cleaned up

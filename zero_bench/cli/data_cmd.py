@@ -1,0 +1,189 @@
+"""``zero-bench datasets|download|verify|stats``: the data layer's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zero_bench.errors import ZeroBenchError
+
+
+def register(app: typer.Typer) -> None:
+    console = Console()
+
+    @app.command("datasets")
+    def datasets_list() -> None:
+        """List every dataset of the registry (source, licence, install folder)."""
+        from zero_bench.data.registry import REGISTRY
+
+        table = Table(title="zero-bench datasets")
+        for column in ("name", "kind", "folder", "title", "scripted", "licence"):
+            table.add_column(column)
+        for e in REGISTRY.values():
+            table.add_row(e.name, e.kind, e.folder, e.title, "yes" if e.scripted else "--from / manual", e.license)
+        console.print(table)
+
+    @app.command("download")
+    def download(
+        name: str = typer.Argument(..., help="Dataset name (zero-bench datasets lists them), e.g. zero-2.3m, icr, zero-toy."),
+        source: str = typer.Option(None, "--from", help="Folder, archive (zip/tar/tar.gz), https:// URL or hf://datasets/ORG/NAME."),
+        root: Path = typer.Option(None, "--root", help="Data root (default $ZERO_BENCH_HOME/data or ~/.cache/zero-bench/data)."),
+        processes: int = typer.Option(None, "--processes", help="img2dataset processes (default: CPU count)."),
+        threads: int = typer.Option(32, "--threads", help="img2dataset threads per process."),
+        image_size: int = typer.Option(256, "--image-size", help="Resize target (shorter side for keep_ratio)."),
+        resize_mode: str = typer.Option("keep_ratio", "--resize-mode", help="img2dataset resize mode: no, border, keep_ratio, keep_ratio_largest, center_crop."),
+        upscale: bool = typer.Option(False, "--upscale/--no-upscale", help="Also enlarge images smaller than --image-size."),
+        retries: int = typer.Option(2, "--retries", help="Download retries per image."),
+        timeout: int = typer.Option(10, "--timeout", help="Seconds per image request."),
+        samples_per_shard: int = typer.Option(10_000, "--samples-per-shard", help="Images per download shard."),
+        max_image_area: float = typer.Option(89_478_485, "--max-image-area", help="Refuse images with more pixels (decompression-bomb guard)."),
+        min_image_size: int = typer.Option(0, "--min-image-size", help="Refuse images with a smaller side."),
+        no_opt_out: bool = typer.Option(False, "--ignore-opt-out", help="Do NOT honour X-Robots-Tag noai/noindex headers (not recommended)."),
+        distributor: str = typer.Option("multiprocessing", "--distributor", help="img2dataset distributor: multiprocessing, pyspark or ray."),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-fetch only the samples that failed before, then rebuild the corpus."),
+        seed: int = typer.Option(0, "--seed", help="zero-toy: random seed."),
+        scale: float = typer.Option(1.0, "--scale", help="zero-toy: multiply every default size (0.1 = a tenth)."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Download / install a dataset. Without --from, print the manual steps when the files are missing."""
+        from zero_bench.data.registry import MissingDataError, get_entry
+
+        entry = get_entry(name)
+        try:
+            _download(entry, name, source, root, processes, threads, image_size, resize_mode, upscale, retries, timeout,
+                      samples_per_shard, max_image_area, min_image_size, no_opt_out, distributor, retry_failed, seed,
+                      scale, quiet)
+        except MissingDataError as exc:
+            console.print(exc.manual, highlight=False, markup=False)
+            raise
+
+    def _download(entry, name, source, root, processes, threads, image_size, resize_mode, upscale, retries, timeout,
+                  samples_per_shard, max_image_area, min_image_size, no_opt_out, distributor, retry_failed, seed, scale,
+                  quiet) -> None:
+        if entry.kind == "toy":
+            from dataclasses import asdict, fields
+
+            from zero_bench.data.toy import ToySizes, generate_zero_toy
+
+            base = asdict(ToySizes())
+            sizes = ToySizes(**{f.name: (max(1, round(base[f.name] * scale)) if not f.name.startswith("image_") else base[f.name])
+                                for f in fields(ToySizes)})
+            with console.status("generating zero-toy"):
+                out = generate_zero_toy(root, seed=seed, sizes=sizes)
+            console.print(f"zero-toy (seed {seed}) written to {out}: corpus {sizes.corpus} rows, tasks in {out / 'ccmb'}")
+            return
+        if entry.kind == "corpus":
+            from zero_bench.data.corpus import download_corpus
+            from zero_bench.data.fetch import DEFAULT_DISALLOWED, FetchOptions
+
+            kw = {} if processes is None else {"processes": processes}
+            options = FetchOptions(
+                threads=threads, image_size=image_size, resize_mode=resize_mode, resize_only_if_bigger=not upscale,
+                retries=retries, timeout=timeout, samples_per_shard=samples_per_shard, max_image_area=max_image_area,
+                min_image_size=min_image_size, disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
+                distributor=distributor, show_progress=not quiet, **kw,
+            )
+            result = download_corpus(name, source=source, root=root, options=options, retry_failed=retry_failed,
+                                     echo=console.print)
+            dl = result.manifest["download"]
+            table = Table(title=f"{name}: {result.rows} rows in {result.folder}")
+            table.add_column("outcome")
+            table.add_column("samples", justify="right")
+            table.add_row("success", str(dl["success"]))
+            for reason, count in dl["failures"].items():
+                table.add_row(f"failed: {reason}", str(count))
+            console.print(table)
+            console.print(f"success rate {dl['success_rate']:.1%}; Arrow build {result.rows / max(result.seconds, 1e-9):.0f} rows/s")
+            return
+        from zero_bench.data.tasks import install_task_dataset
+
+        report = install_task_dataset(name, source, root=root, echo=console.print)
+        table = Table(title=f"{name} in {report.folder}")
+        table.add_column("file")
+        table.add_column("lines", justify="right")
+        for rel, n in report.split_sizes.items():
+            table.add_row(rel, str(n))
+        for rel in report.missing:
+            table.add_row(rel, "[red]missing[/red]")
+        console.print(table)
+        if report.checked_images:
+            console.print(f"images referenced: {report.checked_images}, missing: {report.missing_images}")
+        if report.missing_images:
+            raise ZeroBenchError(f"{report.folder}: {report.missing_images} referenced images are missing "
+                                 f"(install the image folder: zero-bench download {'flickr30k-images' if name == 'flickr30k-cna' else name} --from ...)")
+
+    @app.command("verify")
+    def verify(
+        name: str = typer.Argument(..., help="Dataset name or corpus folder."),
+        root: Path = typer.Option(None, "--root", help="Data root."),
+    ) -> None:
+        """Re-check every recorded checksum (lock file, corpus manifest); report missing or changed files."""
+        from zero_bench.data.registry import REGISTRY
+
+        entry = REGISTRY.get(name)
+        if entry is None or entry.kind in ("corpus",) or (entry.kind == "toy"):
+            from zero_bench.data.corpus import verify_corpus
+
+            res = verify_corpus(name, root)
+            ok, missing, changed = res["ok"], res["missing"], res["changed"]
+        else:
+            from zero_bench.data.tasks import verify_dataset
+
+            rep = verify_dataset(name, root)
+            ok, missing, changed = [None] * rep.ok, rep.missing, rep.changed
+        for f in missing:
+            console.print(f"[red]missing[/red] {f}")
+        for f in changed:
+            console.print(f"[red]changed[/red] {f}")
+        console.print(f"{name}: {len(ok)} ok, {len(missing)} missing, {len(changed)} changed")
+        if missing or changed:
+            raise ZeroBenchError(f"{name}: verification failed ({len(missing)} missing, {len(changed)} changed)")
+
+    @app.command("stats")
+    def stats_cmd(
+        name: str = typer.Argument(..., help="Corpus name / folder, or a task dataset name."),
+        root: Path = typer.Option(None, "--root", help="Data root."),
+        plot: Path = typer.Option(None, "--plot", help="Write histograms to this PNG file."),
+        sample: int = typer.Option(10_000, "--sample", help="Rows sampled for the text statistics."),
+        top: int = typer.Option(20, "--top", help="How many frequent words to show."),
+        as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
+    ) -> None:
+        """Rows, success rate, failure reasons, text lengths (chars, jieba words), frequent words, image sizes."""
+        import json
+
+        from zero_bench.data import stats as st
+        from zero_bench.data.registry import REGISTRY
+
+        entry = REGISTRY.get(name)
+        s = st.task_stats(name, root, sample=sample, top=top) if entry is not None and entry.kind == "task" \
+            else st.corpus_stats(name, root, sample=sample, top=top)
+        summary = s.summary()
+        if as_json:
+            typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        else:
+            table = Table(title=f"{name}: statistics", show_header=True)
+            table.add_column("measure")
+            table.add_column("value")
+            table.add_row("rows", str(s.rows))
+            if s.success_rate is not None:
+                table.add_row("download success rate", f"{s.success_rate:.1%}")
+            for reason, count in s.failures.items():
+                table.add_row(f"failed: {reason}", str(count))
+            for reason, count in s.malformed.items():
+                table.add_row(f"malformed record: {reason}", str(count))
+            for col, d in summary["text_chars"].items():
+                if d.get("n"):
+                    w = summary["text_words"][col]
+                    table.add_row(f"{col} length", f"chars mean {d['mean']} median {d['median']} p95 {d['p95']} max {d['max']}; "
+                                  f"words mean {w['mean']} median {w['median']} p95 {w['p95']}")
+            for key in ("image_width", "image_height"):
+                d = summary[key]
+                if d.get("n"):
+                    table.add_row(key.replace("_", " "), f"mean {d['mean']} min {d['min']} median {d['median']} max {d['max']}")
+            table.add_row("top words", "  ".join(f"{w}:{c}" for w, c in s.top_words))
+            console.print(table)
+        if plot is not None:
+            console.print(f"histograms written to {st.plot(s, plot)}")

@@ -1,0 +1,206 @@
+"""Image fetching with img2dataset (never a hand-written downloader), plus failure classification."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from zero_bench.errors import ZeroBenchError
+
+DEFAULT_DISALLOWED = ("noai", "noimageai", "noindex", "noimageindex")
+DISTRIBUTORS = ("multiprocessing", "pyspark", "ray")
+
+
+@dataclass
+class FetchOptions:
+    """img2dataset settings. Defaults suit 224-px models: shorter side 256, aspect ratio kept, never upscaled."""
+
+    processes: int = max(1, (os.cpu_count() or 2))
+    threads: int = 32
+    image_size: int = 256
+    resize_mode: str = "keep_ratio"  # img2dataset: no, border, keep_ratio, keep_ratio_largest, center_crop
+    resize_only_if_bigger: bool = True
+    encode_format: str = "jpg"
+    encode_quality: int = 95
+    retries: int = 2
+    timeout: int = 10
+    samples_per_shard: int = 10_000
+    max_image_area: float = 89_478_485  # PIL's decompression-bomb limit; bigger images are refused
+    max_aspect_ratio: float = float("inf")
+    min_image_size: int = 0
+    disallowed_header_directives: tuple[str, ...] = DEFAULT_DISALLOWED
+    user_agent_token: str | None = "zero-bench"
+    distributor: str = "multiprocessing"
+    subjob_size: int = 1000
+    max_shard_retry: int = 1
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.distributor not in DISTRIBUTORS:
+            raise ZeroBenchError(f"unknown distributor {self.distributor!r}; choose one of {', '.join(DISTRIBUTORS)}")
+        if self.processes < 1 or self.threads < 1 or self.samples_per_shard < 1:
+            raise ZeroBenchError("processes, threads and samples per shard must be at least 1")
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["disallowed_header_directives"] = list(self.disallowed_header_directives)
+        d.pop("show_progress")
+        return {k: (str(v) if isinstance(v, float) and v == float("inf") else v) for k, v in d.items()}
+
+    def img2dataset_kwargs(self) -> dict:
+        return dict(
+            image_size=self.image_size, processes_count=self.processes, thread_count=self.threads,
+            resize_mode=self.resize_mode, resize_only_if_bigger=self.resize_only_if_bigger,
+            encode_format=self.encode_format, encode_quality=self.encode_quality, retries=self.retries,
+            timeout=self.timeout, number_sample_per_shard=self.samples_per_shard, max_image_area=self.max_image_area,
+            max_aspect_ratio=self.max_aspect_ratio, min_image_size=self.min_image_size,
+            disallowed_header_directives=list(self.disallowed_header_directives) or None,
+            user_agent_token=self.user_agent_token, distributor=self.distributor, subjob_size=self.subjob_size,
+            max_shard_retry=self.max_shard_retry,
+        )
+
+
+def _hermetic_env(max_image_area: float) -> None:
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    # OpenCV's own decode-time pixel cap (read by the spawned workers): a decompression bomb is refused while its
+    # header is parsed, before any pixel buffer is allocated. Between max_image_area and this cap the image is
+    # decoded and refused by img2dataset as "image area too large".
+    if max_image_area != float("inf"):
+        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(int(max_image_area * 4))
+
+
+def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOptions, *, total_rows: int) -> None:
+    """Fetch the images of ``input_parquet`` (columns url, row, image_key) into ``output_folder`` (resumable)."""
+    _hermetic_env(options.max_image_area)
+    try:
+        from img2dataset import download
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ZeroBenchError("img2dataset is not installed: pip install 'zero-bench[download]'") from exc
+    if options.distributor == "pyspark":
+        try:
+            import pyspark  # noqa: F401
+        except ImportError as exc:
+            raise ZeroBenchError("the pyspark distributor needs pyspark: pip install 'zero-bench[spark]'") from exc
+    n_shards = max(1, -(-total_rows // options.samples_per_shard))
+    stop = threading.Event()
+    watcher = threading.Thread(target=_progress, args=(output_folder, n_shards, stop, options.show_progress), daemon=True)
+    watcher.start()
+    try:
+        download(
+            url_list=str(input_parquet), output_folder=str(output_folder), input_format="parquet", url_col="url",
+            save_additional_columns=["row", "image_key"], output_format="parquet", incremental_mode="incremental",
+            enable_wandb=False, compute_hash=None, **options.img2dataset_kwargs(),
+        )
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+
+
+def _progress(folder: Path, n_shards: int, stop: threading.Event, show: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=not show, transient=True) as progress:
+        task = progress.add_task("shards", total=n_shards)
+        while not stop.wait(1.0):
+            progress.update(task, completed=len(list(folder.glob("*_stats.json"))) if folder.exists() else 0)
+
+
+# ---- failure reasons -------------------------------------------------------------------------------------------
+
+_REASONS = [
+    (re.compile(r"HTTP Error 404"), "http_404"),
+    (re.compile(r"HTTP Error 4\d\d"), "http_4xx"),
+    (re.compile(r"HTTP Error 5\d\d"), "http_5xx"),
+    (re.compile(r"timed out|timeout", re.I), "timeout"),
+    (re.compile(r"IncompleteRead|truncated|Connection broken", re.I), "truncated_transfer"),
+    (re.compile(r"X-Robots-Tag|disallowed", re.I), "opt_out_header"),
+    (re.compile(r"image area too large|CV_IO_MAX_IMAGE_PIXELS|pixels <="), "image_too_large"),
+    (re.compile(r"image too small"), "image_too_small"),
+    (re.compile(r"aspect ratio too large"), "aspect_ratio"),
+    (re.compile(r"Image decoding error|cannot identify|decod", re.I), "undecodable_image"),
+    (re.compile(r"hash mismatch"), "hash_mismatch"),
+    (re.compile(r"Connection refused|Name or service|urlopen error|Connection reset|RemoteDisconnected", re.I),
+     "connection_error"),
+]
+
+
+def classify_failure(status: str | None, message: str | None) -> str:
+    """Map img2dataset's (status, error_message) to a stable reason name."""
+    text = message or ""
+    for pattern, reason in _REASONS:
+        if pattern.search(text):
+            return reason
+    return f"{status or 'unknown'}:other"
+
+
+@dataclass
+class ShardStatus:
+    """Final status of every input row across the main download and the retries (success is sticky)."""
+
+    status: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (folder name, shard) of success
+    failures: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # row -> (status, message)
+    shard_stats: list[dict] = field(default_factory=list)
+
+
+def download_folders(dataset_dir: Path) -> list[Path]:
+    """The main img2dataset output, then each ``retry-NNN`` in order."""
+    main = [dataset_dir / "images"] if (dataset_dir / "images").is_dir() else []
+    return main + sorted(p for p in dataset_dir.glob("retry-[0-9][0-9][0-9]") if p.is_dir())
+
+
+def completed_shards(folder: Path) -> list[Path]:
+    """Parquet shards whose stats file exists (img2dataset writes it after the shard is complete)."""
+    out = []
+    for stats in sorted(folder.glob("*_stats.json")):
+        shard = folder / (stats.name.split("_")[0] + ".parquet")
+        if shard.is_file():
+            out.append(shard)
+    return out
+
+
+def read_shard_stats(folder: Path) -> list[dict]:
+    rows = []
+    for stats in sorted(folder.glob("*_stats.json")):
+        data = json.loads(stats.read_text())
+        rows.append({"folder": folder.name, "shard": stats.name.split("_")[0], "count": data.get("count"),
+                     "successes": data.get("successes"), "failed_to_download": data.get("failed_to_download"),
+                     "failed_to_resize": data.get("failed_to_resize"),
+                     "seconds": round((data.get("end_time") or 0) - (data.get("start_time") or 0), 3),
+                     "status_dict": data.get("status_dict", {})})
+    return rows
+
+
+def collect_status(dataset_dir: Path) -> ShardStatus:
+    import pyarrow.parquet as pq
+
+    result = ShardStatus()
+    for folder in download_folders(dataset_dir):
+        result.shard_stats += read_shard_stats(folder)
+        for shard in completed_shards(folder):
+            table = pq.read_table(shard, columns=["row", "status", "error_message"])
+            for row, status, message in zip(*(table.column(c).to_pylist() for c in ("row", "status", "error_message"))):
+                if status == "success":
+                    result.status[row] = (folder.name, shard.stem)
+                    result.failures.pop(row, None)
+                elif row not in result.status:
+                    result.failures[row] = (status, message)
+    return result
+
+
+def failure_summary(status: ShardStatus, total_rows: int) -> tuple[Counter, Counter]:
+    reasons: Counter = Counter()
+    messages: Counter = Counter()
+    for st, msg in status.failures.values():
+        reasons[classify_failure(st, msg)] += 1
+        messages[f"{st}: {(msg or '')[:120]}"] += 1
+    unattempted = total_rows - len(status.status) - len(status.failures)
+    if unattempted > 0:
+        reasons["not_attempted"] += unattempted
+    return reasons, messages

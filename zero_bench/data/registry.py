@@ -1,0 +1,216 @@
+"""The dataset registry: every dataset the benchmark names, where it comes from and what makes it up.
+
+No official checksums are published for any of these datasets today: ``sha256`` is ``None`` everywhere, and the
+toolkit records the checksums of the first download in ``zero-bench.lock.json`` next to the data, then checks
+them on every later download / verify (see :mod:`zero_bench.data.lock`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from zero_bench.errors import ZeroBenchError
+
+Kind = Literal["corpus", "task", "images", "toy"]
+
+_ZERO_SITE = "http://zero.so.com"
+_CCMB_LICENSE = "Research use only (terms of the Zero / CCMB release, zero.so.com)"
+_ZERO_CITATION = 'Xie et al., "CCMB: A Large-scale Chinese Cross-modal Benchmark", ACM MM 2023 (arXiv:2205.03860)'
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file (or folder, when ``folder`` is true) that makes up a dataset, relative to its install folder."""
+
+    path: str
+    description: str = ""
+    sha256: str | None = None  # None: not published; recorded in the lock file at the first download
+    folder: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    kind: Kind
+    title: str
+    source: str  # where the data comes from, in words
+    license: str
+    folder: str  # install folder under the data root (shared by the five ccmb datasets)
+    files: tuple[FileSpec, ...] = ()
+    manual_steps: tuple[str, ...] = ()
+    homepage: str | None = None
+    citation: str | None = None
+    tasks: tuple[str, ...] = ()  # task definitions this dataset provides
+    size: str = ""
+    notes: str = ""
+    scripted: bool = False  # True when `zero-bench download NAME` can fetch it without --from
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def checksums_known(self) -> bool:
+        return any(f.sha256 for f in self.files)
+
+    def manual_text(self) -> str:
+        lines = [f"{self.name}: {self.title}", f"  source: {self.source}", f"  licence: {self.license}"]
+        if self.homepage:
+            lines.append(f"  homepage: {self.homepage}")
+        if self.files:
+            lines.append("  files:")
+            lines += [f"    {f.path}{'/' if f.folder else ''}  {f.description}" for f in self.files]
+        lines.append("  checksums: " + ("published" if self.checksums_known else
+                                         "none published; recorded in zero-bench.lock.json at the first download"))
+        if self.manual_steps:
+            lines.append("  manual steps:")
+            lines += [f"    {i}. {step}" for i, step in enumerate(self.manual_steps, 1)]
+        return "\n".join(lines)
+
+
+def _corpus(name: str, title: str, size: str, steps: tuple[str, ...], notes: str = "") -> DatasetEntry:
+    return DatasetEntry(
+        name=name, kind="corpus", title=title, size=size, folder=name, homepage=_ZERO_SITE, citation=_ZERO_CITATION,
+        license=_CCMB_LICENSE,
+        source="record files (JSON / JSON Lines, optionally .gz) with image URLs from zero.so.com; the images are "
+        "fetched from their original URLs with img2dataset (expect dead links)",
+        files=(
+            FileSpec("records", "official record files: fields Url, Title, Content, Keywords, ImageKey, ImageUrl, "
+                     "ImageQuery (shard file names are not published)", folder=True),
+            FileSpec("images", "img2dataset output (parquet shards + per-shard stats), resumable", folder=True),
+            FileSpec("corpus", "Arrow corpus (datasets format) + manifest.json", folder=True),
+        ),
+        manual_steps=steps, notes=notes,
+    )
+
+
+_ZERO_STEPS = (
+    "Open http://zero.so.com, accept the research-use terms and download the record files of this corpus.",
+    "Run: zero-bench download {name} --from <folder or archive with the record files>  (or an https:// / hf:// "
+    "source). The records are copied to <data root>/{name}/records and the images fetched with img2dataset.",
+)
+
+_CCMB_STEPS = (
+    "Open http://zero.so.com (or the links in github.com/yuxie11/R2D2), accept the research-use terms and download "
+    "the CCMB downstream archive holding {what}.",
+    "Run: zero-bench download {name} --from <archive or unpacked folder>  (zip, tar, tar.gz; URLs and hf:// work too). "
+    "It is unpacked into <data root>/ccmb in the official layout.",
+)
+
+
+def _ccmb(name: str, title: str, size: str, task_folder: str, prefix: str) -> DatasetEntry:
+    what = f"{task_folder}/train/{prefix}_train.json, {task_folder}/val/{prefix}_val.json and IQR_IQM_ICR_ICM_images/"
+    return DatasetEntry(
+        name=name, kind="task", title=title, size=size, folder="ccmb", homepage=_ZERO_SITE, citation=_ZERO_CITATION,
+        license=_CCMB_LICENSE, tasks=(name,),
+        source="CCMB downstream release (zero.so.com); distributed as an archive after accepting the terms",
+        files=(
+            FileSpec(f"{task_folder}/train/{prefix}_train.json", "JSON Lines, train split"),
+            FileSpec(f"{task_folder}/val/{prefix}_val.json", "JSON Lines, val split (the official evaluation split)"),
+            FileSpec("IQR_IQM_ICR_ICM_images", "images shared by ICR/IQR/ICM/IQM", folder=True),
+        ),
+        manual_steps=tuple(s.format(what=what, name=name) for s in _CCMB_STEPS),
+    )
+
+
+def _cnclip(name: str, title: str, folder: str, splits: tuple[str, ...], source: str, license: str,
+            steps: tuple[str, ...], homepage: str | None = None) -> DatasetEntry:
+    files = tuple(
+        f for s in splits for f in (FileSpec(f"{s}_texts.jsonl", f"{s} texts"), FileSpec(f"{s}_imgs.tsv", f"{s} images (base64 TSV)"))
+    )
+    return DatasetEntry(name=name, kind="task", title=title, folder=folder, source=source, license=license, files=files,
+                        manual_steps=steps, tasks=(name,), homepage=homepage)
+
+
+_CNCLIP_STEP = ("Chinese-CLIP (github.com/OFA-Sys/Chinese-CLIP) publishes pre-processed copies in its layout "
+                "({split}_texts.jsonl + {split}_imgs.tsv); download the archive for this set from the links in its README.")
+
+REGISTRY: dict[str, DatasetEntry] = {
+    e.name: e
+    for e in (
+        _corpus("zero-23m", "Zero-Corpus, 23M image-text pairs", "23M pairs",
+                tuple(s.format(name="zero-23m") for s in _ZERO_STEPS)),
+        _corpus("zero-2.3m", "Zero-Corpus-Sub, 2.3M pairs (10% subset of the 23M)", "2.3M pairs",
+                tuple(s.format(name="zero-2.3m") for s in _ZERO_STEPS)),
+        _corpus("zero-250m", "Zero-250M, 250M images / 750M texts", "250M images",
+                ("The 250M release is shared through a cloud drive (see http://zero.so.com and github.com/yuxie11/R2D2); "
+                 "download every record file of the share by hand (a browser or the drive's client).",
+                 "Run: zero-bench download zero-250m --from <folder> --distributor pyspark (or ray) on a cluster: "
+                 "several texts per image; fetching 250M images needs a cluster."),
+                notes="several texts per image"),
+        _ccmb("icm", "ICM image-caption matching", "400k pairs", "ICM", "long_itm"),
+        _ccmb("iqm", "IQM image-query matching", "400k pairs", "IQM", "short_itm"),
+        _ccmb("icr", "ICR image-caption retrieval", "200k pairs", "ICR", "long_itr"),
+        _ccmb("iqr", "IQR image-query retrieval", "200k pairs", "IQR", "short_itr"),
+        DatasetEntry(
+            name="flickr30k-cna", kind="task", title="Flickr30k-CNA: Flickr30k with 5 professional Chinese captions",
+            folder="ccmb", homepage=_ZERO_SITE, citation=_ZERO_CITATION, tasks=("flickr30k-cna",),
+            license=_CCMB_LICENSE + "; images under the Flickr30k terms",
+            source="CCMB downstream release (captions); images from Flickr30k (entry flickr30k-images)",
+            files=tuple(FileSpec(f"{s}/flickr30k_cna_{s}.txt", f"{s} captions: <id>#<k>\\t<caption>") for s in ("train", "val", "test"))
+            + (FileSpec("Flickr30k-images", "the Flickr30k images (entry flickr30k-images)", folder=True),),
+            manual_steps=(
+                "Download the Flickr30k-CNA captions from http://zero.so.com (CCMB downstream release).",
+                "Run: zero-bench download flickr30k-cna --from <archive or folder> (a test file named "
+                "flickr30k_cn_test.txt is renamed to flickr30k_cna_test.txt).",
+                "Then install the images: zero-bench download flickr30k-images --from <flickr30k-images archive>.",
+            ),
+        ),
+        DatasetEntry(
+            name="flickr30k-images", kind="images", title="Flickr30k images (31,783 JPEGs)", folder="ccmb",
+            license="Flickr30k terms: non-commercial research use",
+            homepage="https://shannon.cs.illinois.edu/DenotationGraph/",
+            source="the Flickr30k images, distributed after an access request (form / e-mail) to the dataset authors",
+            files=(FileSpec("Flickr30k-images", "<image id>.jpg", folder=True),),
+            manual_steps=(
+                "Request access to Flickr30k at https://shannon.cs.illinois.edu/DenotationGraph/ (a form; the link "
+                "arrives by e-mail) and download flickr30k-images.tar.gz.",
+                "Run: zero-bench download flickr30k-images --from flickr30k-images.tar.gz  (installed as "
+                "<data root>/ccmb/Flickr30k-images).",
+            ),
+        ),
+        _cnclip("flickr30k-cn", "Flickr30k-CN (Chinese-CLIP layout)", "Flickr30k-CN", ("train", "valid", "test"),
+                "Flickr30k-CN captions (Lan et al. 2017) with Flickr30k images, pre-processed by Chinese-CLIP",
+                "Flickr30k terms (non-commercial research); check the source for the Chinese captions",
+                (_CNCLIP_STEP, "Run: zero-bench download flickr30k-cn --from <archive or folder> (installed as <data root>/Flickr30k-CN).")),
+        _cnclip("coco-cn", "COCO-CN (Chinese-CLIP layout)", "COCO-CN", ("train", "valid", "test"),
+                "COCO-CN (Li et al. 2019): the captions are given on request by the authors (e-mail), images from MS-COCO",
+                "COCO-CN terms (research use, by request); MS-COCO images under their Flickr licences",
+                ("Request COCO-CN from its authors (github.com/li-xirong/coco-cn: an e-mail request), or use the "
+                 "Chinese-CLIP pre-processed copy once you hold the permission.",
+                 "Run: zero-bench download coco-cn --from <archive or folder> (installed as <data root>/COCO-CN).")),
+        _cnclip("muge", "MUGE retrieval (Chinese-CLIP layout)", "MUGE", ("train", "valid"),
+                "MUGE multimodal retrieval (tianchi.aliyun.com), pre-processed by Chinese-CLIP; test labels are not public",
+                "Research use; check the MUGE terms",
+                (_CNCLIP_STEP, "Run: zero-bench download muge --from <archive or folder> (installed as <data root>/MUGE)."),
+                homepage="https://tianchi.aliyun.com/muge"),
+        _cnclip("aic-icc", "AI Challenger image captioning (Chinese-CLIP layout)", "AIC-ICC", ("train", "valid"),
+                "AI Challenger 2017 image Chinese captioning; distribution is by registration; the retrieval protocol is unknown",
+                "AI Challenger terms (research use)",
+                ("Obtain AI Challenger ICC (registration required) and convert it to the Chinese-CLIP layout "
+                 "(valid_texts.jsonl + valid_imgs.tsv).",
+                 "Run: zero-bench download aic-icc --from <archive or folder> (installed as <data root>/AIC-ICC).")),
+        DatasetEntry(
+            name="zero-toy", kind="toy", title="zero-toy: synthetic offline benchmark in miniature", folder="zero-toy",
+            license="Apache-2.0 (generated by zero-bench)", scripted=True,
+            tasks=("icr", "iqr", "icm", "iqm", "flickr30k-cna"),
+            source="generated locally and deterministically by `zero-bench download zero-toy` (no network)",
+            files=(FileSpec("corpus", "Arrow pre-training corpus with the Zero columns", folder=True),
+                   FileSpec("ccmb", "the five toy tasks in the official ccmb layout", folder=True)),
+        ),
+    )
+}
+
+CORPORA = tuple(n for n, e in REGISTRY.items() if e.kind in ("corpus",))
+
+
+class MissingDataError(ZeroBenchError):
+    """The dataset's files are not there; ``manual`` holds the steps to get them (the CLI prints them)."""
+
+    def __init__(self, message: str, manual: str) -> None:
+        super().__init__(message)
+        self.manual = manual
+
+
+def get_entry(name: str) -> DatasetEntry:
+    if name not in REGISTRY:
+        raise ZeroBenchError(f"unknown dataset {name!r}; known datasets: {', '.join(REGISTRY)}")
+    return REGISTRY[name]

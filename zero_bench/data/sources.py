@@ -1,0 +1,225 @@
+"""Where dataset files come from: a local folder or archive, an HTTP(S) URL, or a Hugging Face Hub repo.
+
+Archives are unpacked safely: members with absolute paths, ``..`` components, links pointing outside the target,
+devices or FIFOs are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tarfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.fileio import atomic_path
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+_HF_RE = re.compile(r"^hf://(datasets|models|spaces)/([^/@]+)/([^/@]+?)(?:@([^/]+))?(?:/(.*))?$")
+
+
+@dataclass(frozen=True)
+class HFSource:
+    repo_type: str  # "dataset", "model" or "space"
+    repo_id: str  # ORG/NAME
+    revision: str | None = None
+    subfolder: str | None = None
+
+
+def parse_hf_url(url: str) -> HFSource:
+    """``hf://datasets/ORG/NAME[@REVISION][/sub/folder]`` -> :class:`HFSource`."""
+    match = _HF_RE.match(url.strip())
+    if not match:
+        raise ZeroBenchError(f"{url}: not a Hub source; expected hf://datasets/ORG/NAME[@REVISION][/FOLDER]")
+    kind, org, name, revision, sub = match.groups()
+    return HFSource(repo_type=kind.rstrip("s"), repo_id=f"{org}/{name}", revision=revision, subfolder=(sub or None) and sub.strip("/"))
+
+
+def is_archive(path: str | Path) -> bool:
+    return str(path).lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _check_member(name: str, archive: Path) -> PurePosixPath:
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise ZeroBenchError(f"{archive}: refusing to unpack absolute path {name!r}")
+    if ".." in pure.parts:
+        raise ZeroBenchError(f"{archive}: refusing to unpack path with '..': {name!r}")
+    return pure
+
+
+def _inside(target: Path, candidate: Path) -> bool:
+    try:
+        candidate.resolve().relative_to(target.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
+    """Unpack ``archive`` (zip / tar / tar.gz / tar.bz2 / tar.xz) into ``target``; returns the files written.
+
+    Every member is checked first: absolute paths, ``..``, links leaving ``target``, devices and FIFOs are refused
+    (nothing is written then).
+    """
+    archive, target = Path(archive), Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if not archive.is_file():
+        raise ZeroBenchError(f"{archive}: archive not found")
+    if str(archive).lower().endswith(".zip"):
+        try:
+            zf = zipfile.ZipFile(archive)
+        except zipfile.BadZipFile as exc:
+            raise ZeroBenchError(f"{archive}: not a valid zip archive ({exc})") from exc
+        with zf:
+            infos = zf.infolist()
+            for info in infos:
+                _check_member(info.filename, archive)
+                mode = (info.external_attr >> 16) & 0o170000
+                if mode == 0o120000:  # symlink stored in a zip
+                    raise ZeroBenchError(f"{archive}: refusing to unpack symbolic link {info.filename!r}")
+            for info in infos:
+                dest = target / _check_member(info.filename, archive)
+                if info.is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                written.append(dest)
+        return written
+    try:
+        tf = tarfile.open(archive, "r:*")
+    except tarfile.TarError as exc:
+        raise ZeroBenchError(f"{archive}: not a valid tar archive ({exc})") from exc
+    with tf:
+        members = tf.getmembers()
+        for m in members:
+            rel = _check_member(m.name, archive)
+            if m.isdev() or m.isfifo():
+                raise ZeroBenchError(f"{archive}: refusing to unpack device or FIFO {m.name!r}")
+            if m.issym() or m.islnk():
+                link = PurePosixPath(m.linkname)
+                resolved = (target / rel.parent / link) if m.issym() else (target / link)
+                if link.is_absolute() or not _inside(target, resolved):
+                    raise ZeroBenchError(f"{archive}: refusing link {m.name!r} -> {m.linkname!r} leaving the target folder")
+        for m in members:
+            dest = target / _check_member(m.name, archive)
+            if m.isdir():
+                dest.mkdir(parents=True, exist_ok=True)
+            elif m.isfile():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                src = tf.extractfile(m)
+                assert src is not None
+                with src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                written.append(dest)
+            elif m.issym() or m.islnk():
+                # materialise links as copies of their (checked, inside-target) destination
+                base = dest.parent if m.issym() else target
+                source = base / m.linkname
+                if source.is_file():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, dest)
+                    written.append(dest)
+    return written
+
+
+def download_url(url: str, dest: str | Path, *, timeout: float = 60, show_progress: bool = True) -> Path:
+    """Download ``url`` to ``dest`` atomically (a temp file renamed when complete), with a rich progress bar."""
+    dest = Path(dest)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    request = urllib.request.Request(url, headers={"User-Agent": "zero-bench"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with open(tmp, "wb") as out, Progress(
+                "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                disable=not show_progress, transient=True,
+            ) as progress:
+                task = progress.add_task(dest.name, total=total)
+                got = 0
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    got += len(block)
+                    progress.update(task, advance=len(block))
+            if total is not None and got != total:
+                raise ZeroBenchError(f"{url}: download truncated ({got} of {total} bytes)")
+    except ZeroBenchError:
+        raise
+    except Exception as exc:  # urllib.error.URLError, socket timeouts, http.client.IncompleteRead ...
+        raise ZeroBenchError(f"{url}: download failed: {exc}".splitlines()[0]) from exc
+    return dest
+
+
+def hf_snapshot(src: HFSource, dest: str | Path) -> Path:
+    """Fetch a Hub repo snapshot (through ``huggingface_hub.snapshot_download``) into ``dest``."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = snapshot_download(
+            repo_id=src.repo_id, repo_type=src.repo_type, revision=src.revision, local_dir=str(dest),
+            allow_patterns=[f"{src.subfolder}/**"] if src.subfolder else None,
+        )
+    except Exception as exc:
+        raise ZeroBenchError(f"hf://{src.repo_type}s/{src.repo_id}: Hub download failed: {exc}".splitlines()[0]) from exc
+    out = Path(path)
+    return out / src.subfolder if src.subfolder else out
+
+
+def materialize(source: str, workdir: str | Path) -> Path:
+    """Turn a ``--from`` value into a local folder (unpacked when it is an archive) under ``workdir``.
+
+    A local folder is returned as is (never modified); archives, URLs and Hub repos land in ``workdir``.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if source.startswith("hf://"):
+        folder = hf_snapshot(parse_hf_url(source), workdir / "hf")
+        return _unpack_archives_in(folder, workdir)
+    if source.startswith(("http://", "https://")):
+        name = Path(urllib.request.urlparse(source).path).name or "download"
+        local = download_url(source, workdir / "download" / name)
+        if is_archive(local):
+            safe_unpack(local, workdir / "unpacked")
+            return workdir / "unpacked"
+        return local.parent
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ZeroBenchError(f"{path}: --from path not found")
+    if path.is_dir():
+        return path
+    if is_archive(path):
+        safe_unpack(path, workdir / "unpacked")
+        return workdir / "unpacked"
+    # a single plain file: expose it in a folder of its own
+    (workdir / "single").mkdir(exist_ok=True)
+    link = workdir / "single" / path.name
+    if not link.exists():
+        try:
+            os.link(path, link)
+        except OSError:
+            shutil.copyfile(path, link)
+    return workdir / "single"
+
+
+def _unpack_archives_in(folder: Path, workdir: Path) -> Path:
+    """A Hub snapshot may hold archives: unpack them next to the plain files (into ``workdir/unpacked``)."""
+    archives = [p for p in folder.rglob("*") if p.is_file() and is_archive(p)]
+    if not archives:
+        return folder
+    out = workdir / "unpacked"
+    for p in folder.rglob("*"):
+        if p.is_file() and not is_archive(p) and ".cache" not in p.parts:
+            rel = p.relative_to(folder)
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, out / rel)
+    for a in archives:
+        safe_unpack(a, out)
+    return out

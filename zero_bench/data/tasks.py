@@ -1,0 +1,195 @@
+"""Install the task datasets (ccmb layout, Chinese-CLIP layout) from a folder, archive, URL or Hub repo."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.fileio import sha256_file
+from zero_bench.paths import data_root
+
+ALIASES = {"test/flickr30k_cn_test.txt": "test/flickr30k_cna_test.txt"}
+
+
+@dataclass
+class InstallReport:
+    name: str
+    folder: Path
+    installed: list[str] = field(default_factory=list)
+    split_sizes: dict[str, int] = field(default_factory=dict)  # annotation file -> lines
+    missing: list[str] = field(default_factory=list)
+    missing_images: int = 0
+    checked_images: int = 0
+
+
+def _expected(name: str) -> tuple[list[str], list[str], list[str]]:
+    """(annotation files, image folders / TSVs, required subset) for a registry entry."""
+    from zero_bench.data.registry import get_entry
+    from zero_bench.taskspec import get_task
+
+    entry = get_entry(name)
+    if entry.kind == "images":
+        return [], [f.path for f in entry.files], [f.path for f in entry.files]
+    spec = get_task(name)
+    annotations = [s.annotation for s in spec.splits.values()]
+    images = [s.images for s in spec.splits.values() if s.images] + ([spec.image_dir] if spec.image_dir else [])
+    default = spec.splits[spec.default_split]
+    required = [default.annotation] + ([default.images] if default.images else [])
+    return annotations, images, required
+
+
+def _find_base(folder: Path, rel_paths: list[str]) -> Path | None:
+    """The folder inside an unpacked source under which the expected relative paths live (it may be nested)."""
+    candidates = [folder] + sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts))
+    for cand in candidates:
+        if any((cand / r).exists() or (cand / a).exists() for r in rel_paths for a in [r] + [k for k, v in ALIASES.items() if v == r]):
+            return cand
+    return None
+
+
+def _inside(parent: Path, child: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if line.strip():
+                n += 1
+    return n
+
+
+def install_task_dataset(name: str, source: str | None, root: str | Path | None = None, echo=print) -> InstallReport:
+    """Unpack ``source`` into ``<data root>/<folder>`` in the expected layout, check it, pin checksums."""
+    from zero_bench.data.lock import LockFile
+    from zero_bench.data.registry import get_entry
+    from zero_bench.data.sources import materialize
+
+    entry = get_entry(name)
+    target = data_root(root) / entry.folder
+    annotations, images, required = _expected(name)
+    wanted = annotations + images
+    report = InstallReport(name, target)
+    lock = LockFile.load(target)
+    if source is not None:
+        work = data_root(root) / f".{name}.work"
+        shutil.rmtree(work, ignore_errors=True)
+        try:
+            folder = materialize(source, work)
+            base = _find_base(folder, wanted)
+            if base is None:
+                raise ZeroBenchError(f"{source}: none of the expected files found ({', '.join(wanted[:4])} ...)")
+            files: dict[str, Path] = {}
+            for rel in wanted:
+                src = base / rel
+                if not src.exists():
+                    alias = next((k for k, v in ALIASES.items() if v == rel and (base / k).exists()), None)
+                    src = base / alias if alias else src
+                if src.is_file():
+                    files[rel] = src
+                elif src.is_dir():
+                    for f in src.rglob("*"):
+                        if f.is_file():
+                            files[str(Path(rel) / f.relative_to(src))] = f
+            # refuse changed files before anything is written
+            digests = {rel: lock.check_file(name, rel, f) for rel, f in files.items()}
+            ours = _inside(work, folder)  # unpacked / downloaded by us: move, never touch the user's folder
+            for rel, f in files.items():
+                dest = target / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_name(f".{dest.name}.tmp")
+                if ours:
+                    shutil.move(f, tmp)
+                else:
+                    shutil.copyfile(f, tmp)
+                tmp.replace(dest)
+                report.installed.append(rel)
+            lock.record(name, {rel: target / rel for rel in files}, source=source, digests=digests)
+            if len(files) > 0:
+                echo(f"installed {len(files)} files into {target}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    # check the layout
+    for rel in annotations + images:
+        path = target / rel
+        if path.is_file():
+            report.split_sizes[rel] = count_lines(path)
+        elif not path.is_dir():
+            report.missing.append(rel)
+    if any(r in report.missing for r in required) or (source is None and report.missing == annotations + images):
+        from zero_bench.data.registry import MissingDataError
+
+        raise MissingDataError(f"{target}: {name} is missing {', '.join(report.missing)}; see the manual steps above",
+                               entry.manual_text())
+    _check_images(name, target, report)
+    return report
+
+
+def _check_images(name: str, target: Path, report: InstallReport) -> None:
+    """Count referenced images that do not exist (official ccmb layout only)."""
+    import json
+
+    from zero_bench.taskspec import get_task
+
+    try:
+        spec = get_task(name)
+    except ZeroBenchError:
+        return
+    if not spec.image_dir:
+        return
+    image_dir = target / spec.image_dir
+    for split in spec.splits.values():
+        ann = target / split.annotation
+        if not ann.is_file():
+            continue
+        with open(ann, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if len(line) < 3:
+                    continue
+                if spec.format == "flickr30k-cna-txt":
+                    file = line.split("#", 1)[0] + ".jpg"
+                else:
+                    try:
+                        file = Path(json.loads(line)["image_path"]).name
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                report.checked_images += 1
+                if not (image_dir / file).is_file():
+                    report.missing_images += 1
+
+
+def verify_dataset(name: str, root: str | Path | None = None):
+    """Re-hash every file pinned for ``name`` in its lock file; returns a VerifyReport."""
+    from zero_bench.data.lock import LockFile, verify_against_lock
+    from zero_bench.data.registry import get_entry
+
+    entry = get_entry(name)
+    target = data_root(root) / entry.folder
+    lock = LockFile.load(target)
+    if not lock.files(name):
+        raise ZeroBenchError(f"{lock.path}: no checksums recorded for {name}; run: zero-bench download {name}")
+    return verify_against_lock(lock, name, target)
+
+
+def check_file_against_lock(path: str | Path, name: str, root: str | Path | None = None) -> None:
+    """For the evaluator: refuse an annotation file whose bytes differ from the ones pinned at download time."""
+    from zero_bench.data.lock import LockFile
+    from zero_bench.data.registry import get_entry
+
+    path = Path(path)
+    target = data_root(root) / get_entry(name).folder
+    lock = LockFile.load(target)
+    try:
+        rel = str(path.resolve().relative_to(target.resolve()))
+    except ValueError:
+        return
+    if rel in lock.files(name):
+        lock.check_file(name, rel, path, sha256=sha256_file(path))

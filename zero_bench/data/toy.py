@@ -1,0 +1,354 @@
+"""zero-toy: the Zero / CCMB benchmark in miniature, generated locally and deterministically.
+
+Images (64-96 px) show one to three coloured shapes (colour, size, position on a 3x3 grid) on a solid,
+gradient or noise background.  Captions are long Chinese descriptions (like ICR), queries short Chinese keywords
+(like IQR).  Matching negatives differ from the truth in exactly one attribute (hard negatives); labels are
+balanced (every matching image appears once with its true text and once with a one-attribute edit, so neither
+the image nor the label frequency gives the answer away).
+
+Layout (``<data root>/zero-toy``)::
+
+    corpus/   Arrow pre-training corpus with the Zero columns (see zero_bench.data.corpus)
+    ccmb/     IQR_IQM_ICR_ICM_images/, ICR/ IQR/ ICM/ IQM/ {train,val}, Flickr30k-images/,
+              {train,val,test}/flickr30k_cna_*.txt  -- exactly the official layout
+
+Same seed and sizes -> byte-identical annotation files and images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from zero_bench.fileio import atomic_dir, atomic_write_text
+from zero_bench.paths import data_root
+
+SHAPES = ("圆形", "正方形", "三角形", "星形", "菱形", "六边形", "十字形")
+COLORS = {"红色": (220, 30, 30), "橙色": (245, 130, 20), "黄色": (235, 215, 0), "绿色": (20, 160, 50),
+          "蓝色": (30, 70, 220), "紫色": (140, 40, 190), "黑色": (15, 15, 15)}
+SIZES = ("大", "小")
+POSITIONS = ("左上方", "正上方", "右上方", "左侧", "中间", "右侧", "左下方", "正下方", "右下方")
+TONES = {"浅灰色": (208, 208, 208), "浅蓝色": (188, 214, 240), "浅粉色": (245, 208, 220), "米白色": (240, 236, 222),
+         "灰绿色": (172, 194, 170)}
+BG_KINDS = {"solid": "纯色", "gradient": "渐变", "noise": "噪点纹理"}
+NUMERALS = {1: "一", 2: "两", 3: "三"}
+ATTRIBUTES = ("color", "shape", "size", "position", "background")
+
+
+@dataclass(frozen=True)
+class Obj:
+    shape: str
+    color: str
+    size: str
+    position: int  # 0..8, row-major 3x3 grid
+
+
+@dataclass(frozen=True)
+class Scene:
+    objects: tuple[Obj, ...]
+    tone: str
+    bg: str  # solid / gradient / noise
+    side: int
+    noise_seed: int = 0
+    jitter: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+
+# ---- scenes and texts ------------------------------------------------------------------------------------------
+
+def random_scene(rng: np.random.Generator, size_range: tuple[int, int] = (64, 96)) -> Scene:
+    n = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
+    positions = sorted(rng.choice(9, size=n, replace=False).tolist())
+    objs = tuple(Obj(SHAPES[rng.integers(len(SHAPES))], list(COLORS)[rng.integers(len(COLORS))],
+                     SIZES[rng.integers(2)], p) for p in positions)
+    side = int(rng.integers(size_range[0], size_range[1] + 1))
+    jitter = tuple((int(rng.integers(-2, 3)), int(rng.integers(-2, 3))) for _ in objs)
+    return Scene(objs, list(TONES)[rng.integers(len(TONES))], list(BG_KINDS)[rng.integers(3)], side,
+                 int(rng.integers(1 << 30)), jitter)
+
+
+def _obj_phrase(o: Obj, style: int) -> str:
+    pos, color, size, shape = POSITIONS[o.position], o.color, o.size, o.shape
+    if style == 0:
+        return f"{pos}有一个{color}的{size}{shape}"
+    if style == 1:
+        return f"{pos}是一个{size}的{color}{shape}"
+    if style == 2:
+        return f"{color}的{size}{shape}位于{pos}"
+    return f"在{pos}可以看到一个{size}{shape}，颜色是{color}"
+
+
+def caption(scene: Scene, variant: int = 0) -> str:
+    """A long Chinese description; ``variant`` 0..4 gives five different phrasings of the same scene."""
+    bg = f"{scene.tone}的{BG_KINDS[scene.bg]}"
+    objs = list(scene.objects)
+    if variant == 0:
+        return "画面" + "，".join(_obj_phrase(o, 0) for o in objs) + f"，背景是{bg}"
+    if variant == 1:
+        return f"这张图片的背景是{bg}，" + "，".join(_obj_phrase(o, 1) for o in objs)
+    if variant == 2:
+        return f"图中共有{NUMERALS[len(objs)]}个图形：" + "；".join(_obj_phrase(o, 2) for o in objs) + f"。背景为{bg}"
+    if variant == 3:
+        return f"在{bg}的背景上，" + "，".join(_obj_phrase(o, 3) for o in reversed(objs))
+    return "一幅简单的图形画：" + "，".join(_obj_phrase(o, 0) for o in reversed(objs)) + f"，整体背景呈{bg}"
+
+
+def query(scene: Scene) -> str:
+    """A short search query: colour + shape of each object (``红色圆形 蓝色三角形``)."""
+    return " ".join(f"{o.color}{o.shape}" for o in scene.objects)
+
+
+def keywords(scene: Scene) -> str:
+    words: list[str] = []
+    for o in scene.objects:
+        for w in (o.color, o.shape):
+            if w not in words:
+                words.append(w)
+    return " ".join(words + [BG_KINDS[scene.bg]])
+
+
+def mutate(scene: Scene, rng: np.random.Generator, attributes: tuple[str, ...] = ATTRIBUTES) -> tuple[Scene, str]:
+    """The same scene with exactly one attribute changed (a hard negative); returns (scene, attribute)."""
+    attr = attributes[int(rng.integers(len(attributes)))]
+    if attr == "background":
+        if rng.random() < 0.5:
+            tone = [t for t in TONES if t != scene.tone][rng.integers(len(TONES) - 1)]
+            return Scene(scene.objects, tone, scene.bg, scene.side, scene.noise_seed, scene.jitter), "background"
+        kind = [k for k in BG_KINDS if k != scene.bg][rng.integers(len(BG_KINDS) - 1)]
+        return Scene(scene.objects, scene.tone, kind, scene.side, scene.noise_seed, scene.jitter), "background"
+    j = int(rng.integers(len(scene.objects)))
+    o = scene.objects[j]
+    if attr == "color":
+        new = Obj(o.shape, [c for c in COLORS if c != o.color][rng.integers(len(COLORS) - 1)], o.size, o.position)
+    elif attr == "shape":
+        new = Obj([s for s in SHAPES if s != o.shape][rng.integers(len(SHAPES) - 1)], o.color, o.size, o.position)
+    elif attr == "size":
+        new = Obj(o.shape, o.color, "小" if o.size == "大" else "大", o.position)
+    else:
+        free = [p for p in range(9) if p not in {x.position for x in scene.objects}]
+        new = Obj(o.shape, o.color, o.size, free[rng.integers(len(free))])
+    objs = list(scene.objects)
+    objs[j] = new
+    objs.sort(key=lambda x: x.position)
+    return Scene(tuple(objs), scene.tone, scene.bg, scene.side, scene.noise_seed, scene.jitter), attr
+
+
+# ---- rendering -----------------------------------------------------------------------------------------------------
+
+def _polygon(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]] | None:
+    if shape == "三角形":
+        return [(cx, cy - r), (cx + r * 0.92, cy + r * 0.7), (cx - r * 0.92, cy + r * 0.7)]
+    if shape == "菱形":
+        return [(cx, cy - r), (cx + r * 0.75, cy), (cx, cy + r), (cx - r * 0.75, cy)]
+    if shape == "六边形":
+        return [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.arange(6) * np.pi / 3]
+    if shape == "星形":
+        pts = []
+        for k in range(10):
+            rad = r if k % 2 == 0 else r * 0.42
+            a = -np.pi / 2 + k * np.pi / 5
+            pts.append((cx + rad * np.cos(a), cy + rad * np.sin(a)))
+        return pts
+    if shape == "十字形":
+        w = r * 0.38
+        return [(cx - w, cy - r), (cx + w, cy - r), (cx + w, cy - w), (cx + r, cy - w), (cx + r, cy + w), (cx + w, cy + w),
+                (cx + w, cy + r), (cx - w, cy + r), (cx - w, cy + w), (cx - r, cy + w), (cx - r, cy - w), (cx - w, cy - w)]
+    return None
+
+
+def render(scene: Scene) -> Image.Image:
+    s = scene.side
+    tone = np.array(TONES[scene.tone], dtype=np.float32)
+    if scene.bg == "solid":
+        arr = np.broadcast_to(tone, (s, s, 3)).copy()
+    elif scene.bg == "gradient":
+        t = np.linspace(0.0, 1.0, s, dtype=np.float32)
+        ramp = (1.05 - 0.3 * t)[:, None, None] if scene.noise_seed % 2 else (1.05 - 0.3 * t)[None, :, None]
+        arr = np.broadcast_to(tone * ramp, (s, s, 3)).copy()
+    else:
+        noise = np.random.default_rng(scene.noise_seed).normal(0.0, 18.0, size=(s, s, 1)).astype(np.float32)
+        arr = tone + noise
+    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(img)
+    cell = s / 3.0
+    for k, o in enumerate(scene.objects):
+        dx, dy = scene.jitter[k] if k < len(scene.jitter) else (0, 0)
+        cx = cell * (o.position % 3 + 0.5) + dx
+        cy = cell * (o.position // 3 + 0.5) + dy
+        r = cell * (0.46 if o.size == "大" else 0.24)
+        color = COLORS[o.color]
+        poly = _polygon(o.shape, cx, cy, r)
+        if o.shape == "圆形":
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=color)
+        elif o.shape == "正方形":
+            q = r * 0.85
+            draw.rectangle([cx - q, cy - q, cx + q, cy + q], fill=color)
+        else:
+            draw.polygon(poly, fill=color)
+    return img
+
+
+def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+# ---- generation --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ToySizes:
+    corpus: int = 20_000
+    itr_train: int = 4_000  # ICR / IQR pairs (one text per image)
+    itr_val: int = 500
+    itm_train: int = 4_000  # ICM / IQM pairs (half positive)
+    itm_val: int = 1_000
+    flickr_train: int = 400  # Flickr30k-CNA images (5 captions each)
+    flickr_val: int = 100
+    flickr_test: int = 100
+    image_min: int = 64
+    image_max: int = 96
+
+
+def _rng(seed: int, section: str) -> np.random.Generator:
+    """An independent stream per section, so changing one size never changes the others' data."""
+    digest = hashlib.sha256(f"zero-toy:{seed}:{section}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def toy_dir(root: str | Path | None = None) -> Path:
+    return data_root(root) / "zero-toy"
+
+
+def toy_task_dir(root: str | Path | None = None) -> Path:
+    """The toy ccmb folder (``--data-dir`` for evaluating every task on toy data)."""
+    return toy_dir(root) / "ccmb"
+
+
+def toy_corpus_dir(root: str | Path | None = None) -> Path:
+    return toy_dir(root) / "corpus"
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _itr(ccmb: Path, folder: str, prefix: str, split: str, n: int, seed: int, size_range, text_kind: str) -> None:
+    rng = _rng(seed, f"{folder}-{split}")
+    rows = []
+    for i in range(n):
+        scene = random_scene(rng, size_range)
+        name = f"toy_{folder.lower()}_{split}_{i:06d}.jpg"
+        (ccmb / "IQR_IQM_ICR_ICM_images" / name).write_bytes(jpeg_bytes(render(scene)))
+        text = caption(scene, int(rng.integers(5))) if text_kind == "caption" else query(scene)
+        rows.append({"text": text, "image_path": f"IQR_IQM_ICR_ICM_images/{name}"})
+    _write_jsonl(ccmb / folder / split / f"{prefix}_{split}.json", rows)
+
+
+def _itm(ccmb: Path, folder: str, prefix: str, split: str, n_pairs: int, seed: int, size_range, text_kind: str) -> None:
+    rng = _rng(seed, f"{folder}-{split}")
+    rows = []
+    attrs = ATTRIBUTES if text_kind == "caption" else ("color", "shape")
+    for i in range((n_pairs + 1) // 2):
+        scene = random_scene(rng, size_range)
+        name = f"toy_{folder.lower()}_{split}_{i:06d}.jpg"
+        (ccmb / "IQR_IQM_ICR_ICM_images" / name).write_bytes(jpeg_bytes(render(scene)))
+        variant = int(rng.integers(5))
+        neg, _ = mutate(scene, rng, attrs)
+        def text(sc: Scene) -> str:
+            return caption(sc, variant) if text_kind == "caption" else query(sc)
+        pair = [{"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(scene), "label": 1},
+                {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(neg), "label": 0}]
+        if rng.random() < 0.5:
+            pair.reverse()
+        rows += pair
+    rows = rows[:n_pairs]
+    order = rng.permutation(len(rows))
+    _write_jsonl(ccmb / folder / split / f"{prefix}_{split}.json", [rows[k] for k in order])
+
+
+def _flickr(ccmb: Path, split: str, n_images: int, seed: int, size_range, offset: int) -> None:
+    rng = _rng(seed, f"flickr30k-cna-{split}")
+    lines = []
+    for i in range(n_images):
+        scene = random_scene(rng, size_range)
+        image_id = str(1_000_000_000 + offset + i)
+        (ccmb / "Flickr30k-images" / f"{image_id}.jpg").write_bytes(jpeg_bytes(render(scene)))
+        lines += [f"{image_id}#{k}\t{caption(scene, k)}" for k in range(5)]
+    path = ccmb / split / f"flickr30k_cna_{split}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
+
+
+def generate_tasks(out: Path, seed: int, sizes: ToySizes) -> None:
+    rng_size = (sizes.image_min, sizes.image_max)
+    (out / "IQR_IQM_ICR_ICM_images").mkdir(parents=True, exist_ok=True)
+    (out / "Flickr30k-images").mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", sizes.itr_train), ("val", sizes.itr_val)):
+        _itr(out, "ICR", "long_itr", split, n, seed, rng_size, "caption")
+        _itr(out, "IQR", "short_itr", split, n, seed, rng_size, "query")
+    for split, n in (("train", sizes.itm_train), ("val", sizes.itm_val)):
+        _itm(out, "ICM", "long_itm", split, n, seed, rng_size, "caption")
+        _itm(out, "IQM", "short_itm", split, n, seed, rng_size, "query")
+    offset = 0
+    for split, n in (("train", sizes.flickr_train), ("val", sizes.flickr_val), ("test", sizes.flickr_test)):
+        _flickr(out, split, n, seed, rng_size, offset)
+        offset += n
+
+
+def corpus_rows(seed: int, n: int, size_range=(64, 96)) -> Iterator[dict]:
+    rng = _rng(seed, "corpus")
+    for i in range(n):
+        scene = random_scene(rng, size_range)
+        v = int(rng.integers(5))
+        data = jpeg_bytes(render(scene))
+        yield {"key": f"toy-{i:07d}", "image": data, "title": caption(scene, v), "content": caption(scene, (v + 1) % 5),
+               "query": query(scene), "keywords": keywords(scene), "url": f"http://zero-toy.invalid/page/{i}",
+               "image_url": f"http://zero-toy.invalid/img/{i}.jpg", "width": scene.side, "height": scene.side}
+
+
+def generate_zero_toy(root: str | Path | None = None, seed: int = 0, sizes: ToySizes | None = None, *,
+                      corpus: bool = True, tasks: bool = True, shard_rows: int = 5_000, **size_overrides: int) -> Path:
+    """Generate zero-toy under ``<root>/zero-toy`` (default data root); returns that folder.
+
+    Sizes come from :class:`ToySizes`; override any with keywords (``generate_zero_toy(corpus=..., itr_val=50)``
+    is not allowed: ``corpus`` is the on/off switch, use ``sizes=ToySizes(corpus=...)`` or ``corpus_size=``).
+    """
+    from zero_bench.data.corpus import CorpusWriter, write_manifest
+    from zero_bench.data.lock import LockFile
+
+    if "corpus_size" in size_overrides:
+        size_overrides["corpus"] = size_overrides.pop("corpus_size")
+    sizes = ToySizes(**(asdict(sizes or ToySizes()) | size_overrides))
+    base = toy_dir(root)
+    params = {"seed": seed, "sizes": asdict(sizes)}
+    if tasks:
+        with atomic_dir(base / "ccmb") as tmp:
+            generate_tasks(tmp, seed, sizes)
+            atomic_write_text(tmp / "zero-toy.json", json.dumps(params, indent=1) + "\n")
+        lock = LockFile.load(base)
+        annotation = {str(p.relative_to(base)): p for p in sorted((base / "ccmb").rglob("*")) if p.suffix in (".json", ".txt")}
+        lock.record("zero-toy", annotation, source=f"generated seed={seed}", replace=True)
+    if corpus:
+        with atomic_dir(base / "corpus") as tmp:
+            writer = CorpusWriter(tmp, shard_rows=shard_rows)
+            for row in corpus_rows(seed, sizes.corpus, (sizes.image_min, sizes.image_max)):
+                writer.write(row)
+            shards = writer.close()
+            write_manifest(tmp, {
+                "name": "zero-toy", "generator": params,
+                "records": {"total": sizes.corpus, "valid": sizes.corpus, "malformed": {}, "malformed_total": 0},
+                "download": {"rows": sizes.corpus, "success": sizes.corpus, "failed": 0, "success_rate": 1.0,
+                             "failures": {}, "failure_messages": {}, "shards": []},
+                "corpus": {"rows": sizes.corpus, "shards": shards},
+            })
+    return base
