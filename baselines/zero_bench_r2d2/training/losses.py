@@ -47,6 +47,20 @@ def local_slice(n_local: int) -> slice:
     return slice(rank * n_local, (rank + 1) * n_local)
 
 
+@torch.no_grad()
+def rank_share(local_count: torch.Tensor | float) -> float:
+    """The global count divided by the world size: dividing a rank's SUM by it makes the mean over ranks (what
+    DDP's gradient averaging computes) equal to the mean over the whole gathered batch."""
+    t = torch.as_tensor(local_count, dtype=torch.float64).clone()
+    if _dist_ready():
+        world = torch.distributed.get_world_size()
+        dev = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
+        t = t.to(dev)
+        torch.distributed.all_reduce(t)
+        t = t / world
+    return float(t)
+
+
 def positive_mask(ids_local: torch.Tensor, ids_bank: torch.Tensor) -> torch.Tensor:
     """[n_local, n_bank] True where the two rows show the same image (id < 0 never matches)."""
     pos = ids_local.view(-1, 1) == ids_bank.view(1, -1)
@@ -136,22 +150,32 @@ def fgr_loss(
     return (ce_t + ce_i) / 2
 
 
-def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over masked positions (``labels`` = -100 elsewhere); 0 when nothing is masked."""
-    flat = labels.view(-1)
-    if not bool((flat != -100).any()):
+def mlm_loss(logits: torch.Tensor, labels: torch.Tensor, denominator: float | None = None) -> torch.Tensor:
+    """Cross-entropy over the predicted positions (``labels`` = -100 elsewhere).
+
+    Mean over the predicted tokens; ``denominator`` (see :func:`rank_share`) replaces this rank's count so that
+    the mean over ranks equals the mean over all tokens of the gathered batch.  0 when nothing is predicted.
+    """
+    flat = labels.reshape(-1)
+    n = float((flat != -100).sum())
+    denom = n if denominator is None else denominator
+    if n == 0 or denom <= 0:
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.float().view(-1, logits.shape[-1]), flat, ignore_index=-100)
+    total = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), flat, ignore_index=-100, reduction="sum")
+    return total / denom
 
 
-def fgd_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def fgd_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
+             denominator: float | None = None) -> torch.Tensor:
     """Feature-guided distillation: mean squared error between student and (detached) teacher token features,
-    averaged over the valid (``mask`` = 1) positions and the feature dimension."""
+    averaged over the valid (``mask`` = 1) positions and the feature dimension (``denominator`` as in
+    :func:`mlm_loss`)."""
     diff = (student.float() - teacher.detach().float()).pow(2).mean(dim=-1)
     if mask is None:
-        return diff.mean()
+        mask = torch.ones(diff.shape, device=diff.device)
     m = mask.to(diff.dtype)
-    return (diff * m).sum() / m.sum().clamp_min(1.0)
+    denom = float(m.sum()) if denominator is None else denominator
+    return (diff * m).sum() / max(denom, 1.0)
 
 
 def matching_loss(logits_text_image: torch.Tensor, logits_image_text: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -217,11 +217,11 @@ class RetrievalObjective(nn.Module):
                 labels = batch["mlm_labels"]
                 chosen = labels != -100  # the vocabulary projection only where a token is predicted
                 logits = self.mlm_head(cross[chosen], model.text_encoder.embeddings.word_embeddings.weight)
-                out["mlm"] = L.mlm_loss(logits, labels[chosen])
+                out["mlm"] = L.mlm_loss(logits, labels[chosen], L.rank_share(chosen.sum()))
             if cfg.fgd_weight > 0 and self.teacher is not None:
                 with torch.no_grad():
                     t_cross = self.teacher.text_image_cross(teacher_out["txt_tokens"], mask, teacher_out["img_tokens"])
-                out["fgd"] = L.fgd_loss(cross, t_cross, mask)
+                out["fgd"] = L.fgd_loss(cross, t_cross, mask, L.rank_share(mask.sum()))
 
         weights = {"gcpr": cfg.gcpr_weight, "fgr": cfg.fgr_weight, "mlm": cfg.mlm_weight, "fgd": cfg.fgd_weight}
         total = sum(weights[k] * v for k, v in out.items())

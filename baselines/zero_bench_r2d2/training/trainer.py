@@ -38,6 +38,7 @@ class TrainConfig:
     epochs: float = 1.0
     max_steps: int | None = None  # optimizer steps; overrides epochs for the schedule length
     stop_after: int | None = None  # stop (as if interrupted) after this many optimizer steps; schedule unchanged
+    time_limit_s: float | None = None  # stop after this much training wall time (schedule unchanged; model exported)
     batch_size: int = 32  # per rank and micro-batch
     grad_accum: int = 1
     lr: float = 1e-4
@@ -349,7 +350,8 @@ class Trainer:
         accum: dict[str, float] = {}
         micro = 0
         t_data = t_total = 0.0
-        t_mark = time.perf_counter()
+        t_mark = t_start = time.perf_counter()
+        self.stopped_by_time = False
         try:
             while self.step < stop_at:
                 iterator = iter(self.loader.epoch(self.epoch, self.batch_in_epoch))
@@ -392,6 +394,9 @@ class Trainer:
                             progress.update(task, completed=self.step, loss=f"{losses['loss']:.4f}",
                                             speed=f"{row['samples_per_s']:.1f}", data=f"{100 * row['data_share']:.0f}%")
                     accum = {}
+                    if cfg.time_limit_s is not None and time.perf_counter() - t_start > cfg.time_limit_s:
+                        self.stopped_by_time = True
+                        stop_at = self.step
                     if cfg.save_every and self.step % cfg.save_every == 0:
                         self.save()
                     if cfg.keep_every and self.step % cfg.keep_every == 0:
@@ -411,10 +416,11 @@ class Trainer:
             if progress is not None:
                 progress.stop()
         self.save()
-        if self.step >= self.total_steps:
+        if self.step >= self.total_steps or self.stopped_by_time:
             self.export("model.safetensors")
         _barrier()
         return {"step": self.step, "epoch": self.epoch, "best": self.best, "history": self.history,
+                "stopped_by_time": self.stopped_by_time, "wall_s": time.perf_counter() - t_start,
                 "data_share": t_data / max(t_total, 1e-9)}
 
     def _optimizer_step(self) -> None:
