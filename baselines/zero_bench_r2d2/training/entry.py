@@ -25,7 +25,7 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     objective_keys = {f.name for f in fields(ObjectiveConfig)}
     train, objective = {}, {}
     for key, value in options.items():
-        if value is None:
+        if value is None or key == "dropout":
             continue
         if key in _TRAIN_KEYS:
             train[key] = value
@@ -48,7 +48,7 @@ class R2D2Trainer:
         train, objective = _split(options)
         ocfg = ObjectiveConfig.from_dict({"seed": train.get("seed", 0)} | objective)
         return pretrain(config=config or "r2d2-vit-b", corpus=corpus, output_dir=output_dir, train=train,
-                        objective=ocfg, init=init, resume=resume, data_root=data_root)
+                        objective=ocfg, init=init, resume=resume, data_root=data_root, dropout=options.get("dropout"))
 
     def finetune(self, *, task: str, checkpoint: str | None, config: str | None, output_dir: str,
                  data_dir: str | None = None, resume: str | None = None, **options: Any) -> dict[str, Any]:
@@ -58,7 +58,7 @@ class R2D2Trainer:
         if objective:
             raise ZeroBenchError(f"fine-tuning uses the official recipe's losses; objective options {sorted(objective)} do not apply")
         return finetune(task=task, checkpoint=checkpoint, config=config, output_dir=output_dir, data_dir=data_dir,
-                        train=train, resume=resume)
+                        train=train, resume=resume, dropout=options.get("dropout"))
 
     def quickstart(self, *, output_dir: str, **options: Any) -> dict[str, Any]:
         from zero_bench_r2d2.training.quickstart import QuickstartConfig, run_quickstart

@@ -49,8 +49,44 @@ def retrieval_finetune_objective(seed: int = 0) -> ObjectiveConfig:
                            freeze_image_encoder=True, seed=seed)
 
 
-def build_model(config: str | None, init: str | None = None):
-    """A fresh R2D2 network for ``config``, optionally initialised from a checkpoint (official keys)."""
+def scratch_init_(model) -> None:
+    """Initialisation for pre-training from random weights (our choice; R2D2 itself starts from CLIP and RoBERTa).
+
+    The HF initialisers use a fixed std of 0.02, made for 768-wide layers: in narrow models every residual branch
+    is then tiny and the CLS tokens -- R2D2's embeddings -- hardly depend on the input (the contrastive loss then
+    collapses to the uniform solution).  Here: every Linear / patch-embedding weight ~ N(0, 1/fan_in), biases 0,
+    embeddings ~ N(0, 1); and the CLS inputs (CLIP class embedding + position 0; BERT [CLS] word embedding +
+    position 0 + token type) start at zero, so after the (pre-)LayerNorm the CLS query is 0 and its first
+    attention is a plain average of the other tokens.
+    """
+    import math
+
+    from torch import nn
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=1.0 / math.sqrt(module.in_features))
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Conv2d):
+                fan_in = module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+                nn.init.normal_(module.weight, std=1.0 / math.sqrt(fan_in))
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=1.0)
+        vis = model.visual_encoder.embeddings
+        vis.class_embedding.zero_()
+        vis.position_embedding.weight[0].zero_()
+        txt = model.text_encoder.embeddings
+        from zero_bench_r2d2.tokenizer import get_tokenizer
+
+        txt.word_embeddings.weight[get_tokenizer().cls_token_id].zero_()
+        txt.position_embeddings.weight[0].zero_()
+        txt.token_type_embeddings.weight.zero_()
+
+
+def build_model(config: str | None, init: str | None = None, scratch_init: bool = True, dropout: float | None = None):
+    """A fresh R2D2 network for ``config``, initialised from a checkpoint (official keys) or, without one and with
+    ``scratch_init``, by :func:`scratch_init_`."""
     from zero_bench_r2d2.checkpoints import embed_dim_from, load_into, read_state_dict, resolve_checkpoint
     from zero_bench_r2d2.config import load_config
     from zero_bench_r2d2.modeling import R2D2Model
@@ -63,11 +99,17 @@ def build_model(config: str | None, init: str | None = None):
         if config is None and entry is not None:
             config = entry.config
     cfg = load_config(config or "r2d2-vit-b")
+    if dropout is not None:  # a training choice: the saved weights do not depend on it
+        for section in (cfg.text, cfg.joint):
+            section["hidden_dropout_prob"] = section["attention_probs_dropout_prob"] = float(dropout)
+        cfg.vision["attention_dropout"] = float(dropout)
     if cfg.embed_dim is None and sd is not None:
         cfg.embed_dim = embed_dim_from(sd)
     model = R2D2Model(cfg, cross_encoders=True)
     if sd is not None:
         load_into(model, sd)
+    elif scratch_init:
+        scratch_init_(model)
     return model
 
 
@@ -86,7 +128,7 @@ def plugin_for(model, fine_tuned_on: str | None = None, training_data: str = "ze
 def pretrain(
     *, config: str, corpus: str | Path, output_dir: str | Path, train: dict[str, Any] | None = None,
     objective: ObjectiveConfig | None = None, init: str | None = None, resume: str | Path | None = None,
-    data_root: str | Path | None = None, corpus_dataset: Any = None,
+    data_root: str | Path | None = None, corpus_dataset: Any = None, dropout: float | None = None,
 ) -> dict[str, Any]:
     """Pre-train R2D2 on a corpus with the configured objectives; returns the trainer summary."""
     from zero_bench_r2d2.training.data import CorpusLoader, TextImageTransform
@@ -96,12 +138,13 @@ def pretrain(
     ocfg = objective or ObjectiveConfig(seed=tcfg.seed)
     rank, world, device = init_distributed(tcfg.device)
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
-    model = build_model(config, init)
+    model = build_model(config, init, dropout=dropout)
     obj = RetrievalObjective(model, ocfg)
     transform = TextImageTransform(model.config.image_size, mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0, seed=tcfg.seed)
     loader = CorpusLoader(corpus_dataset if corpus_dataset is not None else corpus, transform, tcfg.batch_size,
                           tcfg.num_workers, tcfg.seed, rank, world, root=data_root)
-    run_info = {"kind": "pretrain", "config": config, "corpus": str(corpus), "objective": ocfg.to_dict(), "init": init}
+    run_info = {"kind": "pretrain", "config": config, "corpus": str(corpus), "objective": ocfg.to_dict(), "init": init,
+                "dropout": dropout, "scratch_init": init is None}
     trainer = Trainer(obj, loader, tcfg, rank=rank, world_size=world, device=device, run_info=run_info)
     summary = trainer.fit(resume=resume)
     summary["output_dir"] = str(Path(output_dir))
@@ -112,7 +155,7 @@ def pretrain(
 def finetune(
     *, task: str, checkpoint: str | None, config: str | None, output_dir: str | Path, data_dir: str | Path | None = None,
     train: dict[str, Any] | None = None, resume: str | Path | None = None, eval_top_k: int | None = None,
-    eval_batch_size: int = 64,
+    eval_batch_size: int = 64, dropout: float | None = None,
 ) -> dict[str, Any]:
     """Fine-tune on ``task``'s train split with its official recipe; select the best epoch on ``val``."""
     from zero_bench.evaluation.evaluator import evaluate
@@ -132,7 +175,7 @@ def finetune(
     tcfg = TrainConfig(output_dir=str(output_dir), **settings)
     rank, world, device = init_distributed(tcfg.device)
     torch.manual_seed(tcfg.seed)
-    model = build_model(config, checkpoint)
+    model = build_model(config, checkpoint, dropout=dropout)
     if recipe.kind == "retrieval":
         obj: Any = RetrievalObjective(model, retrieval_finetune_objective(tcfg.seed))
     else:
