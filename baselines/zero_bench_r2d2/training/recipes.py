@@ -73,6 +73,11 @@ def scratch_init_(model) -> None:
                 nn.init.normal_(module.weight, std=1.0 / math.sqrt(fan_in))
             elif isinstance(module, nn.Embedding):
                 nn.init.normal_(module.weight, std=1.0)
+        # text embeddings (summed, then LayerNorm: the encoder does not see their scale) at 1/sqrt(width), so the
+        # MLM decoder tied to them starts with logits of unit scale
+        for module in model.text_encoder.embeddings.modules():
+            if isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=1.0 / math.sqrt(module.embedding_dim))
         vis = model.visual_encoder.embeddings
         vis.class_embedding.zero_()
         vis.position_embedding.weight[0].zero_()
