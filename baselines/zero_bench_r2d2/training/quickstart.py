@@ -36,7 +36,7 @@ class QuickstartConfig:
     flickr_test: int = 40
     # pre-training
     config: str = "r2d2-tiny"
-    steps: int = 700
+    steps: int = 1200
     batch_size: int = 32
     lr: float = 5e-4
     warmup_steps: int = 30
@@ -206,14 +206,16 @@ def print_table(rows: list[dict[str, Any]], total_s: float | None = None) -> Non
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="zero-bench quickstart: tiny R2D2 on zero-toy")
+    table = Table(title="zero-bench quickstart: tiny R2D2 on zero-toy", min_width=72)
     for col in ("task", "split", "setting", "metric", "model", "chance", "x chance"):
         table.add_column(col, justify="right" if col in ("model", "chance", "x chance") else "left")
     for r in rows:
         ratio = r["value"] / r["chance"] if r["chance"] > 0 else math.inf
-        name = "mean recall (R@1/5/10 both ways)" if r["metric"] == "r_mean" else "ROC-AUC"
+        name = "R mean (6)" if r["metric"] == "r_mean" else "AUC"
         table.add_row(r["task"], r["split"], r["setting"], name, f"{r['value']:.2f}", f"{r['chance']:.2f}", f"{ratio:.1f}")
     console = Console()
     console.print(table)
+    console.print("R mean (6): mean of R@1/5/10 in both directions (percent); AUC: ROC-AUC of P(match); "
+                  "chance: expected value of a random model on the same split")
     if total_s is not None:
         console.print(f"total wall time {total_s / 60:.1f} min; result JSONs beside this run's quickstart.json")

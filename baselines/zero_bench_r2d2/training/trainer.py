@@ -180,7 +180,7 @@ class Trainer:
     """Runs ``objective`` (an ``nn.Module`` returning ``{"loss": ..., other losses}``) over ``loader``.
 
     ``loader`` has ``batches_per_epoch()`` and ``epoch(e, skip) -> iterable of batches``.  ``eval_fn(model)``, if
-    given, runs at each epoch end on rank 0 and returns a metrics dict; ``config.select_metric`` picks the best
+    given, runs at each epoch end on every rank (collective under torchrun) and returns a metrics dict; ``config.select_metric`` picks the best
     epoch (validation split only), whose weights go to ``model-best.safetensors``.
     """
 
@@ -241,7 +241,9 @@ class Trainer:
         }
 
     def save(self, name: str = CHECKPOINT_LAST) -> Path | None:
-        if self.rank != 0:
+        if self.rank != 0:  # every other rank keeps its own RNG streams (dropout) beside the checkpoint
+            with atomic_path(self.out / f"{Path(name).stem}.rng-rank{self.rank}.pt", suffix=".pt") as tmp:
+                torch.save(rng_state(), tmp)
             return None
         path = self.out / name
         with atomic_path(path, suffix=".pt") as tmp:
@@ -272,9 +274,13 @@ class Trainer:
         pos = state["position"]
         self.epoch, self.batch_in_epoch, self.step = int(pos["epoch"]), int(pos["batch_in_epoch"]), int(pos["step"])
         self.best = json.loads(state.get("best") or "{}")
-        set_rng_state(state["rng"])
-        if self.world_size > 1:  # every rank resumes with its own dropout stream
-            torch.manual_seed(self.config.seed * 1009 + self.rank * 7 + self.step)
+        if self.rank == 0:
+            set_rng_state(state["rng"])
+        else:
+            rank_file = path.with_name(f"{path.stem}.rng-rank{self.rank}.pt")
+            if not rank_file.is_file():
+                raise ZeroBenchError(f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)")
+            set_rng_state(torch.load(str(rank_file), map_location="cpu", weights_only=True))
 
     def export(self, name: str) -> Path | None:
         """Official-keys model file (safetensors) for ``create_r2d2(checkpoint=...)``."""
@@ -437,19 +443,21 @@ class Trainer:
         self.step += 1
 
     def _end_epoch(self) -> None:
+        """Validation at the end of an epoch.  Under torchrun every rank takes part (the evaluator shards the
+        work over the process group and gathers the results); rank 0 logs and exports the best weights."""
         if self.eval_fn is None:
             return
-        metrics: dict[str, float] = {}
-        if self.rank == 0:
-            self.objective.eval()
+        self.objective.eval()
+        with torch.no_grad():
             metrics = self.eval_fn(self.model)
-            self.objective.train()
+        self.objective.train()
+        if self.rank == 0:
             row = {"step": self.step, "epoch": self.epoch, **{f"val_{k}": v for k, v in metrics.items()}, "time": round(time.time(), 3)}
             self._log(row)
-            key = self.config.select_metric
-            if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):
-                self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
-                self.export("model-best.safetensors")
+        key = self.config.select_metric
+        if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):
+            self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
+            self.export("model-best.safetensors")
         _barrier()
 
 
