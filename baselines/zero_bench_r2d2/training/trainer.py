@@ -459,33 +459,3 @@ class Trainer:
             self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
             self.export("model-best.safetensors")
         _barrier()
-
-
-def plot_metrics(output_dir: str | Path, path: str | Path | None = None) -> Path:
-    """Loss curves (every logged loss against the optimizer step) from ``metrics.jsonl`` into a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder = Path(output_dir)
-    rows = [json.loads(line) for line in (folder / METRICS_FILE).read_text(encoding="utf-8").splitlines() if line.strip()]
-    train = [r for r in rows if "loss" in r]
-    if not train:
-        raise ZeroBenchError(f"{folder / METRICS_FILE}: no training rows to plot")
-    keys = [k for k in ("loss", "gcpr", "fgr", "mlm", "fgd", "matching") if any(k in r for r in train)]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for k in keys:
-        pts = [(r["step"], r[k]) for r in train if k in r]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=k, linewidth=1.2 if k == "loss" else 0.9)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss")
-    ax.set_yscale("log")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    ax.set_title(f"training losses ({folder.name})")
-    out = Path(path) if path is not None else folder / "loss.png"
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return out
