@@ -202,9 +202,13 @@ class Trainer:
         self.ddp: nn.Module = self.objective
         if world_size > 1:
             find_unused = not getattr(getattr(objective, "config", None), "all_on", lambda: True)()
+            import inspect
+
+            params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
+            no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
             self.ddp = nn.parallel.DistributedDataParallel(
                 self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                broadcast_buffers=False, find_unused_parameters=find_unused,
+                find_unused_parameters=find_unused, **no_sync,
             )
         self.optimizer = torch.optim.AdamW(param_groups(self.objective, config.weight_decay), lr=config.lr, betas=(0.9, 0.999))
         self.steps_per_epoch = max(1, loader.batches_per_epoch() // config.grad_accum)
