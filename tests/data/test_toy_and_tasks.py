@@ -152,3 +152,14 @@ def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server)
     with pytest.raises(ZeroBenchError, match="short_itr_val.json: checksum .* does not match"):
         check_file_against_lock(val, "iqr", root)
     assert not list(root.glob(".iqr.work*"))  # the download / unpack folder is cleaned up
+
+
+def test_flickr30k_images_archive_with_original_folder_name(toy, tmp_path):
+    from zero_bench.data import install_task_dataset
+
+    archive = tmp_path / "flickr30k-images.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(toy_task_dir(toy) / "Flickr30k-images", arcname="flickr30k-images")  # the original archive's name
+    report = install_task_dataset("flickr30k-images", str(archive), root=tmp_path / "data", echo=lambda *a: None)
+    assert len(report.installed) == 14 and not report.missing
+    assert len(list((tmp_path / "data/ccmb/Flickr30k-images").glob("*.jpg"))) == 14

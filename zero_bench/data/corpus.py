@@ -149,13 +149,14 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
     from zero_bench.data.fetch import collect_status, completed_shards, download_folders, failure_summary
 
     start = time.perf_counter()
+    for stale in dataset_dir.glob(".corpus.*.tmp"):  # left by a build that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     inputs = pq.read_table(dataset_dir / "work" / "input.parquet", memory_map=True)
     total = inputs.num_rows
-    status = collect_status(dataset_dir)
+    status = collect_status(dataset_dir, total)
     reasons, messages = failure_summary(status, total)
     col = {c: inputs.column(c) for c in ("image_key", "url", "title", "content", "query", "keywords", "page_url")}
     written = 0
-    emitted: set[int] = set()
     with atomic_dir(dataset_dir / "corpus") as tmp:
         writer = CorpusWriter(tmp, shard_rows=shard_rows)
         for folder in download_folders(dataset_dir):
@@ -164,8 +165,7 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
                                       if "jpg" in pq.read_schema(shard).names else None)
                 img_col = "jpg" if "jpg" in table.column_names else [c for c in table.column_names if c in ("png", "webp")][0]
                 rows, statuses = table.column("row").to_pylist(), table.column("status").to_pylist()
-                order = sorted(i for i, s in enumerate(statuses) if s == "success" and rows[i] not in emitted
-                               and status.status.get(rows[i]) == (folder.name, shard.stem))
+                order = sorted(i for i, s in enumerate(statuses) if s == "success" and status.succeeded(rows[i], folder.name, shard.stem))
                 for i in order:
                     r = rows[i]
                     data = table.column(img_col)[i].as_py()
@@ -176,7 +176,6 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
                         "image_url": col["url"][r].as_py(), "width": table.column("width")[i].as_py(),
                         "height": table.column("height")[i].as_py(),
                     })
-                    emitted.add(r)
                     written += 1
                 writer.end_shard()
         shards = writer.close()
@@ -185,8 +184,8 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
             "records": records_info or {},
             "download": {
                 "options": fetch_options or {},
-                "rows": total, "success": len(status.status), "failed": total - len(status.status),
-                "success_rate": round(len(status.status) / total, 6) if total else 0.0,
+                "rows": total, "success": status.n_success, "failed": total - status.n_success,
+                "success_rate": round(status.n_success / total, 6) if total else 0.0,
                 "failures": dict(reasons.most_common()), "failure_messages": dict(messages.most_common(30)),
                 "shards": status.shard_stats,
             },
@@ -254,14 +253,13 @@ def download_corpus(name: str, *, source: str | None = None, root: str | Path | 
     if retry_failed:
         if not (ds / "images").is_dir():
             raise ZeroBenchError(f"{ds}: nothing downloaded yet, so nothing to retry (run without --retry-failed)")
-        status = collect_status(ds)
-        failed = sorted(set(range(total)) - set(status.status))
-        if not failed:
+        failed = collect_status(ds, total).failed_rows()
+        if len(failed) == 0:
             echo("no failed samples to retry")
         else:
             n = len(list(ds.glob("retry-[0-9][0-9][0-9]"))) + 1
             retry_input = work / f"retry-{n:03d}.parquet"
-            table = pq.read_table(work / "input.parquet").take(pa.array(failed))
+            table = pq.read_table(work / "input.parquet", memory_map=True).take(pa.array(failed))
             pq.write_table(table.cast(INPUT_SCHEMA), retry_input)
             echo(f"retrying {len(failed)} failed samples (round {n})")
             run_img2dataset(retry_input, ds / f"retry-{n:03d}", options, total_rows=len(failed))

@@ -7,7 +7,7 @@ import os
 import re
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from zero_bench.errors import ZeroBenchError
@@ -140,13 +140,44 @@ def classify_failure(status: str | None, message: str | None) -> str:
     return f"{status or 'unknown'}:other"
 
 
-@dataclass
 class ShardStatus:
-    """Final status of every input row across the main download and the retries (success is sticky)."""
+    """Final status of every input row across the main download and the retries (a success is sticky).
 
-    status: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (folder name, shard) of success
-    failures: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # row -> (status, message)
-    shard_stats: list[dict] = field(default_factory=list)
+    Held in numpy arrays (a few bytes per row), so 23M or 250M rows fit in memory:
+    ``source[row]`` is the index in ``sources`` of the (folder, shard) holding its image, -1 if none;
+    ``failure[row]`` the index in ``messages`` of its last failure, -1 if none (or succeeded).
+    """
+
+    def __init__(self, total: int) -> None:
+        import numpy as np
+
+        self.total = total
+        self.source = np.full(total, -1, dtype=np.int32)
+        self.failure = np.full(total, -1, dtype=np.int32)
+        self.sources: list[tuple[str, str]] = []
+        self.messages: list[tuple[str, str | None]] = []
+        self._message_ids: dict[tuple[str, str | None], int] = {}
+        self.shard_stats: list[dict] = []
+
+    @property
+    def n_success(self) -> int:
+        return int((self.source >= 0).sum())
+
+    def succeeded(self, row: int, folder: str, shard: str) -> bool:
+        src = self.source[row]
+        return src >= 0 and self.sources[src] == (folder, shard)
+
+    def failed_rows(self):
+        import numpy as np
+
+        return np.flatnonzero(self.source < 0)
+
+    def message_id(self, status: str, message: str | None) -> int:
+        key = (status, message)
+        if key not in self._message_ids:
+            self._message_ids[key] = len(self.messages)
+            self.messages.append(key)
+        return self._message_ids[key]
 
 
 def download_folders(dataset_dir: Path) -> list[Path]:
@@ -177,30 +208,43 @@ def read_shard_stats(folder: Path) -> list[dict]:
     return rows
 
 
-def collect_status(dataset_dir: Path) -> ShardStatus:
+def collect_status(dataset_dir: Path, total: int) -> ShardStatus:
+    import numpy as np
     import pyarrow.parquet as pq
 
-    result = ShardStatus()
+    result = ShardStatus(total)
     for folder in download_folders(dataset_dir):
         result.shard_stats += read_shard_stats(folder)
         for shard in completed_shards(folder):
             table = pq.read_table(shard, columns=["row", "status", "error_message"])
-            for row, status, message in zip(*(table.column(c).to_pylist() for c in ("row", "status", "error_message"))):
-                if status == "success":
-                    result.status[row] = (folder.name, shard.stem)
-                    result.failures.pop(row, None)
-                elif row not in result.status:
-                    result.failures[row] = (status, message)
+            rows = table.column("row").to_numpy()
+            ok = np.asarray(table.column("status").to_pylist(), dtype=object) == "success"
+            if ok.any():
+                result.sources.append((folder.name, shard.stem))
+                result.source[rows[ok]] = len(result.sources) - 1
+                result.failure[rows[ok]] = -1
+            bad = ~ok
+            if bad.any():
+                statuses = table.column("status").to_pylist()
+                messages = table.column("error_message").to_pylist()
+                for i in np.flatnonzero(bad):
+                    r = rows[i]
+                    if result.source[r] < 0:
+                        result.failure[r] = result.message_id(statuses[i], messages[i])
     return result
 
 
 def failure_summary(status: ShardStatus, total_rows: int) -> tuple[Counter, Counter]:
     reasons: Counter = Counter()
     messages: Counter = Counter()
-    for st, msg in status.failures.values():
-        reasons[classify_failure(st, msg)] += 1
-        messages[f"{st}: {(msg or '')[:120]}"] += 1
-    unattempted = total_rows - len(status.status) - len(status.failures)
+    import numpy as np
+
+    ids, counts = np.unique(status.failure[status.failure >= 0], return_counts=True)
+    for i, n in zip(ids.tolist(), counts.tolist()):
+        st, msg = status.messages[i]
+        reasons[classify_failure(st, msg)] += n
+        messages[f"{st}: {(msg or '')[:120]}"] += n
+    unattempted = int(((status.source < 0) & (status.failure < 0)).sum())
     if unattempted > 0:
         reasons["not_attempted"] += unattempted
     return reasons, messages

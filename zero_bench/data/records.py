@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,12 +64,7 @@ def iter_raw(path: Path) -> Iterator[object | Exception]:
                     head = ch
                     break
             if head == "[":
-                try:
-                    data = json.loads(head + handle.read())
-                except json.JSONDecodeError as exc:
-                    yield exc  # the whole array is unreadable
-                    return
-                yield from data
+                yield from _iter_array(handle)
                 return
             first = True
             for line in handle:
@@ -82,6 +78,44 @@ def iter_raw(path: Path) -> Iterator[object | Exception]:
                     yield exc
     except (OSError, EOFError, gzip.BadGzipFile) as exc:  # truncated gzip and the like: count, go on
         yield exc
+
+
+_WINDOW = 4 << 20  # bytes of look-ahead kept in the buffer: a record larger than this is reported malformed
+_RESYNC = re.compile(r",\s*\{")
+
+
+def _iter_array(handle) -> Iterator[object | Exception]:
+    """Stream the elements of a JSON array (after its '['), never holding the whole file; a malformed element is
+    yielded as the exception and parsing resumes at the next ``, {``."""
+    decoder = json.JSONDecoder()
+    buf, pos, eof = "", 0, False
+    while True:
+        if not eof and len(buf) - pos < _WINDOW:
+            more = handle.read(_WINDOW)
+            eof = not more
+            buf, pos = buf[pos:] + more, 0
+            continue
+        while pos < len(buf) and buf[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(buf):
+            if eof:
+                yield json.JSONDecodeError("unterminated JSON array", buf, pos)
+                return
+            continue
+        if buf[pos] == "]":
+            return
+        try:
+            obj, pos = decoder.raw_decode(buf, pos)
+            yield obj
+        except json.JSONDecodeError as exc:
+            yield exc
+            match = _RESYNC.search(buf, pos + 1)
+            if match is None:
+                if eof:
+                    return
+                buf, pos = "", 0  # skip the broken window
+                continue
+            pos = match.start() + 1
 
 
 def _text(value: object) -> str | None:

@@ -10,7 +10,9 @@ from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import sha256_file
 from zero_bench.paths import data_root
 
-ALIASES = {"test/flickr30k_cn_test.txt": "test/flickr30k_cna_test.txt"}
+# names found in third-party copies / the original archives -> the official layout
+ALIASES = {"test/flickr30k_cn_test.txt": "test/flickr30k_cna_test.txt", "flickr30k-images": "Flickr30k-images",
+           "flickr30k_images": "Flickr30k-images"}
 
 
 @dataclass
