@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "zero_bench.cli.data_cmd",
     "zero_bench.cli.evaluate_cmd",
     "zero_bench.cli.leaderboard_cmd",
+    "zero_bench.cli.train_cmd",
 ]
 
 _state = {"debug": False}

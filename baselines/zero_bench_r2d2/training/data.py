@@ -1,0 +1,213 @@
+"""Training data: the pre-training corpus (through the data layer's torch adapter) and task train splits.
+
+Both loaders are resumable at batch granularity and deterministic: the order of an epoch depends only on
+(seed, epoch, rank, world size, workers), per-sample randomness (text field, whole-word masking) only on
+(seed, epoch, sample index), and the DataLoader gets its own generator (it never draws from the global RNG).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench_r2d2.preprocessing import R2D2ImageTransform
+from zero_bench_r2d2.training.masking import whole_word_mask
+
+DEFAULT_TEXT_FIELDS = ("title", "content", "query")
+
+
+class TextImageTransform:
+    """Picklable per-sample transform: pixels, tokens and (optionally) whole-word-masked tokens."""
+
+    def __init__(self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS) -> None:
+        self.image = R2D2ImageTransform(image_size)
+        self.mask_rate = float(mask_rate)
+        self.seed = int(seed)
+        self.text_fields = tuple(text_fields)
+        self.epoch = 0
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from zero_bench_r2d2.tokenizer import get_tokenizer
+
+            self._tokenizer = get_tokenizer()
+        return self._tokenizer
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_tokenizer"] = None
+        return state
+
+    def rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def encode(self, image, text: str, index: int, image_id: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"pixels": self.image(image), "image_ids": int(image_id)}
+        if self.mask_rate > 0:
+            enc = whole_word_mask(text, self.tokenizer, self.rng(index), rate=self.mask_rate)
+            out.update(input_ids=enc["original_ids"], attention_mask=enc["attention_mask"],
+                       mlm_input_ids=enc["input_ids"], mlm_labels=enc["labels"])
+        else:
+            enc = self.tokenizer([text])
+            out.update(input_ids=enc["input_ids"][0], attention_mask=enc["attention_mask"][0])
+        return out
+
+    def __call__(self, sample: dict) -> dict[str, Any]:
+        """A corpus sample (``zero_bench.data.torch_adapter``): one of the non-empty text fields, chosen per sample."""
+        texts = [sample.get(f) for f in self.text_fields]
+        texts = [t for t in texts if isinstance(t, str) and t.strip()] or [""]
+        index = int(sample["index"])
+        text = texts[int(self.rng(index).integers(len(texts)))] if len(texts) > 1 else texts[0]
+        return self.encode(sample["image"], text, index + 1_000_000_007, index)
+
+
+def _corpus_iterable_class():
+    from zero_bench.data.torch_adapter import CorpusIterable
+
+    class ResumableCorpus(CorpusIterable):
+        """The adapter, able to start an epoch after ``skip`` batches of the same (rank, workers) layout.
+
+        DataLoader takes batches from its workers round-robin, so after ``skip`` batches worker slot ``w`` of the
+        new loader continues logical worker ``(w + skip) % workers``, which has already produced
+        ``skip // workers (+1 if it came before skip % workers)`` batches."""
+
+        batch_size = 1
+        skip = 0
+
+        def indices(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:
+            logical = (worker + self.skip) % workers
+            done = self.skip // workers + (1 if logical < self.skip % workers else 0)
+            return super().indices(rank, world, logical, workers)[done * self.batch_size:]
+
+    return ResumableCorpus
+
+
+@dataclass
+class CorpusLoader:
+    """Pre-training batches from a corpus (registry name such as ``zero-toy`` / ``zero-23m``, or a folder)."""
+
+    corpus: Any
+    transform: TextImageTransform
+    batch_size: int
+    num_workers: int = 0
+    seed: int = 0
+    rank: int = 0
+    world_size: int = 1
+    root: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.corpus, (str, Path)):
+            from zero_bench.data.corpus import load_corpus
+
+            self.corpus = load_corpus(self.corpus, root=self.root)
+        self.dataset = _corpus_iterable_class()(
+            self.corpus, self.transform, shuffle=True, seed=self.seed, rank=self.rank, world_size=self.world_size,
+            drop_last=True,
+        )
+        self.dataset.batch_size = self.batch_size
+        if self.batches_per_epoch() < 1:
+            raise ZeroBenchError(
+                f"corpus of {len(self.corpus)} samples is too small for batch size {self.batch_size} x {self.world_size} "
+                f"rank(s) x {max(1, self.num_workers)} worker(s)"
+            )
+
+    @property
+    def _workers(self) -> int:
+        return max(1, self.num_workers)
+
+    def batches_per_epoch(self) -> int:
+        shards = self.world_size * self._workers
+        per_shard = len(self.corpus) // shards
+        return self._workers * (per_shard // self.batch_size)
+
+    def epoch(self, epoch: int, skip: int = 0) -> DataLoader:
+        self.dataset.set_epoch(epoch)
+        self.transform.epoch = epoch
+        self.dataset.skip = int(skip)
+        return DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, drop_last=True,
+                          generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
+                          persistent_workers=False)
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Seeded per-epoch permutation, split across ranks (equal batch counts), resumable after ``skip`` batches."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, shuffle: bool = True) -> None:
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.rank, self.world_size, self.shuffle = rank, world_size, shuffle
+        self.epoch, self.skip = 0, 0
+
+    def __len__(self) -> int:
+        return (self.n // self.world_size) // self.batch_size
+
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        order = order[: self.n - self.n % self.world_size][self.rank :: self.world_size]
+        for b in range(self.skip, len(self)):
+            yield order[b * self.batch_size : (b + 1) * self.batch_size].tolist()
+
+
+class TaskPairs(Dataset):
+    """Train pairs of a task: retrieval (image id = image index, shared by the captions of one image) or
+    matching (``labels``)."""
+
+    def __init__(self, data, transform: TextImageTransform) -> None:
+        from zero_bench.formats import MatchingData
+
+        self.data = data
+        self.transform = transform
+        if isinstance(data, MatchingData):
+            self.pair_image = np.asarray(data.pair_image)
+            self.labels = np.asarray(data.labels)
+        else:
+            gold = np.asarray(data.gold)
+            self.texts_rows = gold[:, 0]
+            self.pair_image = gold[:, 1]
+            self.labels = None
+
+    def __len__(self) -> int:
+        return len(self.pair_image)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        image_index = int(self.pair_image[k])
+        text = self.data.texts[int(self.texts_rows[k]) if self.labels is None else k]
+        with self.data.images[image_index].open() as im:
+            image = im.convert("RGB")
+        out = self.transform.encode(image, text, k, image_index)
+        if self.labels is not None:
+            out["labels"] = int(self.labels[k])
+        return out
+
+
+@dataclass
+class TaskLoader:
+    data: Any  # RetrievalData | MatchingData (train split)
+    transform: TextImageTransform
+    batch_size: int
+    num_workers: int = 0
+    seed: int = 0
+    rank: int = 0
+    world_size: int = 1
+
+    def __post_init__(self) -> None:
+        self.dataset = TaskPairs(self.data, self.transform)
+        self.sampler = EpochBatchSampler(len(self.dataset), self.batch_size, self.seed, self.rank, self.world_size)
+        if len(self.sampler) < 1:
+            raise ZeroBenchError(f"{len(self.dataset)} training pairs are too few for batch size {self.batch_size} x {self.world_size} rank(s)")
+
+    def batches_per_epoch(self) -> int:
+        return len(self.sampler)
+
+    def epoch(self, epoch: int, skip: int = 0) -> DataLoader:
+        self.sampler.epoch, self.sampler.skip = epoch, int(skip)
+        self.transform.epoch = epoch
+        return DataLoader(self.dataset, batch_sampler=self.sampler, num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.seed * 7919 + epoch))

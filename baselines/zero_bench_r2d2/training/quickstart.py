@@ -1,0 +1,221 @@
+"""``zero-bench quickstart``: the whole pipeline in miniature, offline, on a CPU, in a few minutes.
+
+1. generate zero-toy (small sizes), 2. pre-train ``r2d2-tiny`` with every objective (GCPR, FGR, MLM, TgD, FgD),
+3. evaluate zero-shot on the five toy tasks, 4. fine-tune on one task (Flickr30k-CNA by default: the epoch is
+selected on val, the result reported on test), 5. write the result JSONs and print them beside chance level.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zero_bench.errors import ZeroBenchError
+
+TOY_TASKS = ("icr", "iqr", "flickr30k-cna", "icm", "iqm")
+
+
+@dataclass
+class QuickstartConfig:
+    output_dir: str
+    seed: int = 0
+    # zero-toy sizes (small)
+    corpus: int = 4000
+    itr_train: int = 400
+    itr_val: int = 200
+    itm_train: int = 400
+    itm_val: int = 200
+    flickr_train: int = 80
+    flickr_val: int = 40
+    flickr_test: int = 40
+    # pre-training
+    config: str = "r2d2-tiny"
+    steps: int = 1200
+    batch_size: int = 32
+    lr: float = 5e-4
+    warmup_steps: int = 30
+    queue_size: int = 512
+    dropout: float = 0.0  # the tiny model does not learn under the configs' 0.1 dropout (see TRAINING.md)
+    pretrain_time_limit_s: float | None = 330.0  # bound on 2 busy cores; the schedule is not shortened
+    # fine-tuning
+    finetune_task: str = "flickr30k-cna"
+    finetune_epochs: int = 2
+    finetune_lr: float = 1e-4
+    finetune_warmup: int = 5
+    finetune_batch_size: int = 32
+    num_workers: int = 0
+    threads: int | None = 1  # torch CPU threads: 1 is robust on a small shared machine (oversubscription is slow)
+    show_progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# chance level
+
+
+def _p_hit(n: int, gold: int, k: int) -> float:
+    """P(at least one of ``gold`` relevant items in the top ``k`` of a uniformly random ranking of ``n``)."""
+    k = min(k, n)
+    miss = 1.0
+    for j in range(k):
+        miss *= max(0.0, (n - gold - j) / (n - j))
+    return 1.0 - miss
+
+
+def chance_metrics(data) -> dict[str, float]:
+    """Expected metrics of a random model on this split (retrieval recalls in percent; matching AUC 50)."""
+    from zero_bench.formats import MatchingData
+
+    if isinstance(data, MatchingData):
+        return {"auc": 50.0, "accuracy": 50.0}
+    gold = np.asarray(data.gold)
+    n_t, n_i = data.num_texts, data.num_images
+    per_image = np.bincount(gold[:, 1], minlength=n_i)
+    per_image = per_image[per_image > 0]
+    per_text = np.bincount(gold[:, 0], minlength=n_t)
+    per_text = per_text[per_text > 0]
+    out: dict[str, float] = {}
+    for k in (1, 5, 10):
+        out[f"txt_r{k}"] = 100.0 * float(np.mean([_p_hit(n_t, int(g), k) for g in per_image]))
+        out[f"img_r{k}"] = 100.0 * float(np.mean([_p_hit(n_i, int(g), k) for g in per_text]))
+    out["txt_r_mean"] = (out["txt_r1"] + out["txt_r5"] + out["txt_r10"]) / 3
+    out["img_r_mean"] = (out["img_r1"] + out["img_r5"] + out["img_r10"]) / 3
+    out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _say(msg: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(msg)
+
+
+def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
+    from zero_bench.data.toy import ToySizes, generate_zero_toy, toy_corpus_dir, toy_task_dir
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.formats import load_split
+    from zero_bench.taskspec import get_task
+    from zero_bench_r2d2.plugin import create_r2d2
+    from zero_bench_r2d2.training.objectives import ObjectiveConfig
+    from zero_bench_r2d2.training.recipes import finetune, pretrain
+
+    if cfg.finetune_task not in TOY_TASKS:
+        raise ZeroBenchError(f"quickstart fine-tunes one of {', '.join(TOY_TASKS)}, not {cfg.finetune_task!r}")
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
+    t_start = time.perf_counter()
+    out = Path(cfg.output_dir).expanduser()
+    data_root = out / "data"
+    results_dir = out / "results"
+    timings: dict[str, float] = {}
+
+    # 1. data
+    t0 = time.perf_counter()
+    sizes = ToySizes(corpus=cfg.corpus, itr_train=cfg.itr_train, itr_val=cfg.itr_val, itm_train=cfg.itm_train,
+                     itm_val=cfg.itm_val, flickr_train=cfg.flickr_train, flickr_val=cfg.flickr_val, flickr_test=cfg.flickr_test)
+    marker = toy_task_dir(data_root) / "zero-toy.json"
+    wanted = {"seed": cfg.seed, "sizes": sizes.__dict__}
+    have = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+    if have != wanted or not (toy_corpus_dir(data_root) / "manifest.json").is_file():
+        _say(f"[bold]1/5[/] generating zero-toy ({cfg.corpus} corpus pairs) in {data_root}")
+        generate_zero_toy(root=data_root, seed=cfg.seed, sizes=sizes)
+    else:
+        _say(f"[bold]1/5[/] zero-toy already in {data_root}")
+    task_dir = toy_task_dir(data_root)
+    timings["data"] = time.perf_counter() - t0
+
+    # 2. pre-training
+    t0 = time.perf_counter()
+    _say(f"[bold]2/5[/] pre-training {cfg.config} for {cfg.steps} steps x {cfg.batch_size} (GCPR + FGR + MLM + TgD + FgD)")
+    pre_dir = out / "pretrain"
+    objective = ObjectiveConfig(queue_size=cfg.queue_size, seed=cfg.seed)
+    summary = pretrain(
+        config=cfg.config, corpus=toy_corpus_dir(data_root), output_dir=pre_dir, objective=objective, dropout=cfg.dropout,
+        train={"max_steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "warmup_steps": cfg.warmup_steps,
+               "seed": cfg.seed, "num_workers": cfg.num_workers, "show_progress": cfg.show_progress, "log_every": 10,
+               "time_limit_s": cfg.pretrain_time_limit_s, "device": "cpu"},
+    )
+    pre_ckpt = pre_dir / "model.safetensors"
+    timings["pretrain"] = time.perf_counter() - t0
+    if summary.get("stopped_by_time"):
+        _say(f"  time limit reached after {summary['step']} of {cfg.steps} steps")
+
+    # 3. zero-shot evaluation
+    t0 = time.perf_counter()
+    _say("[bold]3/5[/] zero-shot evaluation on the five toy tasks")
+    rows: list[dict[str, Any]] = []
+    model = create_r2d2(checkpoint=str(pre_ckpt), config=cfg.config, training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)")
+    for task in TOY_TASKS:
+        spec = get_task(task)
+        split = spec.default_split
+        result = evaluate(model, spec, split, data_dir=task_dir, use_cache=False, device="cpu")
+        path = results_dir / f"{task}-zero-shot.json"
+        result.write(path)
+        rows.append(_row(task, split, "zero-shot", result, chance_metrics(load_split(spec, task_dir, split)), path))
+    timings["zero_shot_eval"] = time.perf_counter() - t0
+
+    # 4. fine-tuning
+    t0 = time.perf_counter()
+    task = cfg.finetune_task
+    spec = get_task(task)
+    _say(f"[bold]4/5[/] fine-tuning on {task} ({cfg.finetune_epochs} epochs, epoch chosen on val)")
+    ft_dir = out / f"finetune-{task}"
+    ft = finetune(task=task, checkpoint=str(pre_ckpt), config=cfg.config, output_dir=ft_dir, data_dir=task_dir, dropout=cfg.dropout,
+                  train={"epochs": cfg.finetune_epochs, "lr": cfg.finetune_lr, "warmup_steps": cfg.finetune_warmup,
+                         "batch_size": cfg.finetune_batch_size, "seed": cfg.seed, "num_workers": cfg.num_workers,
+                         "show_progress": cfg.show_progress, "device": "cpu"})
+    best = ft_dir / "model-best.safetensors"
+    tuned = create_r2d2(checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"), config=cfg.config,
+                        fine_tuned_on=task, training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)")
+    report_split = "test" if "test" in spec.splits else "val"
+    result = evaluate(tuned, spec, report_split, data_dir=task_dir, use_cache=False, device="cpu")
+    path = results_dir / f"{task}-fine-tuned.json"
+    result.write(path)
+    rows.append(_row(task, report_split, "fine-tuned", result, chance_metrics(load_split(spec, task_dir, report_split)), path))
+    timings["finetune"] = time.perf_counter() - t0
+
+    # 5. table
+    total = time.perf_counter() - t_start
+    timings["total"] = total
+    summary_out = {"rows": rows, "timings_s": {k: round(v, 1) for k, v in timings.items()},
+                   "pretrain_steps": summary["step"], "finetune_best": ft.get("best")}
+    (out / "quickstart.json").write_text(json.dumps(summary_out, indent=1, default=str) + "\n", encoding="utf-8")
+    print_table(rows, total)
+    return summary_out
+
+
+def _row(task: str, split: str, setting: str, result, chance: dict[str, float], path: Path) -> dict[str, Any]:
+    metric = "r_mean" if "r_mean" in result.metrics else "auc"
+    return {"task": task, "split": split, "setting": setting, "metric": metric,
+            "value": float(result.metrics[metric]), "chance": float(chance[metric]), "metrics": dict(result.metrics),
+            "result": str(path)}
+
+
+def print_table(rows: list[dict[str, Any]], total_s: float | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="zero-bench quickstart: tiny R2D2 on zero-toy", min_width=72)
+    for col in ("task", "split", "setting", "metric", "model", "chance", "x chance"):
+        table.add_column(col, justify="right" if col in ("model", "chance", "x chance") else "left")
+    for r in rows:
+        ratio = r["value"] / r["chance"] if r["chance"] > 0 else math.inf
+        name = "R mean (6)" if r["metric"] == "r_mean" else "AUC"
+        table.add_row(r["task"], r["split"], r["setting"], name, f"{r['value']:.2f}", f"{r['chance']:.2f}", f"{ratio:.1f}")
+    console = Console()
+    console.print(table)
+    console.print("R mean (6): mean of R@1/5/10 in both directions (percent); AUC: ROC-AUC of P(match); "
+                  "chance: expected value of a random model on the same split")
+    if total_s is not None:
+        console.print(f"total wall time {total_s / 60:.1f} min; result JSONs beside this run's quickstart.json")

@@ -1,0 +1,465 @@
+"""The training loop: DDP under torchrun (gloo on CPU, NCCL on GPU), mixed precision on GPU, gradient
+accumulation, optional gradient checkpointing, atomic resumable checkpoints, JSON Lines metrics, progress bar.
+
+Checkpoint ``checkpoint-last.pt`` (and ``checkpoint-STEP.pt`` with ``keep_every``) is one torch file:
+``model`` (the official R2D2 state dict: ``create_r2d2(checkpoint=that file)`` loads it), ``training_modules``
+(MLM head, EMA teacher, queue), ``optimizer``, ``scheduler``, ``scaler``, ``rng`` (torch / CUDA / numpy / python),
+``position`` (epoch, batches done in the epoch, optimizer step), ``config`` and ``best`` (model selection).
+Everything is stored as tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.fileio import atomic_path, atomic_write_text
+
+CHECKPOINT_LAST = "checkpoint-last.pt"
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass
+class TrainConfig:
+    output_dir: str
+    epochs: float = 1.0
+    max_steps: int | None = None  # optimizer steps; overrides epochs for the schedule length
+    stop_after: int | None = None  # stop (as if interrupted) after this many optimizer steps; schedule unchanged
+    time_limit_s: float | None = None  # stop after this much training wall time (schedule unchanged; model exported)
+    batch_size: int = 32  # per rank and micro-batch
+    grad_accum: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 0.05
+    warmup_steps: int = 500
+    schedule: str = "cosine"  # cosine | constant
+    min_lr_ratio: float = 0.0
+    clip_grad: float | None = None
+    precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp16 on GPU; fp32 on CPU) | fp32 | fp16 | bf16
+    gradient_checkpointing: bool = False
+    num_workers: int = 0
+    seed: int = 0
+    device: str | None = None
+    save_every: int = 0  # optimizer steps; 0 = only at epoch ends and at the end
+    keep_every: int = 0  # also keep checkpoint-STEP.pt every this many steps
+    log_every: int = 1
+    show_progress: bool = True
+    select_metric: str | None = None  # metric of eval_fn to maximise (validation split)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# distributed
+
+
+def init_distributed(device: str | None = None) -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group under torchrun (gloo on CPU, NCCL on GPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    if want_cuda and not torch.cuda.is_available():
+        raise ZeroBenchError("device cuda requested but no CUDA GPU is available")
+    if want_cuda:
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+    else:
+        dev = torch.device("cpu")
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if want_cuda else "gloo")
+    if torch.distributed.is_initialized():
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return rank, world, dev
+
+
+def _barrier() -> None:
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
+def _mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    if not torch.distributed.is_initialized() or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(t)
+    t /= torch.distributed.get_world_size()
+    return dict(zip(keys, t.tolist()))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# RNG and precision
+
+
+def rng_state() -> dict[str, Any]:
+    py = random.getstate()
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "python": [py[0], list(py[1]), py[2]],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
+    p = state["python"]
+    random.setstate((p[0], tuple(p[1]), p[2]))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        if device.type != "cuda":
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision not in ("fp32", "fp16", "bf16"):
+        raise ZeroBenchError(f"unknown precision {precision!r} (auto, fp32, fp16, bf16)")
+    if precision == "fp16" and device.type != "cuda":
+        raise ZeroBenchError("fp16 training needs a GPU (use fp32 or bf16 on CPU)")
+    return precision
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# optimiser and schedule
+
+
+def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: no weight decay on biases, LayerNorm weights, embeddings' norms and the temperature."""
+    decay, no_decay = [], []
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        if p.ndim < 2 or name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name or name.endswith("temp"):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def lr_lambda_factory(warmup: int, total: int, schedule: str, min_ratio: float) -> Callable[[int], float]:
+    def fn(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return fn
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    """Runs ``objective`` (an ``nn.Module`` returning ``{"loss": ..., other losses}``) over ``loader``.
+
+    ``loader`` has ``batches_per_epoch()`` and ``epoch(e, skip) -> iterable of batches``.  ``eval_fn(model)``, if
+    given, runs at each epoch end on every rank (collective under torchrun) and returns a metrics dict; ``config.select_metric`` picks the best
+    epoch (validation split only), whose weights go to ``model-best.safetensors``.
+    """
+
+    def __init__(self, objective: nn.Module, loader: Any, config: TrainConfig, *, rank: int = 0, world_size: int = 1,
+                 device: torch.device | None = None, eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+                 run_info: dict[str, Any] | None = None) -> None:
+        self.objective = objective
+        self.loader = loader
+        self.config = config
+        self.rank, self.world_size = rank, world_size
+        self.device = device or torch.device("cpu")
+        self.eval_fn = eval_fn
+        self.run_info = run_info or {}
+        self.out = Path(config.output_dir).expanduser()
+        self.precision = resolve_precision(config.precision, self.device)
+        self.objective.to(self.device)
+        if config.gradient_checkpointing:
+            self.objective.model.set_gradient_checkpointing(True)
+        self.ddp: nn.Module = self.objective
+        if world_size > 1:
+            find_unused = not getattr(getattr(objective, "config", None), "all_on", lambda: True)()
+            import inspect
+
+            params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
+            no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+            self.ddp = nn.parallel.DistributedDataParallel(
+                self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=find_unused, **no_sync,
+            )
+        self.optimizer = torch.optim.AdamW(param_groups(self.objective, config.weight_decay), lr=config.lr, betas=(0.9, 0.999))
+        self.steps_per_epoch = max(1, loader.batches_per_epoch() // config.grad_accum)
+        self.total_steps = int(config.max_steps) if config.max_steps else max(1, int(round(config.epochs * self.steps_per_epoch)))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_lambda_factory(config.warmup_steps, self.total_steps, config.schedule, config.min_lr_ratio)
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.step = 0  # optimizer steps done
+        self.epoch = 0
+        self.batch_in_epoch = 0  # micro-batches of the current epoch already consumed
+        self.best: dict[str, Any] = {}
+        self._last_lr = config.lr
+        self.history: list[dict[str, Any]] = []
+
+    # -- checkpoints --------------------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> nn.Module:
+        return self.objective.model
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "training_modules": {k: v.detach().cpu() for k, v in self.objective.training_state().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_state(),
+            "position": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step},
+            "config": json.dumps(self.config.to_dict()),
+            "run": json.dumps(self.run_info, default=str),
+            "best": json.dumps(self.best),
+        }
+
+    def save(self, name: str = CHECKPOINT_LAST) -> Path | None:
+        if self.rank != 0:  # every other rank keeps its own RNG streams (dropout) beside the checkpoint
+            with atomic_path(self.out / f"{Path(name).stem}.rng-rank{self.rank}.pt", suffix=".pt") as tmp:
+                torch.save(rng_state(), tmp)
+            return None
+        path = self.out / name
+        with atomic_path(path, suffix=".pt") as tmp:
+            torch.save(self.state(), tmp)
+        return path
+
+    def load(self, path: str | Path) -> None:
+        path = Path(path)
+        if path.is_dir():
+            path = path / CHECKPOINT_LAST
+        if not path.is_file():
+            raise ZeroBenchError(f"{path}: no checkpoint to resume from")
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        missing = {"model", "optimizer", "scheduler", "position", "rng"} - set(state)
+        if missing:
+            raise ZeroBenchError(f"{path}: not a resumable training checkpoint (missing {', '.join(sorted(missing))})")
+        self.model.load_state_dict(state["model"])
+        extra = state.get("training_modules") or {}
+        if extra:
+            result = self.objective.load_state_dict(extra, strict=False)
+            bad = [k for k in result.missing_keys if not k.startswith("model.")]
+            if bad or result.unexpected_keys:
+                raise ZeroBenchError(f"{path}: training modules do not match this objective ({(bad or result.unexpected_keys)[:3]})")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        pos = state["position"]
+        self.epoch, self.batch_in_epoch, self.step = int(pos["epoch"]), int(pos["batch_in_epoch"]), int(pos["step"])
+        self.best = json.loads(state.get("best") or "{}")
+        if self.rank == 0:
+            set_rng_state(state["rng"])
+        else:
+            rank_file = path.with_name(f"{path.stem}.rng-rank{self.rank}.pt")
+            if not rank_file.is_file():
+                raise ZeroBenchError(f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)")
+            set_rng_state(torch.load(str(rank_file), map_location="cpu", weights_only=True))
+
+    def export(self, name: str) -> Path | None:
+        """Official-keys model file (safetensors) for ``create_r2d2(checkpoint=...)``."""
+        if self.rank != 0:
+            return None
+        from zero_bench_r2d2.checkpoints import save_safetensors
+
+        meta = {"step": str(self.step), "config_name": str(getattr(self.model.config, "name", ""))}
+        return save_safetensors(self.model, self.out / name, metadata=meta)
+
+    # -- metrics ------------------------------------------------------------------------------------------------
+
+    def _log(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        if self.rank != 0:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def _trim_metrics(self) -> None:
+        """After a resume, drop logged rows beyond the checkpoint (they will be produced again)."""
+        path = self.out / METRICS_FILE
+        if self.rank != 0 or not path.is_file():
+            return
+        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        atomic_write_text(path, "".join(line + "\n" for line in keep))
+
+    # -- loop ---------------------------------------------------------------------------------------------------
+
+    def _autocast(self):
+        if self.precision == "fp32":
+            return nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+
+    def _progress(self):
+        if self.rank != 0 or not self.config.show_progress:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        return Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[speed]} samples/s"),
+            TextColumn("data {task.fields[data]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            transient=False,
+        )
+
+    def fit(self, resume: str | Path | None = None) -> dict[str, Any]:
+        cfg = self.config
+        if resume is not None:
+            self.load(resume)
+            self._trim_metrics()
+        else:
+            seed_everything(cfg.seed * 1009 + self.rank * 7)
+        if self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "train_config.json", json.dumps(
+                {"train": cfg.to_dict(), "run": self.run_info, "world_size": self.world_size, "precision": self.precision,
+                 "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch}, indent=1, default=str) + "\n")
+        self.objective.train()
+        progress = self._progress()
+        task = None
+        if progress is not None:
+            progress.start()
+            task = progress.add_task("train", total=self.total_steps, completed=self.step, loss="-", speed="-", data="-")
+        stop_at = self.total_steps if cfg.stop_after is None else min(self.total_steps, cfg.stop_after)
+        samples_per_step = cfg.batch_size * cfg.grad_accum * self.world_size
+        accum: dict[str, float] = {}
+        micro = 0
+        t_data = t_total = 0.0
+        t_mark = t_start = time.perf_counter()
+        self.stopped_by_time = False
+        try:
+            while self.step < stop_at:
+                iterator = iter(self.loader.epoch(self.epoch, self.batch_in_epoch))
+                epoch_done = False
+                while self.step < stop_at:
+                    t0 = time.perf_counter()
+                    try:
+                        batch = next(iterator)
+                    except StopIteration:
+                        epoch_done = True
+                        break
+                    t_data += time.perf_counter() - t0
+                    batch = self._to_device(batch)
+                    batch["step"] = self.step
+                    micro += 1
+                    self.batch_in_epoch += 1
+                    last_micro = micro == cfg.grad_accum
+                    sync = nullcontext() if (last_micro or self.ddp is self.objective) else self.ddp.no_sync()
+                    with sync:
+                        with self._autocast():
+                            out = self.ddp(batch)
+                        self.scaler.scale(out["loss"] / cfg.grad_accum).backward()
+                    for k, v in out.items():
+                        accum[k] = accum.get(k, 0.0) + float(v.detach()) / cfg.grad_accum
+                    if not last_micro:
+                        continue
+                    self._optimizer_step()
+                    micro = 0
+                    now = time.perf_counter()
+                    dt, t_mark = now - t_mark, now
+                    t_total += dt
+                    if self.step % max(1, cfg.log_every) == 0 or self.step == stop_at:
+                        losses = _mean_over_ranks(accum, self.device)
+                        row = {"step": self.step, "epoch": self.epoch, "lr": self._last_lr,
+                               **{k: round(v, 6) for k, v in losses.items()},
+                               "samples_per_s": round(samples_per_step / max(dt, 1e-9), 2),
+                               "data_share": round(t_data / max(t_total, 1e-9), 4), "time": round(time.time(), 3)}
+                        self._log(row)
+                        if task is not None:
+                            progress.update(task, completed=self.step, loss=f"{losses['loss']:.4f}",
+                                            speed=f"{row['samples_per_s']:.1f}", data=f"{100 * row['data_share']:.0f}%")
+                    accum = {}
+                    if cfg.time_limit_s is not None and time.perf_counter() - t_start > cfg.time_limit_s:
+                        self.stopped_by_time = True
+                        stop_at = self.step
+                    if cfg.save_every and self.step % cfg.save_every == 0:
+                        self.save()
+                    if cfg.keep_every and self.step % cfg.keep_every == 0:
+                        self.save(f"checkpoint-{self.step:07d}.pt")
+                if not epoch_done and self.batch_in_epoch >= self.loader.batches_per_epoch():
+                    epoch_done = True
+                if not epoch_done:
+                    break
+                if micro:  # an incomplete accumulation at the end of an epoch is dropped
+                    self.optimizer.zero_grad(set_to_none=True)
+                    micro, accum = 0, {}
+                self._end_epoch()
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                self.save()
+        finally:
+            if progress is not None:
+                progress.stop()
+        self.save()
+        if self.step >= self.total_steps or self.stopped_by_time:
+            self.export("model.safetensors")
+        _barrier()
+        return {"step": self.step, "epoch": self.epoch, "best": self.best, "history": self.history,
+                "stopped_by_time": self.stopped_by_time, "wall_s": time.perf_counter() - t_start,
+                "data_share": t_data / max(t_total, 1e-9)}
+
+    def _optimizer_step(self) -> None:
+        cfg = self.config
+        if cfg.clip_grad:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], cfg.clip_grad)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._last_lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        self.objective.after_step()
+        self.step += 1
+
+    def _end_epoch(self) -> None:
+        """Validation at the end of an epoch.  Under torchrun every rank takes part (the evaluator shards the
+        work over the process group and gathers the results); rank 0 logs and exports the best weights."""
+        if self.eval_fn is None:
+            return
+        self.objective.eval()
+        with torch.no_grad():
+            metrics = self.eval_fn(self.model)
+        self.objective.train()
+        if self.rank == 0:
+            row = {"step": self.step, "epoch": self.epoch, **{f"val_{k}": v for k, v in metrics.items()}, "time": round(time.time(), 3)}
+            self._log(row)
+        key = self.config.select_metric
+        if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):
+            self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
+            self.export("model-best.safetensors")
+        _barrier()
