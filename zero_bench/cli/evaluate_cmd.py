@@ -10,20 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zero_bench.errors import ZeroBenchError
-
-
-def _model_options(pairs: list[str]) -> dict[str, object]:
-    options: dict[str, object] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key:
-            raise ZeroBenchError(f"--model-option expects KEY=VALUE, got {pair!r}")
-        try:
-            options[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.replace("-", "_")] = value
-    return options
+from zero_bench.cli.options import key_values
 
 
 def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None:
@@ -63,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from zero_bench.taskspec import get_task
 
         spec = get_task(task)
-        options = _model_options(model_option)
+        options = key_values(model_option, "--model-option")
         if checkpoint is not None:
             options["checkpoint"] = checkpoint
         if model_config is not None:

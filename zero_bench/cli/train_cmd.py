@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import typer
 
+from zero_bench.cli.options import key_values
 from zero_bench.errors import ZeroBenchError
 
 GROUP = "zero_bench.trainers"
@@ -26,19 +27,6 @@ def get_trainer(name: str) -> Any:
         known = ", ".join(sorted(eps)) or "none installed"
         raise ZeroBenchError(f"model {name!r} has no registered trainer (entry points '{GROUP}': {known})")
     return eps[name].load()
-
-
-def _sets(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key:
-            raise ZeroBenchError(f"--set expects KEY=VALUE, got {pair!r}")
-        try:
-            out[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = value
-    return out
 
 
 def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
@@ -126,7 +114,7 @@ def register(app: typer.Typer) -> None:
                    "seed": seed, "device": device, "show_progress": not no_progress}
         if gradient_checkpointing:
             options["gradient_checkpointing"] = True
-        options |= _sets(set_)
+        options |= key_values(set_, "--set")
         summary = trainer.pretrain(config=config, corpus=corpus, output_dir=str(output), resume=str(output) if resume else None,
                                    init=init, data_root=str(data_root) if data_root else None, **options)
         _finish(output, plot, summary)
@@ -163,7 +151,7 @@ def register(app: typer.Typer) -> None:
                    "device": device, "show_progress": not no_progress}
         if gradient_checkpointing:
             options["gradient_checkpointing"] = True
-        options |= _sets(set_)
+        options |= key_values(set_, "--set")
         summary = trainer.finetune(task=task, checkpoint=checkpoint, config=config, output_dir=str(out),
                                    data_dir=str(data_dir) if data_dir else None, resume=str(out) if resume else None, **options)
         _finish(out, plot, summary)
