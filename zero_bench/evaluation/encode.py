@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
@@ -108,8 +109,6 @@ def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, 
 def _encode_chunks(kind: str, model: object, items: Sequence, starts: list[int], chunk_size: int, batch_size: int,
                    num_workers: int, device: torch.device, precision: str, keep_states: bool, bar: Progress,
                    task: object) -> Iterator[tuple[int, Encoded]]:
-    import time
-
     positions = [p for s in starts for p in range(s, min(s + chunk_size, len(items)))]
     if not positions:
         return
