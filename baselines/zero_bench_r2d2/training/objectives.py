@@ -95,6 +95,13 @@ def freeze_image_encoder(model: R2D2Model) -> None:
         p.requires_grad_(False)
 
 
+def freeze_for_training(model: R2D2Model, config: ObjectiveConfig) -> None:
+    """What every objective freezes: the unused modules, and the image encoder when the recipe says so."""
+    freeze_unused(model)
+    if config.freeze_image_encoder:
+        freeze_image_encoder(model)
+
+
 def _step_generator(seed: int, step: int) -> torch.Generator:
     """Same draws on every rank and after a resume: hard negatives depend only on (seed, step)."""
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(step)) % (2**63 - 1))
@@ -111,9 +118,7 @@ class RetrievalObjective(nn.Module):
         super().__init__()
         self.model = model
         self.config = config
-        freeze_unused(model)
-        if config.freeze_image_encoder:
-            freeze_image_encoder(model)
+        freeze_for_training(model, config)
         if config.mlm_weight > 0:
             self.mlm_head = MLMHead(model.config.joint_width, model.text_encoder.embeddings.word_embeddings.weight.shape[0])
         else:
@@ -238,9 +243,7 @@ class MatchingObjective(nn.Module):
         super().__init__()
         self.model = model
         self.config = config
-        freeze_unused(model)
-        if config.freeze_image_encoder:
-            freeze_image_encoder(model)
+        freeze_for_training(model, config)
         # the dual-encoder projections and temperature are not used by matching
         for module in (model.vision_proj, model.text_proj):
             for p in module.parameters():
