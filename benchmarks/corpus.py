@@ -4,7 +4,6 @@ corpus.  Run: python benchmarks/corpus.py [--rows 1000000]"""
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -40,14 +39,25 @@ def build_big(folder: Path, rows: int, shard_rows: int = 100_000) -> None:
     for s in range(n_shards):
         lo, hi = s * shard_rows, min(rows, (s + 1) * shard_rows)
         k = hi - lo
-        cols = {"key": [f"k{i}" for i in range(lo, hi)], "image": [{"bytes": jpg, "path": None}] * k,
-                "title": [f"标题 {i} 一只红色的圆形" for i in range(lo, hi)], "content": ["内容"] * k, "query": ["红色圆形"] * k,
-                "keywords": ["红色 圆形"] * k, "url": ["http://x.invalid/"] * k, "image_url": ["http://x.invalid/i.jpg"] * k,
-                "width": [8] * k, "height": [8] * k, "sha256": ["0" * 64] * k}
+        cols = {
+            "key": [f"k{i}" for i in range(lo, hi)],
+            "image": [{"bytes": jpg, "path": None}] * k,
+            "title": [f"标题 {i} 一只红色的圆形" for i in range(lo, hi)],
+            "content": ["内容"] * k,
+            "query": ["红色圆形"] * k,
+            "keywords": ["红色 圆形"] * k,
+            "url": ["http://x.invalid/"] * k,
+            "image_url": ["http://x.invalid/i.jpg"] * k,
+            "width": [8] * k,
+            "height": [8] * k,
+            "sha256": ["0" * 64] * k,
+        }
         name = f"data-{s:05d}-of-{n_shards:05d}.arrow"
         with pa.OSFile(str(folder / name), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
             w.write_table(pa.Table.from_pydict({c: cols[c] for c in COLUMNS}, schema=schema), max_chunksize=1000)
-        shards.append({"file": name, "rows": k, "sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size})
+        shards.append(
+            {"file": name, "rows": k, "sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
+        )
     write_manifest(folder, {"name": "bench", "corpus": {"rows": rows, "shards": shards}, "download": {}, "records": {}})
     (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": s["file"]} for s in shards]}))
 
@@ -61,24 +71,26 @@ def main() -> None:
     big = tmp / "big" / "corpus"
     t = time.perf_counter()
     build_big(big, args.rows)
-    print(f"built {args.rows} rows in {time.perf_counter() - t:.1f} s ({sum(f.stat().st_size for f in big.iterdir()) / 2**20:.0f} MiB)")
+    print(
+        f"built {args.rows} rows in {time.perf_counter() - t:.1f} s ({sum(f.stat().st_size for f in big.iterdir()) / 2**20:.0f} MiB)"
+    )
+    # RSS growth measured in a fresh interpreter (libraries imported first, not counted)
+    import subprocess
+    import sys
+
     import datasets  # noqa: F401  (import cost not counted in the RSS growth)
     import torch
     from torch.utils.data import DataLoader
 
     from zero_bench import load_corpus
     from zero_bench.data.corpus import iter_rows
-    from zero_bench.data.toy import ToySizes, generate_zero_toy
     from zero_bench.data.torch_adapter import CorpusIterable
-
-    # RSS growth measured in a fresh interpreter (libraries imported first, not counted)
-    import subprocess
-    import sys
+    from zero_bench.data.toy import ToySizes, generate_zero_toy
 
     probe = (
-        "import sys; sys.path.insert(0, %r); from corpus import rss_mb; import datasets, zero_bench.data.corpus as c; "
-        "b = rss_mb(); ds = c.load_corpus(%r); n = len(ds); _ = ds[n - 1]['key']; a = rss_mb(); print(n, a - b)"
-    ) % (str(Path(__file__).resolve().parent), str(big))
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); from corpus import rss_mb; import datasets, zero_bench.data.corpus as c; "
+        f"b = rss_mb(); ds = c.load_corpus({str(big)!r}); n = len(ds); _ = ds[n - 1]['key']; a = rss_mb(); print(n, a - b)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     print(f"open {int(out[0])} rows (and read the last row): RSS +{float(out[1]):.1f} MB (target < 100 MB)")
     ds = load_corpus(str(big))
@@ -91,7 +103,9 @@ def main() -> None:
     toy = load_corpus("zero-toy", root=tmp / "toy")
     t = time.perf_counter()
     count = sum(1 for _ in iter_rows(toy, batch_size=1000))
-    print(f"plain iteration with image bytes (zero-toy, {len(toy)} rows): {count / (time.perf_counter() - t):,.0f} rows/s")
+    print(
+        f"plain iteration with image bytes (zero-toy, {len(toy)} rows): {count / (time.perf_counter() - t):,.0f} rows/s"
+    )
 
     def transform(s):
         import numpy as np
@@ -101,7 +115,9 @@ def main() -> None:
     loader = DataLoader(CorpusIterable(toy, transform), batch_size=64, num_workers=2)
     t = time.perf_counter()
     count = sum(len(b[1]) for b in loader)
-    print(f"torch adapter, 2 workers, decode + resize to 64 px, batch 64: {count / (time.perf_counter() - t):,.0f} samples/s")
+    print(
+        f"torch adapter, 2 workers, decode + resize to 64 px, batch 64: {count / (time.perf_counter() - t):,.0f} samples/s"
+    )
 
 
 if __name__ == "__main__":

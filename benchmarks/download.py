@@ -21,7 +21,9 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--samples-per-shard", type=int, default=500)
-    ap.add_argument("--repeat", type=int, default=2, help="alternate bare / ours this many times, keep the best of each")
+    ap.add_argument(
+        "--repeat", type=int, default=2, help="alternate bare / ours this many times, keep the best of each"
+    )
     args = ap.parse_args()
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -35,23 +37,41 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="zb-bench-dl-"))
     try:
         n = args.images
-        opts = FetchOptions(processes=args.processes, threads=args.threads, samples_per_shard=args.samples_per_shard,
-                            retries=0, timeout=10, show_progress=False)
+        opts = FetchOptions(
+            processes=args.processes,
+            threads=args.threads,
+            samples_per_shard=args.samples_per_shard,
+            retries=0,
+            timeout=10,
+            show_progress=False,
+        )
         # bare img2dataset, same settings, same URLs
         urls = [f"{server.base}/img/{i}.jpg" for i in range(n)]
-        pq.write_table(pa.table({"url": urls, "row": list(range(n)), "image_key": [f"k{i}" for i in range(n)]}), tmp / "bare.parquet")
+        pq.write_table(
+            pa.table({"url": urls, "row": list(range(n)), "image_key": [f"k{i}" for i in range(n)]}),
+            tmp / "bare.parquet",
+        )
         write_records(tmp / "src" / "r.jsonl", [record(f"k{i}", urls[i], i) for i in range(n)])
         bare = ours = float("inf")
         for rep in range(args.repeat):
             t = time.perf_counter()
-            download(url_list=str(tmp / "bare.parquet"), output_folder=str(tmp / f"bare{rep}"), input_format="parquet",
-                     url_col="url", save_additional_columns=["row", "image_key"], output_format="parquet",
-                     enable_wandb=False, compute_hash=None, **opts.img2dataset_kwargs())
+            download(
+                url_list=str(tmp / "bare.parquet"),
+                output_folder=str(tmp / f"bare{rep}"),
+                input_format="parquet",
+                url_col="url",
+                save_additional_columns=["row", "image_key"],
+                output_format="parquet",
+                enable_wandb=False,
+                compute_hash=None,
+                **opts.img2dataset_kwargs(),
+            )
             bare = min(bare, time.perf_counter() - t)
             # our layer: records parsing + img2dataset + Arrow build
             t = time.perf_counter()
-            result = download_corpus("zero-2.3m", source=str(tmp / "src"), root=tmp / f"data{rep}", options=opts,
-                                     echo=lambda *a: None)
+            result = download_corpus(
+                "zero-2.3m", source=str(tmp / "src"), root=tmp / f"data{rep}", options=opts, echo=lambda *a: None
+            )
             ours = min(ours, time.perf_counter() - t)
         t = time.perf_counter()
         rebuilt = build_corpus(tmp / "data0" / "zero-2.3m", "zero-2.3m")

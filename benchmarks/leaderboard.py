@@ -31,8 +31,13 @@ def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
     for m in range(n_models):
         name = f"Model {m:04d} {rng.choice(['ViT-B/16', 'ViT-L/14', 'RN50', '小模型'])}"
         slug = slugify(name)
-        card = ModelCard(name=name, organisation=f"Lab {m % 37}", link=f"https://example.org/{m}",
-                         parameters=rng.randint(10**7, 10**9), training_data=f"corpus {m % 11}")
+        card = ModelCard(
+            name=name,
+            organisation=f"Lab {m % 37}",
+            link=f"https://example.org/{m}",
+            parameters=rng.randint(10**7, 10**9),
+            training_data=f"corpus {m % 11}",
+        )
         entries, keys = [], set()
         for _ in range(rng.randint(1, 6)):
             spec = rng.choice(tasks)
@@ -60,11 +65,25 @@ def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 body = f'{{"pair_id": 0, "score": {rng.random()}}}\n'.encode() * 50
                 path.write_bytes(body)
-                extra = {"annotation_sha256": hashlib.sha256(spec.name.encode()).hexdigest(),
-                         "predictions_sha256": hashlib.sha256(body).hexdigest(), "predictions_file": rel}
-            entries.append(Entry(task=spec.name, task_version=spec.version, split=spec.default_split, setting=setting,
-                                 fine_tuned_on=spec.name if setting == "fine-tuned" else None, status=status,
-                                 source="synthetic", metrics=metrics, mean_recall=spec.mean_recall, **extra))
+                extra = {
+                    "annotation_sha256": hashlib.sha256(spec.name.encode()).hexdigest(),
+                    "predictions_sha256": hashlib.sha256(body).hexdigest(),
+                    "predictions_file": rel,
+                }
+            entries.append(
+                Entry(
+                    task=spec.name,
+                    task_version=spec.version,
+                    split=spec.default_split,
+                    setting=setting,
+                    fine_tuned_on=spec.name if setting == "fine-tuned" else None,
+                    status=status,
+                    source="synthetic",
+                    metrics=metrics,
+                    mean_recall=spec.mean_recall,
+                    **extra,
+                )
+            )
         (folder / f"{slug}.json").write_text(dump_model_file(ModelFile(model=card, entries=entries)), encoding="utf-8")
         n_entries += len(entries)
     return n_entries
@@ -88,9 +107,11 @@ def main() -> None:
         start = time.perf_counter()
         assert stale_files(root) == []
         check = time.perf_counter() - start
-        print(f"{args.models} submissions, {n_entries} entries: build {took:.2f} s (target < 5 s), "
-              f"stale check {check:.2f} s; README {sizes['README.md'] / 1e6:.2f} MB, "
-              f"index.html {sizes['index.html'] / 1e6:.2f} MB, {sum(p.suffix == '.png' for p in written)} charts")
+        print(
+            f"{args.models} submissions, {n_entries} entries: build {took:.2f} s (target < 5 s), "
+            f"stale check {check:.2f} s; README {sizes['README.md'] / 1e6:.2f} MB, "
+            f"index.html {sizes['index.html'] / 1e6:.2f} MB, {sum(p.suffix == '.png' for p in written)} charts"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -46,15 +46,19 @@ def part_sort(n_images: int, n_texts: int) -> None:
     ours = retrieval_metrics_from_scores(scores, text_to_image)
     t_ours = time.perf_counter() - start
     t_ref = per_query_sort(scores, text_to_image)
-    print(f"[{n_images} x {n_texts} score matrix] ours {t_ours:.2f} s, per-query sort {t_ref:.2f} s, "
-          f"speed-up {t_ref / t_ours:.1f}x (target >= 20x); r_mean {ours['r_mean']:.3f}")
+    print(
+        f"[{n_images} x {n_texts} score matrix] ours {t_ours:.2f} s, per-query sort {t_ref:.2f} s, "
+        f"speed-up {t_ref / t_ours:.1f}x (target >= 20x); r_mean {ours['r_mean']:.3f}"
+    )
 
 
 def make_embeddings(folder: str, n_images: int, n_texts: int, dim: int) -> None:
     gen = torch.Generator().manual_seed(0)
     images = torch.nn.functional.normalize(torch.randn(n_images, dim, generator=gen), dim=-1)
     text_to_image = torch.arange(n_texts) % n_images
-    texts = torch.nn.functional.normalize(images[text_to_image] + 0.9 * torch.randn(n_texts, dim, generator=gen), dim=-1)
+    texts = torch.nn.functional.normalize(
+        images[text_to_image] + 0.9 * torch.randn(n_texts, dim, generator=gen), dim=-1
+    )
     np.save(f"{folder}/images.npy", images.numpy())
     np.save(f"{folder}/texts.npy", texts.numpy())
 
@@ -120,9 +124,11 @@ def main() -> None:
         bare = run_child([folder, "bare"])
         ours = run_child([folder, "ours"])
     t_bare, t_ours = float(bare[1]), float(ours[1])
-    print(f"[{sizes[0]} x {sizes[1]} from {sizes[2]}-d embeddings] ours {t_ours:.1f} s, peak RSS {float(ours[2]):.0f} MB "
-          f"(after loading the embeddings: {float(ours[3]):.0f} MB); bare chunked matmul {t_bare:.1f} s, peak RSS {float(bare[2]):.0f} MB; "
-          f"ratio {t_ours / t_bare:.2f}x (targets: < 1.5 GB, <= 1.5x)")
+    print(
+        f"[{sizes[0]} x {sizes[1]} from {sizes[2]}-d embeddings] ours {t_ours:.1f} s, peak RSS {float(ours[2]):.0f} MB "
+        f"(after loading the embeddings: {float(ours[3]):.0f} MB); bare chunked matmul {t_bare:.1f} s, peak RSS {float(bare[2]):.0f} MB; "
+        f"ratio {t_ours / t_bare:.2f}x (targets: < 1.5 GB, <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

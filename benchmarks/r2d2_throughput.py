@@ -50,11 +50,20 @@ def main() -> None:
         t_img = _timed(lambda: plugin.encode_images(pixels), args.repeat, sync)
         t_txt = _timed(lambda: plugin.encode_texts(texts), args.repeat, sync)
         t_pair = _timed(lambda: plugin.score_pairs(img.states, txt.states), args.repeat, sync)
-    print(json.dumps({
-        "config": args.config, "device": args.device, "dtype": args.dtype, "batch": args.batch,
-        "images_per_s": round(args.batch / t_img, 1), "texts_per_s": round(args.batch / t_txt, 1),
-        "pairs_per_s": round(args.batch / t_pair, 1), "parameters": plugin.info.parameters,
-    }))
+    print(
+        json.dumps(
+            {
+                "config": args.config,
+                "device": args.device,
+                "dtype": args.dtype,
+                "batch": args.batch,
+                "images_per_s": round(args.batch / t_img, 1),
+                "texts_per_s": round(args.batch / t_txt, 1),
+                "pairs_per_s": round(args.batch / t_pair, 1),
+                "parameters": plugin.info.parameters,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

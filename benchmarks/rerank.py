@@ -28,9 +28,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
-         "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
-         "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道")
+CHARS = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+    "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
+    "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道"
+)
 
 
 def make_data(root: Path, n_images: int, per_image: int, seed: int) -> None:
@@ -44,7 +46,7 @@ def make_data(root: Path, n_images: int, per_image: int, seed: int) -> None:
         pixels = np.clip(base + rng.integers(-60, 61, size=(40, 40, 3)), 0, 255).astype(np.uint8)
         Image.fromarray(pixels).save(image_dir / f"img{i:05d}.jpg", quality=95)
     lines = []
-    for j in range(per_image):
+    for _j in range(per_image):
         for i in range(n_images):
             text = "".join(rng.choice(list(CHARS), size=int(rng.integers(8, 63))))
             lines.append(json.dumps({"text": text, "image_path": f"images/img{i:05d}.jpg"}, ensure_ascii=False))
@@ -111,17 +113,30 @@ def main() -> None:
                 t_enc, t_loop = min(t_enc, enc), min(t_loop, loop)
             same = all(abs(ours.metrics[key] - metrics[key]) < 1e-9 for key in ours.metrics)
             ours_rerank = t_ours - t_dual
-            print(json.dumps({
-                "config": args.config, "images": args.images, "texts": args.images * args.per_image,
-                "top_k": args.top_k, "threads": args.threads, "pair_batch": args.pair_batch,
-                "pairs_ours": ours.num_queries["pairs_scored"], "pairs_official": official_pairs,
-                "rerank_s_ours": round(ours_rerank, 3), "rerank_s_official": round(t_loop, 3),
-                "rerank_speedup": round(t_loop / ours_rerank, 2),
-                "total_s_ours": round(t_ours, 3), "total_s_official": round(t_enc + t_loop, 3),
-                "total_speedup": round((t_enc + t_loop) / t_ours, 2),
-                "same_metrics": same, "r_mean": round(ours.metrics["r_mean"], 4),
-                "r_mean_dual": round(dual.metrics["r_mean"], 4),
-            }), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "config": args.config,
+                        "images": args.images,
+                        "texts": args.images * args.per_image,
+                        "top_k": args.top_k,
+                        "threads": args.threads,
+                        "pair_batch": args.pair_batch,
+                        "pairs_ours": ours.num_queries["pairs_scored"],
+                        "pairs_official": official_pairs,
+                        "rerank_s_ours": round(ours_rerank, 3),
+                        "rerank_s_official": round(t_loop, 3),
+                        "rerank_speedup": round(t_loop / ours_rerank, 2),
+                        "total_s_ours": round(t_ours, 3),
+                        "total_s_official": round(t_enc + t_loop, 3),
+                        "total_speedup": round((t_enc + t_loop) / t_ours, 2),
+                        "same_metrics": same,
+                        "r_mean": round(ours.metrics["r_mean"], 4),
+                        "r_mean_dual": round(dual.metrics["r_mean"], 4),
+                    }
+                ),
+                flush=True,
+            )
             if not same:
                 raise SystemExit(f"metrics differ: ours {ours.metrics} official {metrics}")
 

@@ -5,7 +5,7 @@ from zero_bench.version import __version__
 __all__ = ["__version__", "load_corpus"]
 
 
-def load_corpus(name: str, root: str | None = None):  # noqa: ANN201 - returns datasets.Dataset
+def load_corpus(name: str, root: str | None = None):
     """Open a pre-training corpus (``zero-23m``, ``zero-toy``, ...) as a memory-mapped ``datasets.Dataset``."""
     from zero_bench.data.corpus import load_corpus as _load
 

@@ -31,8 +31,9 @@ def ranking_length(n_candidates: int) -> int:
     return min(RANKING_LENGTH, n_candidates)
 
 
-def write_retrieval_predictions(path: str | Path, data: RetrievalData, spec: TaskSpec,
-                                i2t: torch.Tensor | None, t2i: torch.Tensor | None) -> None:
+def write_retrieval_predictions(
+    path: str | Path, data: RetrievalData, spec: TaskSpec, i2t: torch.Tensor | None, t2i: torch.Tensor | None
+) -> None:
     """``i2t[i]`` / ``t2i[t]``: ranked positions (best first) for every image / text position."""
     ids_img, ids_txt = data.image_ids, data.text_ids
     queries_img, queries_txt = query_positions(data)
@@ -49,7 +50,7 @@ def write_retrieval_predictions(path: str | Path, data: RetrievalData, spec: Tas
 
 def write_matching_predictions(path: str | Path, data: MatchingData, scores: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        for pair_id, score in zip(data.pair_ids.tolist(), scores.tolist()):
+        for pair_id, score in zip(data.pair_ids.tolist(), scores.tolist(), strict=False):
             out.write(json.dumps({"pair_id": pair_id, "score": float(score)}) + "\n")
 
 
@@ -66,8 +67,11 @@ def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def read_retrieval_predictions(path: str | Path, data: RetrievalData, spec: TaskSpec,
-                               ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def read_retrieval_predictions(
+    path: str | Path,
+    data: RetrievalData,
+    spec: TaskSpec,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Validate strictly and return ranked positions (i2t [n_images, L], t2i [n_texts, L]); rows of non-queries
     are -1.  Every query of every evaluated direction must appear exactly once."""
     path = Path(path)
@@ -76,25 +80,47 @@ def read_retrieval_predictions(path: str | Path, data: RetrievalData, spec: Task
     queries_img, queries_txt = query_positions(data)
     directions = set(spec.directions)
     len_i2t, len_t2i = ranking_length(data.num_texts), ranking_length(data.num_images)
-    i2t = torch.full((data.num_images, len_i2t), -1, dtype=torch.int64) if Direction.image_to_text in directions else None
-    t2i = torch.full((data.num_texts, len_t2i), -1, dtype=torch.int64) if Direction.text_to_image in directions else None
+    i2t = (
+        torch.full((data.num_images, len_i2t), -1, dtype=torch.int64) if Direction.image_to_text in directions else None
+    )
+    t2i = (
+        torch.full((data.num_texts, len_t2i), -1, dtype=torch.int64) if Direction.text_to_image in directions else None
+    )
     seen_img: set[int] = set()
     seen_txt: set[int] = set()
     for number, record in _records(path):
         if set(record) == {"text_id", "image_ids"}:
             query_key, list_key, table, ranks, seen, queries, length = (
-                "text_id", "image_ids", txt_pos, t2i, seen_txt, queries_txt, len_t2i)
+                "text_id",
+                "image_ids",
+                txt_pos,
+                t2i,
+                seen_txt,
+                queries_txt,
+                len_t2i,
+            )
             targets = img_pos
             direction = Direction.text_to_image
         elif set(record) == {"image_id", "text_ids"}:
             query_key, list_key, table, ranks, seen, queries, length = (
-                "image_id", "text_ids", img_pos, i2t, seen_img, queries_img, len_i2t)
+                "image_id",
+                "text_ids",
+                img_pos,
+                i2t,
+                seen_img,
+                queries_img,
+                len_i2t,
+            )
             targets = txt_pos
             direction = Direction.image_to_text
         else:
-            raise DataFormatError(path, f"expected keys text_id+image_ids or image_id+text_ids, got {sorted(record)}", number)
+            raise DataFormatError(
+                path, f"expected keys text_id+image_ids or image_id+text_ids, got {sorted(record)}", number
+            )
         if ranks is None:
-            raise DataFormatError(path, f"task {spec.name} does not evaluate {direction.value} ('{query_key}' lines)", number)
+            raise DataFormatError(
+                path, f"task {spec.name} does not evaluate {direction.value} ('{query_key}' lines)", number
+            )
         query = record[query_key]
         if not _int(query) or query not in table:
             raise DataFormatError(path, f"{query_key} {query!r} is not an id of {spec.name}/{data.split}", number)
@@ -106,13 +132,17 @@ def read_retrieval_predictions(path: str | Path, data: RetrievalData, spec: Task
             raise DataFormatError(path, f"{list_key} must list exactly {length} ids, got {got}", number)
         for item in ranked:
             if not _int(item) or item not in targets:
-                raise DataFormatError(path, f"{list_key} has {item!r}, which is not an id of {spec.name}/{data.split}", number)
+                raise DataFormatError(
+                    path, f"{list_key} has {item!r}, which is not an id of {spec.name}/{data.split}", number
+                )
         if len(set(ranked)) != len(ranked):
             raise DataFormatError(path, f"{list_key} repeats an id", number)
         seen.add(query)
         ranks[table[query]] = torch.tensor([targets[item] for item in ranked])
-    for ranks, seen, queries, ids, key in ((t2i, seen_txt, queries_txt, data.text_ids, "text_id"),
-                                           (i2t, seen_img, queries_img, data.image_ids, "image_id")):
+    for ranks, seen, queries, ids, key in (
+        (t2i, seen_txt, queries_txt, data.text_ids, "text_id"),
+        (i2t, seen_img, queries_img, data.image_ids, "image_id"),
+    ):
         if ranks is None:
             continue
         missing = [int(ids[q]) for q in queries if int(ids[q]) not in seen]
@@ -121,8 +151,9 @@ def read_retrieval_predictions(path: str | Path, data: RetrievalData, spec: Task
     return i2t, t2i
 
 
-def retrieval_metrics_from_rankings(data: RetrievalData, i2t: torch.Tensor | None, t2i: torch.Tensor | None,
-                                    ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
+def retrieval_metrics_from_rankings(
+    data: RetrievalData, i2t: torch.Tensor | None, t2i: torch.Tensor | None, ks: tuple[int, ...] = (1, 5, 10)
+) -> dict[str, float]:
     recall = RetrievalRecall(data.gold, data.num_images, data.num_texts, ks)
     queries_img, queries_txt = query_positions(data)
     if i2t is not None:
@@ -143,7 +174,9 @@ def read_matching_predictions(path: str | Path, data: MatchingData) -> np.ndarra
             raise DataFormatError(path, f"expected keys pair_id+score, got {sorted(record)}", number)
         pair, score = record["pair_id"], record["score"]
         if not _int(pair) or not 0 <= pair < data.num_pairs:
-            raise DataFormatError(path, f"pair_id {pair!r} is not a pair of {data.task}/{data.split} (0..{data.num_pairs - 1})", number)
+            raise DataFormatError(
+                path, f"pair_id {pair!r} is not a pair of {data.task}/{data.split} (0..{data.num_pairs - 1})", number
+            )
         if seen[pair]:
             raise DataFormatError(path, f"duplicate pair_id {pair}", number)
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):

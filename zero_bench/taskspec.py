@@ -73,6 +73,7 @@ class TaskSpec(BaseModel):
     primary_metric: str
     mean_recall: MeanRecall | None = None
     rerank_top_k: int = Field(default=0, ge=0, description="default k for cross-encoder re-ranking")
+    suite: Literal["ccmb", "public"] = Field(description="the suite the task belongs to (see SUITES)")
     citation: str
     license: str
     homepage: str | None = None
@@ -111,9 +112,7 @@ class TaskSpec(BaseModel):
 def _task_files() -> dict[str, Path]:
     folder = resources.files("zero_bench_tasks")
     return {
-        entry.name.removesuffix(".yaml"): Path(str(entry))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".yaml")
+        entry.name.removesuffix(".yaml"): Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml")
     }
 
 
@@ -140,6 +139,30 @@ def load_task_file(path: str | Path) -> TaskSpec:
 def all_tasks() -> dict[str, TaskSpec]:
     """Every task definition shipped in ``tasks/``, by name."""
     return {name: load_task_file(path) for name, path in sorted(_task_files().items())}
+
+
+SUITES: dict[str, str] = {
+    "ccmb": "the five CCMB fine-tuning tasks (ICR, IQR, ICM, IQM, Flickr30k-CNA)",
+    "public": "the public Chinese sets (Flickr30k-CN, COCO-CN, MUGE, AIC-ICC)",
+    "all": "every task",
+}
+
+
+def suite_tasks(suite: str) -> list[str]:
+    """The task names of a suite (``ccmb``, ``public`` or ``all``), in task-name order."""
+    if suite not in SUITES:
+        raise ZeroBenchError(f"unknown suite {suite!r}; suites: {', '.join(SUITES)}")
+    return [name for name, spec in all_tasks().items() if suite in ("all", spec.suite)]
+
+
+def resolve_tasks(names: list[str]) -> list[str]:
+    """Task and suite names -> task names, in the order given, each once; an unknown name is an error."""
+    resolved: list[str] = []
+    for name in names:
+        for task in suite_tasks(name) if name in SUITES else [get_task(name).name]:
+            if task not in resolved:
+                resolved.append(task)
+    return resolved
 
 
 def get_task(name: str) -> TaskSpec:

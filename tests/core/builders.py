@@ -14,9 +14,18 @@ from PIL import Image
 from zero_bench.models.protocol import Encoded, ModelInfo
 
 COLOURS = {  # name -> RGB
-    "红色": (220, 30, 30), "绿色": (30, 200, 40), "蓝色": (30, 40, 220), "黄色": (230, 220, 30),
-    "紫色": (150, 40, 200), "青色": (30, 210, 210), "橙色": (240, 140, 20), "灰色": (128, 128, 128),
-    "黑色": (15, 15, 15), "白色": (245, 245, 245), "粉色": (250, 160, 200), "棕色": (120, 70, 20),
+    "红色": (220, 30, 30),
+    "绿色": (30, 200, 40),
+    "蓝色": (30, 40, 220),
+    "黄色": (230, 220, 30),
+    "紫色": (150, 40, 200),
+    "青色": (30, 210, 210),
+    "橙色": (240, 140, 20),
+    "灰色": (128, 128, 128),
+    "黑色": (15, 15, 15),
+    "白色": (245, 245, 245),
+    "粉色": (250, 160, 200),
+    "棕色": (120, 70, 20),
 }
 NAMES = list(COLOURS)
 
@@ -33,15 +42,18 @@ def write_jpeg(path: Path, image: Image.Image) -> None:
     image.save(path, format="JPEG", quality=95)
 
 
-def make_itr_folder(root: Path, n_images: int = 12, per_image: int = 2, task: str = "ICR", prefix: str = "long",
-                    split: str = "val") -> Path:
+def make_itr_folder(
+    root: Path, n_images: int = 12, per_image: int = 2, task: str = "ICR", prefix: str = "long", split: str = "val"
+) -> Path:
     """ICR/IQR layout: every image i shows colour i; its texts name that colour."""
     lines = []
     for i in range(n_images):
         write_jpeg(root / "IQR_IQM_ICR_ICM_images" / f"img{i:04d}.jpg", colour_image(i))
     for j in range(per_image):
         for i in range(n_images):
-            lines.append({"text": f"一张{NAMES[i % len(NAMES)]}的图片，第{j}种说法", "image_path": f"images/img{i:04d}.jpg"})
+            lines.append(
+                {"text": f"一张{NAMES[i % len(NAMES)]}的图片，第{j}种说法", "image_path": f"images/img{i:04d}.jpg"}
+            )
     path = root / task / split / f"{prefix}_itr_{split}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
@@ -72,7 +84,12 @@ def make_cn_clip_folder(root: Path, split: str = "valid", n_images: int = 6, dis
             tsv.write(f"{1000 + i}\t{base64.b64encode(buffer.getvalue()).decode()}\n")
     with open(root / f"{split}_texts.jsonl", "w", encoding="utf-8") as texts:
         for i in range(n_images):
-            texts.write(json.dumps({"text_id": 500 + i, "text": f"{NAMES[i]}的商品", "image_ids": [1000 + i]}, ensure_ascii=False) + "\n")
+            texts.write(
+                json.dumps(
+                    {"text_id": 500 + i, "text": f"{NAMES[i]}的商品", "image_ids": [1000 + i]}, ensure_ascii=False
+                )
+                + "\n"
+            )
     return root
 
 
@@ -95,8 +112,12 @@ class ColourModel(torch.nn.Module):
         self.register_buffer("mix_text", torch.randn(len(NAMES), len(NAMES), generator=gen) * noise)
         self.scale = torch.nn.Parameter(torch.tensor(20.0))
         self.calls = {"images": 0, "texts": 0, "pairs": 0}
-        self.info = ModelInfo(name="colour-test-model", parameters=1, training_data="none (test model)",
-                              checkpoint_sha256=checkpoint_sha256)
+        self.info = ModelInfo(
+            name="colour-test-model",
+            parameters=1,
+            training_data="none (test model)",
+            checkpoint_sha256=checkpoint_sha256,
+        )
         if not cross:
             self.score_pairs = None  # type: ignore[assignment]
 
@@ -115,11 +136,13 @@ class ColourModel(torch.nn.Module):
 
     def encode_texts(self, texts: list[str]) -> Encoded:
         self.calls["texts"] += len(texts)
-        ids = torch.tensor([next((k for k, n in enumerate(NAMES) if n in t), 0) for t in texts], device=self.prototypes.device)
+        ids = torch.tensor(
+            [next((k for k, n in enumerate(NAMES) if n in t), 0) for t in texts], device=self.prototypes.device
+        )
         onehot = torch.nn.functional.one_hot(ids, len(NAMES)).float()
         return Encoded(torch.nn.functional.normalize(onehot + onehot @ self.mix_text, dim=-1), {"colour": ids})
 
-    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:  # noqa: D102
+    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:
         self.calls["pairs"] += image_states["rgb"].shape[0]
         logits = self._colour_logits(image_states["rgb"])
         return torch.softmax(logits, dim=-1).gather(1, text_states["colour"][:, None]).squeeze(1)

@@ -8,16 +8,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for tests.core.builders
 
-from tests.core.builders import ColourModel  # noqa: E402
-from zero_bench.evaluation.distributed import finish, rank_and_world  # noqa: E402
-from zero_bench.evaluation.evaluator import evaluate  # noqa: E402
+from tests.core.builders import ColourModel
+from zero_bench.evaluation.distributed import finish, rank_and_world
+from zero_bench.evaluation.evaluator import evaluate
 
 
 def main() -> None:
     data_dir, out_dir, task = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     model = ColourModel(cross=True, noise=1.5)
-    result = evaluate(model, task, data_dir=data_dir, top_k=4, batch_size=2, use_cache=False,
-                      predictions=out_dir / "pred.jsonl")
+    result = evaluate(
+        model, task, data_dir=data_dir, top_k=4, batch_size=2, use_cache=False, predictions=out_dir / "pred.jsonl"
+    )
     rank, world = rank_and_world()
     (out_dir / f"calls-{rank}.json").write_text(json.dumps(model.calls))
     if rank == 0:

@@ -19,8 +19,18 @@ SCRIPT = Path(__file__).with_name("dist_eval.py")
 def _torchrun(data: Path, out: Path, task: str) -> dict:
     out.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           str(SCRIPT), str(data), str(out), task]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(SCRIPT),
+        str(data),
+        str(out),
+        task,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "metrics.json").read_text())
@@ -33,8 +43,15 @@ def test_two_ranks_equal_one_process(tmp_path: Path, task: str) -> None:
     else:
         make_itm_folder(tmp_path / "data", n_pairs=60)
     single_model = ColourModel(cross=True, noise=1.5)
-    single = evaluate(single_model, task, data_dir=tmp_path / "data", top_k=4, batch_size=2, use_cache=False,
-                      predictions=tmp_path / "single.jsonl")
+    single = evaluate(
+        single_model,
+        task,
+        data_dir=tmp_path / "data",
+        top_k=4,
+        batch_size=2,
+        use_cache=False,
+        predictions=tmp_path / "single.jsonl",
+    )
     dist = _torchrun(tmp_path / "data", tmp_path / "out", task)
     assert dist["world"] == 2
     assert dist["metrics"] == pytest.approx(single.metrics, abs=1e-9)

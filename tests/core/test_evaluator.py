@@ -59,8 +59,14 @@ def test_reranking_scores_each_pair_once_and_improves(tmp_path: Path) -> None:
 
 def test_reranking_with_k_below_ten_keeps_official_fill_order(tmp_path: Path) -> None:
     make_itr_folder(tmp_path / "data", n_images=12, per_image=1)
-    out = evaluate(ColourModel(cross=True, noise=1.5), "icr", data_dir=tmp_path / "data", top_k=2, use_cache=False,
-                   predictions=tmp_path / "p.jsonl")
+    out = evaluate(
+        ColourModel(cross=True, noise=1.5),
+        "icr",
+        data_dir=tmp_path / "data",
+        top_k=2,
+        use_cache=False,
+        predictions=tmp_path / "p.jsonl",
+    )
     data = load_split(get_task("icr"), tmp_path / "data")
     assert score_predictions(get_task("icr"), data, tmp_path / "p.jsonl") == pytest.approx(out.metrics)
     for line in (tmp_path / "p.jsonl").read_text().splitlines():
@@ -72,8 +78,9 @@ def test_reranking_with_k_below_ten_keeps_official_fill_order(tmp_path: Path) ->
 
 def test_matching_with_and_without_cross_encoder(tmp_path: Path) -> None:
     make_itm_folder(tmp_path / "data", n_pairs=24)
-    with_cross = evaluate(ColourModel(cross=True), "icm", data_dir=tmp_path / "data", use_cache=False,
-                          predictions=tmp_path / "m.jsonl")
+    with_cross = evaluate(
+        ColourModel(cross=True), "icm", data_dir=tmp_path / "data", use_cache=False, predictions=tmp_path / "m.jsonl"
+    )
     assert with_cross.metrics["auc"] == 100.0 and "accuracy" in with_cross.metrics
     data = load_split(get_task("icm"), tmp_path / "data")
     assert score_predictions(get_task("icm"), data, tmp_path / "m.jsonl")["auc"] == 100.0
@@ -83,11 +90,13 @@ def test_matching_with_and_without_cross_encoder(tmp_path: Path) -> None:
 
 def test_t2i_only_task_on_a_gallery_with_distractors(tmp_path: Path) -> None:
     folder = make_cn_clip_folder(tmp_path / "MUGE", n_images=6, distractors=4)
-    result = evaluate(ColourModel(cross=False), "muge", data_dir=folder, predictions=tmp_path / "muge.jsonl", use_cache=False)
+    result = evaluate(
+        ColourModel(cross=False), "muge", data_dir=folder, predictions=tmp_path / "muge.jsonl", use_cache=False
+    )
     assert set(result.metrics) == {"img_r1", "img_r5", "img_r10", "img_r_mean"}
     assert result.metrics["img_r1"] == 100.0
-    lines = [json.loads(l) for l in (tmp_path / "muge.jsonl").read_text().splitlines()]
-    assert all(set(l) == {"text_id", "image_ids"} for l in lines) and len(lines) == 6
+    lines = [json.loads(line) for line in (tmp_path / "muge.jsonl").read_text().splitlines()]
+    assert all(set(row) == {"text_id", "image_ids"} for row in lines) and len(lines) == 6
     assert lines[0]["text_id"] == 500 and lines[0]["image_ids"][0] == 1000
 
 

@@ -27,8 +27,16 @@ def official_itm_eval(scores_i2t: np.ndarray, scores_t2i: np.ndarray, img2txt: d
         inds = np.argsort(score)[::-1]
         ranks[index] = np.where(inds == txt2img[index])[0][0]
     ir = [100.0 * np.mean(ranks < k) for k in (1, 5, 10)]
-    out = {"txt_r1": tr[0], "txt_r5": tr[1], "txt_r10": tr[2], "txt_r_mean": np.mean(tr),
-           "img_r1": ir[0], "img_r5": ir[1], "img_r10": ir[2], "img_r_mean": np.mean(ir)}
+    out = {
+        "txt_r1": tr[0],
+        "txt_r5": tr[1],
+        "txt_r10": tr[2],
+        "txt_r_mean": np.mean(tr),
+        "img_r1": ir[0],
+        "img_r5": ir[1],
+        "img_r10": ir[2],
+        "img_r_mean": np.mean(ir),
+    }
     out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
     return out
 
@@ -84,7 +92,7 @@ def test_exact_topk_breaks_ties_by_index_and_running_merge_matches_full_sort() -
     rng = np.random.default_rng(3)
     # Few distinct values: many ties, also across chunk boundaries.
     scores = torch.from_numpy(rng.integers(0, 4, size=(23, 31)).astype(np.float32))
-    values, indices = exact_row_topk(scores, 7)
+    _values, indices = exact_row_topk(scores, 7)
     order = np.argsort(-scores.numpy(), axis=1, kind="stable")[:, :7]
     assert np.array_equal(indices.numpy(), order)
     for chunk_rows in (1, 3, 8, 23):
@@ -153,7 +161,8 @@ def test_score_matrix_with_many_ties_follows_the_tie_rule(seed: int) -> None:
     for key, value in _stable_rule_reference(scores, text_to_image).items():
         assert ours[key] == pytest.approx(value), key
     # The embedding path (running top-k) agrees on the same tied scores.
-    from zero_bench.metrics.retrieval import metrics_from_topk, gold_pairs
+    from zero_bench.metrics.retrieval import gold_pairs, metrics_from_topk
+
     i2t, t2i = topk_both_ways(matrix_chunks(torch.from_numpy(scores), 7), 30, 90, 10, 10, torch.device("cpu"))
     via_topk = metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), 30, 90)
     assert via_topk == pytest.approx(ours)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.core.builders import make_cn_clip_folder, make_itm_folder, make_itr_folder, write_jpeg, colour_image
+from tests.core.builders import colour_image, make_cn_clip_folder, make_itm_folder, make_itr_folder, write_jpeg
 from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats import MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import all_tasks, get_task
@@ -67,12 +67,21 @@ def test_cn_clip_reader_keeps_file_ids_and_distractors(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"text": "a", "image_path": "img0000.jpg"}\n{"text": "b", "image_path": \n', r"long_itr_val.json:2: bad JSON"),
+        (
+            '{"text": "a", "image_path": "img0000.jpg"}\n{"text": "b", "image_path": \n',
+            r"long_itr_val.json:2: bad JSON",
+        ),
         ('{"text": "a"}\n', r":1: missing field 'image_path'"),
         ('{"text": 3, "image_path": "img0000.jpg"}\n', r":1: field 'text' must be a string"),
-        ('{"text": "a", "image_path": "img0000.jpg"}\n{"text": "a", "image_path": "nope.jpg"}\n', r":2: image file not found: .*nope.jpg"),
+        (
+            '{"text": "a", "image_path": "img0000.jpg"}\n{"text": "a", "image_path": "nope.jpg"}\n',
+            r":2: image file not found: .*nope.jpg",
+        ),
         ("", r"long_itr_val.json: empty split"),
-        ('{"text": "a", "image_path": "img0000.jpg"}\n\n{"text": "a", "image_path": "img0000.jpg"}\n', r":2: empty line"),
+        (
+            '{"text": "a", "image_path": "img0000.jpg"}\n\n{"text": "a", "image_path": "img0000.jpg"}\n',
+            r":2: empty line",
+        ),
     ],
 )
 def test_malformed_itr_is_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
@@ -83,7 +92,7 @@ def test_malformed_itr_is_one_clear_line(tmp_path: Path, content: str, message: 
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("label", ['2', '"1"', "true", "0.5"])
+@pytest.mark.parametrize("label", ["2", '"1"', "true", "0.5"])
 def test_matching_label_must_be_0_or_1(tmp_path: Path, label: str) -> None:
     path = make_itm_folder(tmp_path, n_pairs=2)
     path.write_text(f'{{"image_path": "img0000.jpg", "text": "x", "label": {label}}}\n', encoding="utf-8")
@@ -97,7 +106,10 @@ def test_cn_clip_malformed(tmp_path: Path) -> None:
     texts.write_text('{"text_id": 1, "text": "x", "image_ids": [7]}\n', encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"valid_texts.jsonl:1: image id 7 is not in valid_imgs.tsv"):
         load_split(get_task("muge"), folder)
-    texts.write_text('{"text_id": 1, "text": "x", "image_ids": [1000]}\n{"text_id": 1, "text": "y", "image_ids": [1000]}\n', encoding="utf-8")
+    texts.write_text(
+        '{"text_id": 1, "text": "x", "image_ids": [1000]}\n{"text_id": 1, "text": "y", "image_ids": [1000]}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DataFormatError, match=r":2: duplicate text_id 1"):
         load_split(get_task("muge"), folder)
     (folder / "valid_imgs.tsv").write_text("abc\tZZZZ\n", encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.builders import make_itm_folder, make_itr_folder, make_cn_clip_folder
+from tests.core.builders import make_cn_clip_folder, make_itm_folder, make_itr_folder
 from zero_bench.errors import DataFormatError
 from zero_bench.formats import load_split
 from zero_bench.predictions import score_predictions
@@ -29,7 +29,7 @@ def _perfect_lines(n_images: int, per_image: int) -> list[dict]:
 
 
 def _write(path: Path, lines: list) -> Path:
-    path.write_text("".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines), encoding="utf-8")
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines), encoding="utf-8")
     return path
 
 
@@ -50,9 +50,18 @@ def test_perfect_predictions_score_100(icr, tmp_path: Path) -> None:
         (lambda L: L[1:], r"missing 1 text_id queries, e.g. text_id 0"),
         (lambda L: L[:-1], r"missing 1 image_id queries"),
         (lambda L: L + [L[0]], r":37: duplicate query text_id 0"),
-        (lambda L: [{"text_id": 0, "image_ids": [99] + L[0]["image_ids"][1:]}] + L[1:], r":1: image_ids has 99, which is not an id"),
-        (lambda L: [{"text_id": 0, "image_ids": [0, 0] + L[0]["image_ids"][2:]}] + L[1:], r":1: image_ids repeats an id"),
-        (lambda L: [{"text_id": 0, "image_ids": L[0]["image_ids"][:9]}] + L[1:], r":1: image_ids must list exactly 10 ids, got 9"),
+        (
+            lambda L: [{"text_id": 0, "image_ids": [99] + L[0]["image_ids"][1:]}] + L[1:],
+            r":1: image_ids has 99, which is not an id",
+        ),
+        (
+            lambda L: [{"text_id": 0, "image_ids": [0, 0] + L[0]["image_ids"][2:]}] + L[1:],
+            r":1: image_ids repeats an id",
+        ),
+        (
+            lambda L: [{"text_id": 0, "image_ids": L[0]["image_ids"][:9]}] + L[1:],
+            r":1: image_ids must list exactly 10 ids, got 9",
+        ),
         (lambda L: [{"text_id": 0, "image_ids": L[0]["image_ids"] + [11]}] + L[1:], r"exactly 10 ids, got 11"),
         (lambda L: [{"text_id": 77, "image_ids": L[0]["image_ids"]}] + L[1:], r":1: text_id 77 is not an id"),
         (lambda L: [{"text_id": 0, "image_ids": L[0]["image_ids"], "x": 1}] + L[1:], r":1: expected keys"),
@@ -92,7 +101,7 @@ def test_matching_rejections(tmp_path: Path, lines: list, message: str) -> None:
     make_itm_folder(tmp_path / "data", n_pairs=24)
     data = load_split(get_task("icm"), tmp_path / "data")
     path = tmp_path / "m.jsonl"
-    path.write_text("".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines), encoding="utf-8")
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines), encoding="utf-8")
     with pytest.raises(DataFormatError, match=message):
         score_predictions(get_task("icm"), data, path)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from imageserver import ImageServer  # noqa: E402
+from imageserver import ImageServer
 
 
 @pytest.fixture(scope="module")
@@ -14,5 +14,3 @@ def image_server():
     server = ImageServer(stall_s=6.0).start()
     yield server
     server.stop()
-
-

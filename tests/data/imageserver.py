@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from PIL import Image
 
@@ -49,8 +49,14 @@ class ImageServer:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
-            def _send(self, code: int, body: bytes, ctype: str = "image/jpeg", headers: dict | None = None,
-                      length: int | None = None) -> None:
+            def _send(
+                self,
+                code: int,
+                body: bytes,
+                ctype: str = "image/jpeg",
+                headers: dict | None = None,
+                length: int | None = None,
+            ) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -65,7 +71,7 @@ class ImageServer:
                     pass
                 self.close_connection = True
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.hits += 1
                 path = self.path.split("?")[0]
                 parts = path.strip("/").split("/")
@@ -141,5 +147,12 @@ def write_records(path: Path, records: list, extra_lines: tuple[str, ...] = ()) 
 
 
 def record(key: str, url: str, i: int = 0) -> dict:
-    return {"ImageKey": key, "ImageUrl": url, "Title": f"标题 {key}", "Content": f"图片周围的文字 {i}",
-            "Keywords": "测试 图片", "Url": f"http://page.invalid/{key}", "ImageQuery": f"查询{i}"}
+    return {
+        "ImageKey": key,
+        "ImageUrl": url,
+        "Title": f"标题 {key}",
+        "Content": f"图片周围的文字 {i}",
+        "Keywords": "测试 图片",
+        "Url": f"http://page.invalid/{key}",
+        "ImageQuery": f"查询{i}",
+    }

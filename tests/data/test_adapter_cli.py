@@ -3,13 +3,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from zero_bench.data.toy import ToySizes, generate_zero_toy
 from zero_bench.data.torch_adapter import CorpusIterable
+from zero_bench.data.toy import ToySizes, generate_zero_toy
 
 N = 103
 
@@ -22,8 +23,14 @@ def toy_root(tmp_path_factory):
 
 
 def _epoch(root, rank, world, epoch, workers=2):
-    ds = CorpusIterable("zero-toy", root=root, transform=lambda s: (s["index"], s["key"], s["image"].size),
-                        rank=rank, world_size=world, seed=7)
+    ds = CorpusIterable(
+        "zero-toy",
+        root=root,
+        transform=lambda s: (s["index"], s["key"], s["image"].size),
+        rank=rank,
+        world_size=world,
+        seed=7,
+    )
     ds.set_epoch(epoch)
     loader = DataLoader(ds, batch_size=None, num_workers=workers)
     return [item for item in loader]
@@ -58,8 +65,9 @@ def _run(*args, env_root):
     import os
 
     env = os.environ | {"ZERO_BENCH_HOME": str(env_root)}
-    return subprocess.run([sys.executable, "-m", "zero_bench.cli.app", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "zero_bench.cli.app", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_cli_toy_stats_verify_and_manual_steps(tmp_path):
@@ -92,7 +100,9 @@ def _dist_worker(rank: int, world: int, port: int, root: str, out: str) -> None:
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        ds = CorpusIterable("zero-toy", root=root, transform=lambda s: s["index"], seed=11)  # rank from torch.distributed
+        ds = CorpusIterable(
+            "zero-toy", root=root, transform=lambda s: s["index"], seed=11
+        )  # rank from torch.distributed
         ds.set_epoch(3)
         got = list(DataLoader(ds, batch_size=None, num_workers=2))
         with open(f"{out}.{rank}", "w") as f:
@@ -112,6 +122,6 @@ def test_torch_distributed_ranks_are_detected(toy_root, tmp_path):
         port = s.getsockname()[1]
     out = str(tmp_path / "idx")
     mp.start_processes(_dist_worker, args=(2, port, str(toy_root), out), nprocs=2, start_method="fork", join=True)
-    parts = [json.load(open(f"{out}.{r}")) for r in range(2)]
+    parts = [json.loads(Path(f"{out}.{r}").read_text()) for r in range(2)]
     assert sorted(parts[0] + parts[1]) == list(range(N))
     assert abs(len(parts[0]) - len(parts[1])) <= 1

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import signal
@@ -30,8 +29,9 @@ FAILURES = {
     "fhuge": ("/huge.png", "image_too_large"),
     "foptout": ("/optout.jpg", "opt_out_header"),
 }
-FAST = dict(processes=2, threads=8, timeout=2, retries=0, samples_per_shard=8, max_image_area=4_000_000,
-            show_progress=False)
+FAST = dict(
+    processes=2, threads=8, timeout=2, retries=0, samples_per_shard=8, max_image_area=4_000_000, show_progress=False
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +42,32 @@ def downloaded(image_server, tmp_path_factory):
     recs += [record(k, base + u) for k, (u, _) in FAILURES.items()]
     recs += [record(f"flaky{i}", f"{base}/flaky/{i}.jpg", i) for i in range(2)]
     src = tmp / "src"
-    write_records(src / "part-0.jsonl", recs[:15], extra_lines=("{not json", "[1, 2]", json.dumps({"ImageKey": "nourl"})))
+    write_records(
+        src / "part-0.jsonl", recs[:15], extra_lines=("{not json", "[1, 2]", json.dumps({"ImageKey": "nourl"}))
+    )
     with __import__("gzip").open(src / "part-1.json.gz", "wt", encoding="utf-8") as f:  # JSON array, gzip
-        json.dump(recs[15:] + [{"ImageKey": "ok00", "ImageUrl": f"{base}/img/0.jpg"}, {"ImageKey": "x", "ImageUrl": "ftp://x"}], f)
+        json.dump(
+            recs[15:]
+            + [{"ImageKey": "ok00", "ImageUrl": f"{base}/img/0.jpg"}, {"ImageKey": "x", "ImageUrl": "ftp://x"}],
+            f,
+        )
     root = tmp / "data"
     image_server.flaky_ok = False
-    result = download_corpus("zero-2.3m", source=str(src), root=root, options=FetchOptions(**FAST), echo=lambda *a: None)
+    result = download_corpus(
+        "zero-2.3m", source=str(src), root=root, options=FetchOptions(**FAST), echo=lambda *a: None
+    )
     return {"root": root, "src": src, "result": result, "records": recs}
 
 
 def test_failure_reasons_and_malformed_counts(downloaded):
     m = downloaded["result"].manifest
-    assert m["records"]["malformed"] == {"invalid_json": 1, "not_an_object": 1, "missing_ImageUrl": 1,
-                                         "duplicate_ImageKey": 1, "bad_ImageUrl": 1}
+    assert m["records"]["malformed"] == {
+        "invalid_json": 1,
+        "not_an_object": 1,
+        "missing_ImageUrl": 1,
+        "duplicate_ImageKey": 1,
+        "bad_ImageUrl": 1,
+    }
     assert m["records"]["valid"] == 22
     dl = m["download"]
     assert dl["success"] == 12 and dl["rows"] == 22
@@ -97,13 +110,18 @@ def test_lock_mismatch_refused_then_retry_failed_then_verify(downloaded, image_s
         (changed / f.name).write_bytes(f.read_bytes())
     with open(changed / "part-0.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(record("new", f"{image_server.base}/img/99.jpg")) + "\n")
-    with pytest.raises(ZeroBenchError, match=r"part-0\.jsonl: checksum \w+. does not match \w+. recorded for zero-2\.3m in .*zero-bench\.lock\.json"):
+    with pytest.raises(
+        ZeroBenchError,
+        match=r"part-0\.jsonl: checksum \w+. does not match \w+. recorded for zero-2\.3m in .*zero-bench\.lock\.json",
+    ):
         download_corpus("zero-2.3m", source=str(changed), root=root, options=FetchOptions(**FAST), echo=lambda *a: None)
     assert b'"new"' not in (root / "zero-2.3m" / "records" / "part-0.jsonl").read_bytes()  # nothing copied in
 
     image_server.flaky_ok = True
     before = dict(image_server.route_hits)
-    result = download_corpus("zero-2.3m", root=root, options=FetchOptions(**FAST), retry_failed=True, echo=lambda *a: None)
+    result = download_corpus(
+        "zero-2.3m", root=root, options=FetchOptions(**FAST), retry_failed=True, echo=lambda *a: None
+    )
     fetched = {k: image_server.route_hits.get(k, 0) - before.get(k, 0) for k in image_server.route_hits}
     assert fetched.get("img", 0) == 0  # successes are not fetched again
     assert fetched["flaky"] == 2 and fetched["404"] == 1
@@ -126,8 +144,26 @@ def _keys(root: Path) -> list[str]:
 
 
 def _cli(root: Path, src: Path | None) -> list[str]:
-    cmd = [sys.executable, "-m", "zero_bench.cli.app", "download", "zero-2.3m", "--root", str(root), "--quiet",
-           "--processes", "1", "--threads", "2", "--samples-per-shard", "4", "--retries", "0", "--timeout", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zero_bench.cli.app",
+        "download",
+        "zero-2.3m",
+        "--root",
+        str(root),
+        "--quiet",
+        "--processes",
+        "1",
+        "--threads",
+        "2",
+        "--samples-per-shard",
+        "4",
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+    ]
     return cmd + (["--from", str(src)] if src else [])
 
 
@@ -143,8 +179,13 @@ def test_sigkill_halfway_then_resume_gives_same_keys(tmp_path):
         write_records(src / "records.jsonl", recs)
         env = os.environ | {"PYTHONUNBUFFERED": "1"}
         killed_root = tmp_path / "killed"
-        proc = subprocess.Popen(_cli(killed_root, src), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            _cli(killed_root, src),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         images = killed_root / "zero-2.3m" / "images"
         deadline = time.time() + 90
         while time.time() < deadline and len(list(images.glob("*_stats.json"))) < 3 and proc.poll() is None:
@@ -172,10 +213,15 @@ def test_pyspark_distributor_local(image_server, tmp_path):
 
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("pyspark needs a Java runtime")
-    src = write_records(tmp_path / "src" / "r.jsonl", [record(f"s{i}", f"{image_server.base}/img/{i}.jpg", i) for i in range(6)]
-                        + [record("s404", f"{image_server.base}/404/9")])
+    src = write_records(
+        tmp_path / "src" / "r.jsonl",
+        [record(f"s{i}", f"{image_server.base}/img/{i}.jpg", i) for i in range(6)]
+        + [record("s404", f"{image_server.base}/404/9")],
+    )
     opts = FetchOptions(**(FAST | {"distributor": "pyspark", "processes": 1, "samples_per_shard": 4}))
-    result = download_corpus("zero-2.3m", source=str(src.parent), root=tmp_path / "data", options=opts, echo=lambda *a: None)
+    result = download_corpus(
+        "zero-2.3m", source=str(src.parent), root=tmp_path / "data", options=opts, echo=lambda *a: None
+    )
     assert result.manifest["download"]["success"] == 6
     assert result.manifest["download"]["failures"] == {"http_404": 1}
     assert sorted(load_corpus("zero-2.3m", root=tmp_path / "data")["key"]) == [f"s{i}" for i in range(6)]

@@ -51,7 +51,9 @@ def test_tar_rejects_symlink_escaping(tmp_path):
 
 
 def test_safe_unpack_writes_normal_archive(tmp_path):
-    archive = _tar(tmp_path / "a.tar.gz", [("top/ICR/val/x.json", b"{}\n", None), ("top/inner-link", None, "ICR/val/x.json")])
+    archive = _tar(
+        tmp_path / "a.tar.gz", [("top/ICR/val/x.json", b"{}\n", None), ("top/inner-link", None, "ICR/val/x.json")]
+    )
     written = safe_unpack(archive, tmp_path / "out")
     assert (tmp_path / "out" / "top" / "ICR" / "val" / "x.json").read_bytes() == b"{}\n"
     assert len(written) == 2 and not (tmp_path / "out" / "top" / "inner-link").is_symlink()

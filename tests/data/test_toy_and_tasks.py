@@ -12,12 +12,17 @@ from zero_bench.data.toy import ToySizes, caption, generate_zero_toy, mutate, qu
 from zero_bench.errors import ZeroBenchError
 from zero_bench.taskspec import all_tasks
 
-SMALL = ToySizes(corpus=60, itr_train=30, itr_val=12, itm_train=30, itm_val=20, flickr_train=6, flickr_val=4, flickr_test=4)
+SMALL = ToySizes(
+    corpus=60, itr_train=30, itr_val=12, itm_train=30, itm_val=20, flickr_train=6, flickr_val=4, flickr_test=4
+)
 
 
 def _digest_tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def test_toy_files_follow_the_official_formats(toy):
     tasks = all_tasks()
     for name in ("icr", "iqr", "icm", "iqm", "flickr30k-cna"):
         spec = tasks[name]
-        for split_name, split in spec.splits.items():
+        for _split_name, split in spec.splits.items():
             path = ccmb / split.annotation
             lines = path.read_text(encoding="utf-8").splitlines()
             assert lines, path
@@ -77,10 +82,12 @@ def test_matching_negatives_differ_in_one_attribute():
         if attr == "background":
             assert neg.objects == scene.objects
         else:
-            diffs = [(a, b) for a, b in zip(scene.objects, neg.objects) if a != b]
-            changed = {f for a, b in diffs for f in ("shape", "color", "size", "position") if getattr(a, f) != getattr(b, f)}
+            diffs = [(a, b) for a, b in zip(scene.objects, neg.objects, strict=False) if a != b]
+            changed = {
+                f for a, b in diffs for f in ("shape", "color", "size", "position") if getattr(a, f) != getattr(b, f)
+            }
             assert changed == {attr} or (attr == "position" and changed <= {"position", "shape", "color", "size"})
-        qneg, qattr = mutate(scene, rng, ("color", "shape"))
+        qneg, _qattr = mutate(scene, rng, ("color", "shape"))
         assert query(qneg) != query(scene)
 
 
@@ -90,7 +97,19 @@ def test_toy_corpus_has_the_zero_columns(toy):
     ds = load_corpus("zero-toy", root=toy)
     assert len(ds) == SMALL.corpus
     row = ds[0]
-    assert set(row) >= {"key", "image", "title", "content", "query", "keywords", "url", "image_url", "width", "height", "sha256"}
+    assert set(row) >= {
+        "key",
+        "image",
+        "title",
+        "content",
+        "query",
+        "keywords",
+        "url",
+        "image_url",
+        "width",
+        "height",
+        "sha256",
+    }
     assert 64 <= row["image"].size[0] <= 96 and row["image_url"].startswith("http://zero-toy.invalid/")
 
 
@@ -119,9 +138,11 @@ def test_install_task_from_archive_and_report_sizes(toy, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(src, bad)
     (bad / "train/flickr30k_cna_train.txt").write_text("1#0\tother\n")
-    with pytest.raises(ZeroBenchError, match="flickr30k_cna_train.txt: checksum .* does not match"):
+    with pytest.raises(ZeroBenchError, match=r"flickr30k_cna_train\.txt: checksum .* does not match"):
         install_task_dataset("flickr30k-cna", str(bad), root=root, echo=lambda *a: None)  # refused, nothing written
-    assert (root / "ccmb/train/flickr30k_cna_train.txt").read_bytes() == (src / "train/flickr30k_cna_train.txt").read_bytes()
+    assert (root / "ccmb/train/flickr30k_cna_train.txt").read_bytes() == (
+        src / "train/flickr30k_cna_train.txt"
+    ).read_bytes()
     from zero_bench.data.registry import MissingDataError
 
     with pytest.raises(MissingDataError):
@@ -144,12 +165,15 @@ def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server)
     image_server.files["iqr.zip"] = buf.getvalue()
     root = tmp_path / "data"
     report = install_task_dataset("iqr", f"{image_server.base}/file/iqr.zip", root=root, echo=lambda *a: None)
-    assert report.split_sizes == {"IQR/train/short_itr_train.json": SMALL.itr_train, "IQR/val/short_itr_val.json": SMALL.itr_val}
+    assert report.split_sizes == {
+        "IQR/train/short_itr_train.json": SMALL.itr_train,
+        "IQR/val/short_itr_val.json": SMALL.itr_val,
+    }
     assert report.missing_images == 0
     val = root / "ccmb/IQR/val/short_itr_val.json"
     check_file_against_lock(val, "iqr", root)  # unchanged: fine
     val.write_text(val.read_text(encoding="utf-8").replace("红色", "蓝色"), encoding="utf-8")
-    with pytest.raises(ZeroBenchError, match="short_itr_val.json: checksum .* does not match"):
+    with pytest.raises(ZeroBenchError, match=r"short_itr_val\.json: checksum .* does not match"):
         check_file_against_lock(val, "iqr", root)
     assert not list(root.glob(".iqr.work*"))  # the download / unpack folder is cleaned up
 

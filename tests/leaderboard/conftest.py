@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from lb_helpers import copy_leaderboard, icm_predictions, icr_predictions, make_ccmb
 
 

@@ -18,8 +18,18 @@ REPO = Path(__file__).resolve().parents[2]
 N_IMAGES = 10
 TEXTS_PER_IMAGE = 50  # 500 texts: 206 right at rank 1 gives text-to-image R@1 = 41.2
 N_PAIRS = 20
-COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (128, 0, 0),
-           (0, 128, 0), (0, 0, 128), (128, 128, 128)]
+COLOURS = [
+    (255, 0, 0),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (0, 255, 255),
+    (255, 0, 255),
+    (128, 0, 0),
+    (0, 128, 0),
+    (0, 0, 128),
+    (128, 128, 128),
+]
 
 
 def make_ccmb(folder: Path) -> Path:
@@ -31,13 +41,25 @@ def make_ccmb(folder: Path) -> Path:
     (folder / "ICR" / "val").mkdir(parents=True)
     with open(folder / "ICR" / "val" / "long_itr_val.json", "w", encoding="utf-8") as out:
         for t in range(N_IMAGES * TEXTS_PER_IMAGE):
-            out.write(json.dumps({"text": f"图片 {t // TEXTS_PER_IMAGE} 的描述 {t}", "image_path": f"x/img{t // TEXTS_PER_IMAGE}.jpg"},
-                                 ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "text": f"图片 {t // TEXTS_PER_IMAGE} 的描述 {t}",
+                        "image_path": f"x/img{t // TEXTS_PER_IMAGE}.jpg",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     (folder / "ICM" / "val").mkdir(parents=True)
     with open(folder / "ICM" / "val" / "long_itm_val.json", "w", encoding="utf-8") as out:
         for p in range(N_PAIRS):
-            out.write(json.dumps({"text": f"配对 {p}", "image_path": f"img{p % N_IMAGES}.jpg", "label": p % 2},
-                                 ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {"text": f"配对 {p}", "image_path": f"img{p % N_IMAGES}.jpg", "label": p % 2}, ensure_ascii=False
+                )
+                + "\n"
+            )
     return folder
 
 
@@ -85,7 +107,12 @@ def result_dict(task: str, data_dir: Path, predictions: Path | None, card: dict 
     metrics = score_predictions(spec, data, predictions) if predictions is not None else None
     return {
         "schema_version": 1,
-        "task": {"name": task, "version": spec.version, "split": data.split, "annotation_sha256": data.annotation_sha256},
+        "task": {
+            "name": task,
+            "version": spec.version,
+            "split": data.split,
+            "annotation_sha256": data.annotation_sha256,
+        },
         "model": copy.deepcopy(card or CARD),
         "setting": "zero-shot",
         "metrics": metrics,
@@ -93,8 +120,16 @@ def result_dict(task: str, data_dir: Path, predictions: Path | None, card: dict 
         "rerank_top_k": 0,
         "num_queries": {},
         "predictions_sha256": hashlib.sha256(predictions.read_bytes()).hexdigest() if predictions else None,
-        "run": {"toolkit_version": "0.1.0", "torch_version": "2.13.0", "device": "cpu", "precision": "fp32",
-                "world_size": 1, "seed": 0, "wall_time_s": 1.5, "timestamp": "2026-11-29T07:00:00Z"},
+        "run": {
+            "toolkit_version": "0.1.0",
+            "torch_version": "2.13.0",
+            "device": "cpu",
+            "precision": "fp32",
+            "world_size": 1,
+            "seed": 0,
+            "wall_time_s": 1.5,
+            "timestamp": "2026-11-29T07:00:00Z",
+        },
     }
 
 

@@ -10,20 +10,33 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from lb_helpers import copy_leaderboard
+
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, slugify
 from zero_bench.taskspec import get_task
 
 CHROMIUM = Path(os.environ.get("ZERO_BENCH_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 HOSTILE = [
     # (name, organisation, training data, link, flickr30k-cn img_r1, r_mean)
-    ('<img src=x onerror="window.__xss=1">', "</script><script>window.__xss=2</script>",
-     '"><svg onload="window.__xss=3">', 'https://example.org/"><script>window.__xss=4</script>', 30.0, 50.0),
+    (
+        '<img src=x onerror="window.__xss=1">',
+        "</script><script>window.__xss=2</script>",
+        '"><svg onload="window.__xss=3">',
+        'https://example.org/"><script>window.__xss=4</script>',
+        30.0,
+        50.0,
+    ),
     ("../../etc/passwd", "<b onmouseover=window.__xss=5>org</b>", "data & more", "https://example.org/p", 70.0, 60.0),
     ("<img src=x onerror=alert(1)>", "ACME", "x", "https://example.org/a", 50.0, 70.0),
 ]
@@ -47,12 +60,20 @@ def _need_browser():
 def _hostile_leaderboard(root: Path) -> None:
     spec = get_task("flickr30k-cn")
     for name, org, data, link, r1, mr in HOSTILE:
-        entry = Entry(task=spec.name, task_version=spec.version, split=spec.default_split, setting="zero-shot",
-                      status="reported", source=f"<i>source of {name}</i>", metrics={"img_r1": r1, "r_mean": mr},
-                      mean_recall=spec.mean_recall)
+        entry = Entry(
+            task=spec.name,
+            task_version=spec.version,
+            split=spec.default_split,
+            setting="zero-shot",
+            status="reported",
+            source=f"<i>source of {name}</i>",
+            metrics={"img_r1": r1, "r_mean": mr},
+            mean_recall=spec.mean_recall,
+        )
         card = ModelCard(name=name, organisation=org, link=link, parameters=10, training_data=data)
         (root / "submissions" / f"{slugify(name)}.json").write_text(
-            dump_model_file(ModelFile(model=card, entries=[entry])), encoding="utf-8")
+            dump_model_file(ModelFile(model=card, entries=[entry])), encoding="utf-8"
+        )
     build(root)
 
 

@@ -7,8 +7,8 @@ import re
 import shutil
 
 import pytest
-
 from lb_helpers import REPO, copy_leaderboard, snapshot
+
 from zero_bench.leaderboard.build import build, load_submissions, render, stale_files
 from zero_bench.leaderboard.schema import Rejected
 from zero_bench.leaderboard.submit import read_model_file
@@ -59,7 +59,7 @@ def test_invalid_stored_file_is_reported(tmp_path):
         load_submissions(lb)
     shutil.copy(LEADERBOARD / "submissions" / "wukong-vit-l.json", path)
     shutil.copy(path, lb / "submissions" / "renamed.json")
-    with pytest.raises(Rejected, match="must be named wukong-vit-l.json"):
+    with pytest.raises(Rejected, match=r"must be named wukong-vit-l\.json"):
         load_submissions(lb)
 
 
@@ -70,9 +70,11 @@ def _facts_rows(text: str) -> dict[tuple[str, str], dict[str, float]]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0] in names:
             t2i = [float(x) for x in cells[2].split("/")]
-            metrics = dict(zip(("img_r1", "img_r5", "img_r10"), t2i))
+            metrics = dict(zip(("img_r1", "img_r5", "img_r10"), t2i, strict=False))
             if cells[3] != "-":
-                metrics.update(zip(("txt_r1", "txt_r5", "txt_r10"), [float(x) for x in cells[3].split("/")]))
+                metrics.update(
+                    zip(("txt_r1", "txt_r5", "txt_r10"), [float(x) for x in cells[3].split("/")], strict=False)
+                )
                 metrics["r_mean"] = float(cells[4])
             else:
                 metrics["img_r_mean"] = float(cells[4])
@@ -93,7 +95,7 @@ def test_seeded_reported_entries_match_the_facts(shared_reference):
     zs = re.search(r"zero-shot MR ([\d.]+) \(Flickr30k-CN\), ([\d.]+) \(COCO-CN\),\s+([\d.]+) \(MUGE\)", text)
     ft = re.search(r"fine-tuned ([\d.]+), ([\d.]+), ([\d.]+)\.", text)
     for match, setting in ((zs, "zero-shot"), (ft, "fine-tuned")):
-        for task, value in zip(("flickr30k-cn", "coco-cn", "muge"), match.groups()):
+        for task, value in zip(("flickr30k-cn", "coco-cn", "muge"), match.groups(), strict=False):
             assert mr[(task, setting)] == float(value)
     clip = read_model_file(LEADERBOARD / "submissions" / "chinese-clip-vit-b-16.json")
     assert clip.entries[0].metrics == {"img_r1": 52.1, "img_r5": 76.7, "img_r10": 84.4, "img_r_mean": 71.1}

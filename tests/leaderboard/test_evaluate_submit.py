@@ -21,8 +21,13 @@ class ColourModel:
     """Images: their mean colour; texts: a seeded random direction (poor but deterministic retrieval)."""
 
     def __init__(self) -> None:
-        self.info = ModelInfo(name="Colour Model 小", parameters=3, training_data="none (test model)",
-                              organisation="zero-bench tests", link="https://example.org/colour")
+        self.info = ModelInfo(
+            name="Colour Model 小",
+            parameters=3,
+            training_data="none (test model)",
+            organisation="zero-bench tests",
+            link="https://example.org/colour",
+        )
         self.preprocess_image = _pixels
 
     def encode_images(self, pixels: torch.Tensor) -> Encoded:

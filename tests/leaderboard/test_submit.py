@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from lb_helpers import CARD, REPO, result_dict, snapshot, write_json
+
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import MAX_SUBMISSION_BYTES, Rejected, slugify
 from zero_bench.leaderboard.submit import read_model_file, submit
@@ -35,7 +35,12 @@ FIELD_CASES = [
     ("task-version", "task.version", "2.0", "task.version: '2.0' is not the current version"),
     ("unknown-split", "task.split", "test", "task.split: task icr has no split 'test'"),
     ("train-split", "task.split", "train", "task.split: the leaderboard takes the evaluation split 'val'"),
-    ("checksum", "task.annotation_sha256", "0" * 64, "task.annotation_sha256: " + "0" * 64 + " differs from the checksum"),
+    (
+        "checksum",
+        "task.annotation_sha256",
+        "0" * 64,
+        "task.annotation_sha256: " + "0" * 64 + " differs from the checksum",
+    ),
     ("checksum-format", "task.annotation_sha256", "abc", "task.annotation_sha256: String should match pattern"),
     ("unknown-metric", "metrics.bleu", 12.0, "metrics.bleu: not a metric of task icr"),
     ("metric-range", "metrics.img_r5", 120.0, "metrics.img_r5: 120.0 is outside [0, 100]"),
@@ -61,7 +66,12 @@ FIELD_CASES = [
     ("float-parameters", "model.parameters", 1.5, "model.parameters: Input should be a valid integer"),
     ("no-training-data", "model.training_data", _DELETE, "model.training_data: Field required"),
     ("blank-training-data", "model.training_data", " ", "model.training_data: required for the leaderboard"),
-    ("long-string", "model.checkpoint", "x" * 501, "model.checkpoint: string of 501 characters is longer than the limit of 500"),
+    (
+        "long-string",
+        "model.checkpoint",
+        "x" * 501,
+        "model.checkpoint: string of 501 characters is longer than the limit of 500",
+    ),
     ("control-char", "model.name", "evil\x07model", "model.name: contains the control character U+0007"),
     ("newline", "model.organisation", "a\nb", "model.organisation: contains the control character U+000A"),
     ("bidi", "model.name", "abc\u202egnp.exe", "model.name: contains the control character U+202E"),
@@ -131,7 +141,9 @@ def test_rejects_oversized_predictions(tmp_path, lb, ccmb, icr_preds, monkeypatc
 
     monkeypatch.setattr(submit_module, "MAX_PREDICTIONS_BYTES", 1000)
     result = write_json(tmp_path / "r.json", result_dict("icr", ccmb, icr_preds))
-    assert "--predictions: " in (m := _run(lb, result, icr_preds, data_dir=ccmb)) and "larger than the limit of 1000" in m
+    assert (
+        "--predictions: " in (m := _run(lb, result, icr_preds, data_dir=ccmb)) and "larger than the limit of 1000" in m
+    )
 
 
 def test_bundle_format_is_checked(tmp_path, lb):
@@ -204,14 +216,18 @@ def test_reported_entry_and_replace(tmp_path, lb, ccmb, icr_preds):
     assert outcome.stored[0].status == "reported"
     assert outcome.stored[0].source.startswith("submitted Result JSON without predictions")
     # The same model, task and status again: only with --replace.
-    assert "task: 'Tiny Test Model' already has a reported zero-shot entry for icr/val; pass --replace" in _run(lb, result, None)
+    assert "task: 'Tiny Test Model' already has a reported zero-shot entry for icr/val; pass --replace" in _run(
+        lb, result, None
+    )
     again = submit(result, None, root=lb, replace=True)
     assert len(again.replaced) == 1
     # A re-scored entry for the same task lives beside the reported one.
     raw2 = result_dict("icr", ccmb, icr_preds)
     submit(write_json(tmp_path / "r2.json", raw2), icr_preds, root=lb, data_dir=ccmb)
     assert sorted(e.status for e in read_model_file(lb / "submissions" / "tiny-test-model.json").entries) == [
-        "re-scored", "reported"]
+        "re-scored",
+        "reported",
+    ]
     # A changed card needs --replace too.
     raw["model"]["link"] = "https://example.org/other"
     raw["task"]["name"] = "icr"
@@ -224,13 +240,18 @@ def test_slug_clash_with_another_model(tmp_path, lb, ccmb, icr_preds):
     other = dict(CARD, name="tiny test-model")  # same slug, another model
     raw = result_dict("icr", ccmb, icr_preds, card=other)
     message = _run(lb, write_json(tmp_path / "b.json", raw), icr_preds, data_dir=ccmb, replace=True)
-    assert "model.name: 'tiny test-model' maps to the file tiny-test-model.json, which belongs to another model" in message
+    assert (
+        "model.name: 'tiny test-model' maps to the file tiny-test-model.json, which belongs to another model" in message
+    )
 
 
-@pytest.mark.parametrize("name,slug", [
-    ("<img src=x onerror=alert(1)>", "img-src-x-onerror-alert-1"),
-    ("../../etc/passwd", "etc-passwd"),
-])
+@pytest.mark.parametrize(
+    "name,slug",
+    [
+        ("<img src=x onerror=alert(1)>", "img-src-x-onerror-alert-1"),
+        ("../../etc/passwd", "etc-passwd"),
+    ],
+)
 def test_hostile_names_stored_safely_and_rendered_as_text(tmp_path, lb, ccmb, icr_preds, name, slug):
     raw = result_dict("icr", ccmb, icr_preds, card=dict(CARD, name=name, organisation="<b>org</b> | x"))
     outcome = submit(write_json(tmp_path / "r.json", raw), icr_preds, root=lb, data_dir=ccmb)
@@ -253,8 +274,10 @@ def test_hostile_names_stored_safely_and_rendered_as_text(tmp_path, lb, ccmb, ic
         assert '"name":"../../etc/passwd"' in html
 
 
-@pytest.mark.parametrize("name", ["..", "../..", "a/b\\c", "\x00", "CON", "nul", "README", "名字", "R2D2 ViT-L/14", "-x-",
-                                  "." * 300, "a" * 200])
+@pytest.mark.parametrize(
+    "name",
+    ["..", "../..", "a/b\\c", "\x00", "CON", "nul", "README", "名字", "R2D2 ViT-L/14", "-x-", "." * 300, "a" * 200],
+)
 def test_slugify_is_safe(name):
     slug = slugify(name)
     assert slug not in ("con", "nul", "readme")
@@ -268,10 +291,13 @@ def test_bundle(tmp_path, lb, ccmb, icr_preds, icm_preds):
     (tmp_path / "preds" / "icr.jsonl").write_bytes(icr_preds.read_bytes())
     (tmp_path / "preds" / "icm.jsonl").write_bytes(icm_preds.read_bytes())
     icm_raw = result_dict("icm", ccmb, icm_preds)
-    bundle = {"format": "zero-bench-bundle/1", "entries": [
-        {"result": result_dict("icr", ccmb, icr_preds), "predictions": "preds/icr.jsonl"},
-        {"result": icm_raw, "predictions": "preds/icm.jsonl"},
-    ]}
+    bundle = {
+        "format": "zero-bench-bundle/1",
+        "entries": [
+            {"result": result_dict("icr", ccmb, icr_preds), "predictions": "preds/icr.jsonl"},
+            {"result": icm_raw, "predictions": "preds/icm.jsonl"},
+        ],
+    }
     path = write_json(tmp_path / "bundle.json", bundle)
     # Rejections first, each naming the entry.
     bad = copy.deepcopy(bundle)
@@ -280,15 +306,18 @@ def test_bundle(tmp_path, lb, ccmb, icr_preds, icm_preds):
     bad = copy.deepcopy(bundle)
     bad["entries"][1]["result"]["model"]["name"] = "Another"
     assert "entries[1].result.model.name: a bundle holds one model" in _run(
-        lb, write_json(tmp_path / "b2.json", bad), None, data_dir=ccmb)
+        lb, write_json(tmp_path / "b2.json", bad), None, data_dir=ccmb
+    )
     bad = copy.deepcopy(bundle)
     bad["entries"][1]["result"]["metrics"]["auc"] = 99.0
     assert "entries[1].result.metrics.auc: reported 99.0 but the predictions score" in _run(
-        lb, write_json(tmp_path / "b3.json", bad), None, data_dir=ccmb)
+        lb, write_json(tmp_path / "b3.json", bad), None, data_dir=ccmb
+    )
     bad = copy.deepcopy(bundle)
     bad["entries"].append(bad["entries"][0])
     assert "entries[2].result.task.name: the bundle has two re-scored zero-shot entries for icr/val" in _run(
-        lb, write_json(tmp_path / "b4.json", bad), None, data_dir=ccmb)
+        lb, write_json(tmp_path / "b4.json", bad), None, data_dir=ccmb
+    )
     assert "--predictions: not used with a bundle" in _run(lb, path, icr_preds, data_dir=ccmb)
     outcome = submit(path, None, root=lb, data_dir=ccmb)
     assert sorted(e.task for e in outcome.stored) == ["icm", "icr"]
@@ -304,8 +333,9 @@ def test_cli_one_line_error_and_success(tmp_path, lb, ccmb, icr_preds):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "zero_bench.cli.app", "submit", "--root", str(lb), "--data-dir", str(ccmb)]
     before = snapshot(lb)
-    proc = subprocess.run([*cmd, str(bad), "--predictions", str(icr_preds)], capture_output=True, text=True,
-                          env=env, cwd=REPO)
+    proc = subprocess.run(
+        [*cmd, str(bad), "--predictions", str(icr_preds)], capture_output=True, text=True, env=env, cwd=REPO
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "metrics.img_r1: reported 61.2 but the predictions score 41.2000" in proc.stderr
@@ -318,8 +348,9 @@ def test_cli_one_line_error_and_success(tmp_path, lb, ccmb, icr_preds):
 
     runner = CliRunner()
     good = write_json(tmp_path / "good.json", result_dict("icr", ccmb, icr_preds))
-    out = runner.invoke(app, ["submit", str(good), "--predictions", str(icr_preds), "--root", str(lb),
-                              "--data-dir", str(ccmb)])
+    out = runner.invoke(
+        app, ["submit", str(good), "--predictions", str(icr_preds), "--root", str(lb), "--data-dir", str(ccmb)]
+    )
     assert out.exit_code == 0, out.output
     assert "stored re-scored zero-shot entry for icr/val" in out.output
     out = runner.invoke(app, ["leaderboard", "build", "--root", str(lb), "--check"])

@@ -25,13 +25,22 @@ def main() -> None:
         return original(image_states, text_states)
 
     plugin.score_pairs = counting
-    result = evaluate(plugin, "icr", data_dir=data_dir, top_k=top_k, batch_size=4, pair_batch_size=16,
-                      use_cache=False, predictions=out_dir / "pred.jsonl")
+    result = evaluate(
+        plugin,
+        "icr",
+        data_dir=data_dir,
+        top_k=top_k,
+        batch_size=4,
+        pair_batch_size=16,
+        use_cache=False,
+        predictions=out_dir / "pred.jsonl",
+    )
     rank, world = rank_and_world()
     (out_dir / f"pairs-{rank}.json").write_text(json.dumps(calls))
     if rank == 0:
-        (out_dir / "result.json").write_text(json.dumps({"metrics": result.metrics, "world": world,
-                                                          "num_queries": result.num_queries}))
+        (out_dir / "result.json").write_text(
+            json.dumps({"metrics": result.metrics, "world": world, "num_queries": result.num_queries})
+        )
     finish()
 
 

@@ -56,15 +56,20 @@ def encode_all(plugin, image_paths: list[Path], texts: list[str], batch: int = 3
     pixels = torch.stack([plugin.preprocess_image(Image.open(p).convert("RGB")) for p in image_paths])
     image_tokens = torch.cat([model.encode_image(pixels[s : s + batch]) for s in range(0, len(pixels), batch)])
     tok = plugin.tokenizer(list(texts))
-    text_tokens = torch.cat([model.encode_text(tok["input_ids"][s : s + batch], tok["attention_mask"][s : s + batch])
-                             for s in range(0, len(texts), batch)])
+    text_tokens = torch.cat(
+        [
+            model.encode_text(tok["input_ids"][s : s + batch], tok["attention_mask"][s : s + batch])
+            for s in range(0, len(texts), batch)
+        ]
+    )
     sim = model.similarity(model.image_embed(image_tokens), model.text_embed(text_tokens))
     return image_tokens, text_tokens, tok["attention_mask"], sim
 
 
 @torch.no_grad()
-def official_cross_scores(model, sim: torch.Tensor, image_tokens: torch.Tensor, text_tokens: torch.Tensor,
-                          text_mask: torch.Tensor, top_k: int) -> tuple[np.ndarray, np.ndarray, int]:
+def official_cross_scores(
+    model, sim: torch.Tensor, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor, top_k: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """The official ``compute_cross_score`` both ways: per query, its top-k by cosine get ITM + cosine, every other
     cell -100; each query scored on its own (image repeated k times, or text repeated k times), directions apart.
     Returns (i2t [images, texts], t2i [texts, images], pairs scored)."""
@@ -81,7 +86,9 @@ def official_cross_scores(model, sim: torch.Tensor, image_tokens: torch.Tensor, 
     k_t = min(top_k, n_img)
     for t in range(n_txt):
         top = sim[:, t].topk(k_t)
-        itm = model.itm_score(image_tokens[top.indices], text_tokens[t].expand(k_t, -1, -1), text_mask[t].expand(k_t, -1))
+        itm = model.itm_score(
+            image_tokens[top.indices], text_tokens[t].expand(k_t, -1, -1), text_mask[t].expand(k_t, -1)
+        )
         t2i[t, top.indices] = itm + top.values
         pairs += k_t
     return i2t.numpy(), t2i.numpy(), pairs
@@ -97,8 +104,9 @@ def official_rankings(i2t: np.ndarray, t2i: np.ndarray) -> tuple[np.ndarray, np.
     return np.argsort(-i2t, axis=1, kind="stable"), np.argsort(-t2i, axis=1, kind="stable")
 
 
-def official_recalls(rank_i2t: np.ndarray, rank_t2i: np.ndarray, img2txt: dict[int, list[int]],
-                     txt2img: dict[int, int]) -> dict[str, float]:
+def official_recalls(
+    rank_i2t: np.ndarray, rank_t2i: np.ndarray, img2txt: dict[int, list[int]], txt2img: dict[int, int]
+) -> dict[str, float]:
     """The official ``itm_eval``: best rank of any gold item per query, R@1/5/10 in percent, means."""
     ranks_i = np.array([min(int(np.where(rank_i2t[i] == t)[0][0]) for t in img2txt[i]) for i in sorted(img2txt)])
     ranks_t = np.array([int(np.where(rank_t2i[t] == txt2img[t])[0][0]) for t in sorted(txt2img)])

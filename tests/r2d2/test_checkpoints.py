@@ -41,7 +41,11 @@ def test_missing_unexpected_and_shape_errors_name_the_key(official_sd, r2d2_fixt
     missing = {k: v for k, v in official_sd.items() if k != "itm_head.bias"}
     extra = dict(official_sd, **{"extra_head.weight": torch.zeros(3)})
     wrong = dict(official_sd, **{"vision_proj.bias": torch.zeros(17)})
-    cases = [(missing, "itm_head.bias", "missing"), (extra, "extra_head.weight", "unexpected"), (wrong, "vision_proj.bias", "shape")]
+    cases = [
+        (missing, "itm_head.bias", "missing"),
+        (extra, "extra_head.weight", "unexpected"),
+        (wrong, "vision_proj.bias", "shape"),
+    ]
     for i, (sd, key, word) in enumerate(cases):
         path = _save(sd, tmp_path / f"case{i}.pt")
         with pytest.raises(ZeroBenchError) as err:
@@ -76,7 +80,7 @@ def test_position_ids_may_be_absent(official_sd, r2d2_fixture_dir: Path, fixture
     # but a corrupted position_ids buffer is not silently accepted
     bad = dict(official_sd)
     bad["text_encoder.embeddings.position_ids"] = torch.zeros_like(bad["text_encoder.embeddings.position_ids"])
-    with pytest.raises(ZeroBenchError, match="text_encoder.embeddings.position_ids"):
+    with pytest.raises(ZeroBenchError, match=r"text_encoder\.embeddings\.position_ids"):
         create_r2d2(checkpoint=_save(bad, tmp_path / "badpos.pt"), config=str(r2d2_fixture_dir))
 
 
@@ -119,11 +123,21 @@ def test_registry_lists_released_checkpoints_and_explains_manual_download(tmp_pa
     from zero_bench_r2d2.plugin import create_prd2, create_r2d2
 
     monkeypatch.setenv("ZERO_BENCH_HOME", str(tmp_path / "home"))
-    assert sorted(REGISTRY) == sorted([
-        "r2d2-vit-l-250m", "r2d2-vit-l-23m", "prd2-vit-l-250m", "r2d2-vit-b-23m-flickr30k-cna",
-        "r2d2-vit-b-23m-iqr", "r2d2-vit-b-23m-icr", "r2d2-vit-b-23m-iqm", "r2d2-vit-b-23m-icm",
-    ])
-    assert all(e.sha256 is None and "Google Drive" in e.source and "yuxie11/R2D2" in e.source for e in REGISTRY.values())
+    assert sorted(REGISTRY) == sorted(
+        [
+            "r2d2-vit-l-250m",
+            "r2d2-vit-l-23m",
+            "prd2-vit-l-250m",
+            "r2d2-vit-b-23m-flickr30k-cna",
+            "r2d2-vit-b-23m-iqr",
+            "r2d2-vit-b-23m-icr",
+            "r2d2-vit-b-23m-iqm",
+            "r2d2-vit-b-23m-icm",
+        ]
+    )
+    assert all(
+        e.sha256 is None and "Google Drive" in e.source and "yuxie11/R2D2" in e.source for e in REGISTRY.values()
+    )
     with pytest.raises(ZeroBenchError) as err:
         create_r2d2(checkpoint="r2d2-vit-l-250m")
     message = str(err.value)

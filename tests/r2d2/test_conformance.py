@@ -20,7 +20,9 @@ SMALL_ATOL = 1e-6
 FILL = -100.0
 
 
-def cross_scores_official(model, sim: torch.Tensor, image_tokens, text_tokens, text_mask, top_k: int, i2t: bool) -> torch.Tensor:
+def cross_scores_official(
+    model, sim: torch.Tensor, image_tokens, text_tokens, text_mask, top_k: int, i2t: bool
+) -> torch.Tensor:
     """The official compute_cross_score: per query, its top_k candidates by cosine get ITM + cosine, the rest -100.
 
     ``sim`` is [images, texts].  Runs the cross encoders per query on that query's candidates (as the official
@@ -33,7 +35,9 @@ def cross_scores_official(model, sim: torch.Tensor, image_tokens, text_tokens, t
         if i2t:
             itm = model.itm_score(image_tokens[q].expand(top_k, -1, -1), text_tokens[top_idx], text_mask[top_idx])
         else:
-            itm = model.itm_score(image_tokens[top_idx], text_tokens[q].expand(top_k, -1, -1), text_mask[q].expand(top_k, -1))
+            itm = model.itm_score(
+                image_tokens[top_idx], text_tokens[q].expand(top_k, -1, -1), text_mask[q].expand(top_k, -1)
+            )
         out[q, top_idx] = itm + top_sim
     return out
 
@@ -86,8 +90,10 @@ class Reproducer:
         short = self.tokenizer_short(self.texts)
         long = self.tokenizer_64(self.texts)
         self.tokenization = {
-            "input_ids": short["input_ids"], "attention_mask": short["attention_mask"],
-            "input_ids_len64": long["input_ids"], "attention_mask_len64": long["attention_mask"],
+            "input_ids": short["input_ids"],
+            "attention_mask": short["attention_mask"],
+            "input_ids_len64": long["input_ids"],
+            "attention_mask_len64": long["attention_mask"],
         }
         ids, mask = short["input_ids"], short["attention_mask"]
         c["text_hidden_states"] = torch.stack(m.text_hidden_states(ids, mask))
@@ -106,7 +112,10 @@ class Reproducer:
         c["sim_over_temp"] = c["sim"] / m.temp
         # the demo's form: per image, einsum of the repeated image embedding with every text embedding, / temp
         c["sim_einsum_demo_form"] = torch.stack(
-            [torch.einsum("ij,ij->i", c["image_embed"][i].expand(self.n_txt, -1), c["text_embed"]) / m.temp for i in range(self.n_img)]
+            [
+                torch.einsum("ij,ij->i", c["image_embed"][i].expand(self.n_txt, -1), c["text_embed"]) / m.temp
+                for i in range(self.n_img)
+            ]
         )
         target = torch.zeros(self.n_img, self.n_txt, dtype=torch.long)
         for image, texts in self.meta["img2txt"].items():
@@ -116,7 +125,7 @@ class Reproducer:
 
     def expected(self, key: str) -> tuple[torch.Tensor, float]:
         """(our value, atol) for an outputs.npz key; raises KeyError for a key we cannot reproduce."""
-        c, m = self._cache, self.model
+        c, _m = self._cache, self.model
         if key in ("demo_itm_score_len64",):
             return c["itm_score_len64"], SMALL_ATOL
         if key in c and key not in ("text_mask", "text_mask_len64"):
@@ -135,7 +144,13 @@ class Reproducer:
         c = self._cache
         with torch.no_grad():
             return cross_scores_official(
-                self.model, c["sim" + suffix], c["image_output"], c["text_output" + suffix], c["text_mask" + suffix], k, i2t
+                self.model,
+                c["sim" + suffix],
+                c["image_output"],
+                c["text_output" + suffix],
+                c["text_mask" + suffix],
+                k,
+                i2t,
             )
 
 

@@ -58,8 +58,15 @@ def plugin(setup: dict):
 
 def _run(args: list[str], timeout: int = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "zero_bench.cli.app", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=REPO, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "zero_bench.cli.app", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done
 
@@ -67,8 +74,9 @@ def _run(args: list[str], timeout: int = 180) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def encoded(setup: dict, plugin) -> dict:
     """The split read and encoded directly (module methods), for the official computations."""
-    images, texts, img2txt = read_itr(setup["data"] / "ICR" / "val" / "long_itr_val.json",
-                                      setup["data"] / "IQR_IQM_ICR_ICM_images")
+    images, texts, img2txt = read_itr(
+        setup["data"] / "ICR" / "val" / "long_itr_val.json", setup["data"] / "IQR_IQM_ICR_ICM_images"
+    )
     image_tokens, text_tokens, text_mask, sim = encode_all(plugin, images, texts)
     txt2img = {t: i for i, ts in img2txt.items() for t in ts}
     return {"states": (image_tokens, text_tokens, text_mask), "sim": sim, "img2txt": img2txt, "txt2img": txt2img}
@@ -94,16 +102,39 @@ def _predictions(path: Path) -> tuple[dict[int, list[int]], dict[int, list[int]]
 
 def test_cli_evaluate_icr_and_rescore(setup: dict) -> None:
     out, pred = setup["root"] / "cli.json", setup["root"] / "cli.jsonl"
-    _run(["evaluate", "--model", "r2d2", "--task", "icr", "--model-config", "r2d2-tiny",
-          "--checkpoint", str(setup["checkpoint"]), "--data-dir", str(setup["data"]), "--top-k", "4",
-          "--device", "cpu", "--no-cache", "--predictions", str(pred), "-o", str(out)])
+    _run(
+        [
+            "evaluate",
+            "--model",
+            "r2d2",
+            "--task",
+            "icr",
+            "--model-config",
+            "r2d2-tiny",
+            "--checkpoint",
+            str(setup["checkpoint"]),
+            "--data-dir",
+            str(setup["data"]),
+            "--top-k",
+            "4",
+            "--device",
+            "cpu",
+            "--no-cache",
+            "--predictions",
+            str(pred),
+            "-o",
+            str(out),
+        ]
+    )
     result = Result.model_validate_json(out.read_text())
     assert result.task.name == "icr" and result.task.split == "val"
     assert list(result.metrics) == get_task("icr").metrics
     assert result.rerank_top_k == 4
     assert result.model.checkpoint_sha256 == sha256_file(setup["checkpoint"])
     assert result.model.checkpoint == str(setup["checkpoint"])
-    assert result.num_queries["image_queries"] == N_IMAGES and result.num_queries["text_queries"] == N_IMAGES * PER_IMAGE
+    assert (
+        result.num_queries["image_queries"] == N_IMAGES and result.num_queries["text_queries"] == N_IMAGES * PER_IMAGE
+    )
     # 12 image queries and 24 text queries with 4 candidates each; pairs shared by both directions count once.
     assert 0 < result.num_queries["pairs_scored"] < 4 * (N_IMAGES + N_IMAGES * PER_IMAGE)
     assert result.predictions_sha256 == sha256_file(pred)
@@ -115,8 +146,17 @@ def test_cli_evaluate_icr_and_rescore(setup: dict) -> None:
 @pytest.mark.parametrize("top_k", [4, 10])
 def test_equals_official_per_query_reranking(setup: dict, plugin, encoded: dict, top_k: int) -> None:
     pred = setup["root"] / f"ours-{top_k}.jsonl"
-    ours = evaluate(plugin, "icr", data_dir=setup["data"], top_k=top_k, batch_size=5, pair_batch_size=7,
-                    use_cache=False, predictions=pred, device="cpu")
+    ours = evaluate(
+        plugin,
+        "icr",
+        data_dir=setup["data"],
+        top_k=top_k,
+        batch_size=5,
+        pair_batch_size=7,
+        use_cache=False,
+        predictions=pred,
+        device="cpu",
+    )
     rank_i2t, rank_t2i, recalls, official_pairs, (i2t, t2i) = _official(plugin, encoded, top_k)
     # No near-ties among the re-ranked candidates, so the comparison below is not down to float noise.
     for matrix in (i2t, t2i):
@@ -155,14 +195,25 @@ def test_matching_auc_equals_sklearn_on_direct_scores(setup: dict, plugin, tmp_p
     make_itm_folder(tmp_path / "data", n_pairs=30)
     result = evaluate(plugin, "icm", data_dir=tmp_path / "data", use_cache=False, device="cpu", pair_batch_size=8)
     assert result.rerank_top_k == 0 and set(result.metrics) == {"auc", "accuracy"}
-    records = [json.loads(line) for line in (tmp_path / "data" / "ICM" / "val" / "long_itm_val.json").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (tmp_path / "data" / "ICM" / "val" / "long_itm_val.json").read_text().splitlines()
+    ]
     model = plugin.model
     with torch.no_grad():
-        pixels = torch.stack([plugin.preprocess_image(Image.open(tmp_path / "data" / "IQR_IQM_ICR_ICM_images" /
-                                                                  r["image_path"]).convert("RGB")) for r in records])
+        pixels = torch.stack(
+            [
+                plugin.preprocess_image(
+                    Image.open(tmp_path / "data" / "IQR_IQM_ICR_ICM_images" / r["image_path"]).convert("RGB")
+                )
+                for r in records
+            ]
+        )
         tok = plugin.tokenizer([r["text"] for r in records])
-        probs = model.itm_probs(model.encode_image(pixels), model.encode_text(tok["input_ids"], tok["attention_mask"]),
-                                tok["attention_mask"])
+        probs = model.itm_probs(
+            model.encode_image(pixels),
+            model.encode_text(tok["input_ids"], tok["attention_mask"]),
+            tok["attention_mask"],
+        )
     labels = np.array([r["label"] for r in records])
     expected = 100.0 * roc_auc_score(labels, probs[:, 1].numpy())
     assert 0 < expected < 100  # a random model: the AUC is not trivially 0 or 100
@@ -172,14 +223,33 @@ def test_matching_auc_equals_sklearn_on_direct_scores(setup: dict, plugin, tmp_p
 def test_torchrun_two_ranks_equal_one_process(setup: dict, plugin) -> None:
     top_k = 4
     single_pred = setup["root"] / "single.jsonl"
-    single = evaluate(plugin, "icr", data_dir=setup["data"], top_k=top_k, batch_size=4, pair_batch_size=16,
-                      use_cache=False, predictions=single_pred, device="cpu")
+    single = evaluate(
+        plugin,
+        "icr",
+        data_dir=setup["data"],
+        top_k=top_k,
+        batch_size=4,
+        pair_batch_size=16,
+        use_cache=False,
+        predictions=single_pred,
+        device="cpu",
+    )
     out = setup["root"] / "dist"
     out.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           str(Path(__file__).with_name("dist_eval_r2d2.py")), str(setup["checkpoint"]), str(setup["data"]),
-           str(out), str(top_k)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(Path(__file__).with_name("dist_eval_r2d2.py")),
+        str(setup["checkpoint"]),
+        str(setup["data"]),
+        str(out),
+        str(top_k),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     dist = json.loads((out / "result.json").read_text())
@@ -203,7 +273,9 @@ def test_score_pairs_without_padding_equals_full_length(plugin) -> None:
     image_states = {k: v[pi] for k, v in enc_i.states.items()}
     text_states = {k: v[pt] for k, v in enc_t.states.items()}
     with torch.no_grad():
-        full = plugin.model.itm_score(image_states["image_tokens"], text_states["text_tokens"], text_states["text_mask"])
+        full = plugin.model.itm_score(
+            image_states["image_tokens"], text_states["text_tokens"], text_states["text_mask"]
+        )
     before = plugin.pair_batch_size
     try:
         for batch in (3, 256):

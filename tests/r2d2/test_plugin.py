@@ -50,7 +50,9 @@ def test_score_pairs_equals_direct_itm(plugin) -> None:
     assert set(enc_t.states) == {"text_tokens", "text_mask"} and enc_t.states["text_mask"].shape == (3, 64)
     pi = torch.tensor([0, 0, 1, 2, 2, 1, 0])
     pt = torch.tensor([0, 2, 1, 1, 0, 2, 1])
-    scores = plugin.score_pairs({k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()})
+    scores = plugin.score_pairs(
+        {k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()}
+    )
     # the same pixels and texts through the nn.Module directly
     model, tok = plugin.model, plugin.tokenizer(TEXTS)
     with torch.no_grad():
@@ -68,7 +70,9 @@ def test_score_pairs_equals_direct_itm(plugin) -> None:
     # pair batching does not change the result
     plugin.pair_batch_size = 2
     try:
-        again = plugin.score_pairs({k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()})
+        again = plugin.score_pairs(
+            {k: v[pi] for k, v in enc_i.states.items()}, {k: v[pt] for k, v in enc_t.states.items()}
+        )
     finally:
         plugin.pair_batch_size = 256
     assert torch.allclose(scores, again, atol=1e-6, rtol=0)

@@ -21,8 +21,16 @@ from zero_bench_r2d2.tokenizer import get_tokenizer  # noqa: E402
 from zero_bench_r2d2.training.masking import whole_word_mask  # noqa: E402
 from zero_bench_r2d2.training.objectives import ObjectiveConfig, RetrievalObjective  # noqa: E402
 
-TEXTS = ["画面左上方有一个红色的大圆形", "中间是一个小的蓝色三角形", "右下方是绿色的正方形", "背景是浅灰色的渐变",
-         "黄色的星形位于左侧", "紫色菱形 黑色十字形", "一幅简单的图形画：橙色六边形", "在浅蓝色的背景上有两个图形"]
+TEXTS = [
+    "画面左上方有一个红色的大圆形",
+    "中间是一个小的蓝色三角形",
+    "右下方是绿色的正方形",
+    "背景是浅灰色的渐变",
+    "黄色的星形位于左侧",
+    "紫色菱形 黑色十字形",
+    "一幅简单的图形画：橙色六边形",
+    "在浅蓝色的背景上有两个图形",
+]
 IMAGE_IDS = [0, 1, 2, 2, 3, 4, 5, 6]  # rows 2 and 3 show the same image
 
 
@@ -31,10 +39,14 @@ def batch() -> dict[str, torch.Tensor]:
     pixels = torch.randn(7, 3, 32, 32, generator=g)[torch.tensor(IMAGE_IDS)]
     tok = get_tokenizer()
     encs = [whole_word_mask(t, tok, np.random.default_rng(i), rate=0.3) for i, t in enumerate(TEXTS)]
-    return {"pixels": pixels, "input_ids": torch.stack([e["original_ids"] for e in encs]),
-            "attention_mask": torch.stack([e["attention_mask"] for e in encs]),
-            "mlm_input_ids": torch.stack([e["input_ids"] for e in encs]), "mlm_labels": torch.stack([e["labels"] for e in encs]),
-            "image_ids": torch.tensor(IMAGE_IDS)}
+    return {
+        "pixels": pixels,
+        "input_ids": torch.stack([e["original_ids"] for e in encs]),
+        "attention_mask": torch.stack([e["attention_mask"] for e in encs]),
+        "mlm_input_ids": torch.stack([e["input_ids"] for e in encs]),
+        "mlm_labels": torch.stack([e["labels"] for e in encs]),
+        "image_ids": torch.tensor(IMAGE_IDS),
+    }
 
 
 def main(out: str) -> None:
@@ -53,7 +65,7 @@ def main(out: str) -> None:
     opt = torch.optim.SGD([p for p in obj.parameters() if p.requires_grad], lr=0.5)
     full = batch()
     n = full["pixels"].shape[0] // world
-    local = {k: v[rank * n:(rank + 1) * n] for k, v in full.items()}
+    local = {k: v[rank * n : (rank + 1) * n] for k, v in full.items()}
     obj.train()
     record = []
     for step in range(2):

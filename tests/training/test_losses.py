@@ -39,7 +39,9 @@ def test_gcpr_value_matches_hand_computation_and_soft_targets_share_an_image():
     targets = L.one_hot_targets(pos)
     assert torch.allclose(targets[0], torch.tensor([0.5, 0.0, 0.5]))
     sim_i2t, sim_t2i = img @ txt.t() / temp, txt @ img.t() / temp
-    expected = (-(F.log_softmax(sim_i2t, 1) * targets).sum(1).mean() - (F.log_softmax(sim_t2i, 1) * targets).sum(1).mean()) / 2
+    expected = (
+        -(F.log_softmax(sim_i2t, 1) * targets).sum(1).mean() - (F.log_softmax(sim_t2i, 1) * targets).sum(1).mean()
+    ) / 2
     got = L.gcpr_loss(img, txt, img, txt, temp, ids, ids)
     assert torch.allclose(got, expected)
 
@@ -50,7 +52,7 @@ def test_tgd_mixes_teacher_distribution_with_one_hot():
     assert torch.allclose(L.mix_targets(hard, teacher, 0.4), torch.tensor([[0.84, 0.16], [0.12, 0.88]]))
     assert torch.equal(L.mix_targets(hard, None, 0.4), hard)
     feats = torch.eye(3)
-    i2t, t2i = tgd_targets(feats, feats, feats, feats, 0.1)
+    i2t, _t2i = tgd_targets(feats, feats, feats, feats, 0.1)
     assert torch.allclose(i2t.sum(1), torch.ones(3)) and int(i2t.argmax(1).eq(torch.arange(3)).sum()) == 3
     # teacher targets change the GCPR value: alpha = 1 on a uniform teacher gives log(n)
     uniform = torch.full((3, 3), 1 / 3)

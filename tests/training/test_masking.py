@@ -26,7 +26,9 @@ def _groups(text, tok):
     spans = word_spans(text)
     groups = []
     for s, e in spans:
-        groups.append([t for t, (a, b) in enumerate(enc.offsets) if b > a and s <= a < e and not enc.special_tokens_mask[t]])
+        groups.append(
+            [t for t, (a, b) in enumerate(enc.offsets) if b > a and s <= a < e and not enc.special_tokens_mask[t]]
+        )
     return [g for g in groups if g]
 
 

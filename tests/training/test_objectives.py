@@ -17,11 +17,15 @@ TEXTS = ["红色圆形", "蓝色的大三角形在中间", "背景是浅灰色�
 def _batch():
     tok = get_tokenizer()
     encs = [whole_word_mask(t, tok, np.random.default_rng(i), rate=0.3) for i, t in enumerate(TEXTS)]
-    return {"pixels": torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)),
-            "input_ids": torch.stack([e["original_ids"] for e in encs]),
-            "attention_mask": torch.stack([e["attention_mask"] for e in encs]),
-            "mlm_input_ids": torch.stack([e["input_ids"] for e in encs]),
-            "mlm_labels": torch.stack([e["labels"] for e in encs]), "image_ids": torch.arange(4), "step": 0}
+    return {
+        "pixels": torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)),
+        "input_ids": torch.stack([e["original_ids"] for e in encs]),
+        "attention_mask": torch.stack([e["attention_mask"] for e in encs]),
+        "mlm_input_ids": torch.stack([e["input_ids"] for e in encs]),
+        "mlm_labels": torch.stack([e["labels"] for e in encs]),
+        "image_ids": torch.arange(4),
+        "step": 0,
+    }
 
 
 CASES = {

@@ -28,22 +28,42 @@ def register(app: typer.Typer) -> None:
 
     @app.command("download")
     def download(
-        name: str = typer.Argument(..., help="Dataset name (zero-bench datasets lists them), e.g. zero-2.3m, icr, zero-toy."),
-        source: str = typer.Option(None, "--from", help="Folder, archive (zip/tar/tar.gz), https:// URL or hf://datasets/ORG/NAME."),
-        root: Path = typer.Option(None, "--root", help="Data root (default $ZERO_BENCH_HOME/data or ~/.cache/zero-bench/data)."),
+        name: str = typer.Argument(
+            ..., help="Dataset name (zero-bench datasets lists them), e.g. zero-2.3m, icr, zero-toy."
+        ),
+        source: str = typer.Option(
+            None, "--from", help="Folder, archive (zip/tar/tar.gz), https:// URL or hf://datasets/ORG/NAME."
+        ),
+        root: Path = typer.Option(
+            None, "--root", help="Data root (default $ZERO_BENCH_HOME/data or ~/.cache/zero-bench/data)."
+        ),
         processes: int = typer.Option(None, "--processes", help="img2dataset processes (default: CPU count)."),
         threads: int = typer.Option(32, "--threads", help="img2dataset threads per process."),
         image_size: int = typer.Option(256, "--image-size", help="Resize target (shorter side for keep_ratio)."),
-        resize_mode: str = typer.Option("keep_ratio", "--resize-mode", help="img2dataset resize mode: no, border, keep_ratio, keep_ratio_largest, center_crop."),
-        upscale: bool = typer.Option(False, "--upscale/--no-upscale", help="Also enlarge images smaller than --image-size."),
+        resize_mode: str = typer.Option(
+            "keep_ratio",
+            "--resize-mode",
+            help="img2dataset resize mode: no, border, keep_ratio, keep_ratio_largest, center_crop.",
+        ),
+        upscale: bool = typer.Option(
+            False, "--upscale/--no-upscale", help="Also enlarge images smaller than --image-size."
+        ),
         retries: int = typer.Option(2, "--retries", help="Download retries per image."),
         timeout: int = typer.Option(10, "--timeout", help="Seconds per image request."),
         samples_per_shard: int = typer.Option(10_000, "--samples-per-shard", help="Images per download shard."),
-        max_image_area: float = typer.Option(89_478_485, "--max-image-area", help="Refuse images with more pixels (decompression-bomb guard)."),
+        max_image_area: float = typer.Option(
+            89_478_485, "--max-image-area", help="Refuse images with more pixels (decompression-bomb guard)."
+        ),
         min_image_size: int = typer.Option(0, "--min-image-size", help="Refuse images with a smaller side."),
-        no_opt_out: bool = typer.Option(False, "--ignore-opt-out", help="Do NOT honour X-Robots-Tag noai/noindex headers (not recommended)."),
-        distributor: str = typer.Option("multiprocessing", "--distributor", help="img2dataset distributor: multiprocessing, pyspark or ray."),
-        retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-fetch only the samples that failed before, then rebuild the corpus."),
+        no_opt_out: bool = typer.Option(
+            False, "--ignore-opt-out", help="Do NOT honour X-Robots-Tag noai/noindex headers (not recommended)."
+        ),
+        distributor: str = typer.Option(
+            "multiprocessing", "--distributor", help="img2dataset distributor: multiprocessing, pyspark or ray."
+        ),
+        retry_failed: bool = typer.Option(
+            False, "--retry-failed", help="Re-fetch only the samples that failed before, then rebuild the corpus."
+        ),
         seed: int = typer.Option(0, "--seed", help="zero-toy: random seed."),
         scale: float = typer.Option(1.0, "--scale", help="zero-toy: multiply every default size (0.1 = a tenth)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -53,27 +73,71 @@ def register(app: typer.Typer) -> None:
 
         entry = get_entry(name)
         try:
-            _download(entry, name, source, root, processes, threads, image_size, resize_mode, upscale, retries, timeout,
-                      samples_per_shard, max_image_area, min_image_size, no_opt_out, distributor, retry_failed, seed,
-                      scale, quiet)
+            _download(
+                entry,
+                name,
+                source,
+                root,
+                processes,
+                threads,
+                image_size,
+                resize_mode,
+                upscale,
+                retries,
+                timeout,
+                samples_per_shard,
+                max_image_area,
+                min_image_size,
+                no_opt_out,
+                distributor,
+                retry_failed,
+                seed,
+                scale,
+                quiet,
+            )
         except MissingDataError as exc:
             console.print(exc.manual, highlight=False, markup=False)
             raise
 
-    def _download(entry, name, source, root, processes, threads, image_size, resize_mode, upscale, retries, timeout,
-                  samples_per_shard, max_image_area, min_image_size, no_opt_out, distributor, retry_failed, seed, scale,
-                  quiet) -> None:
+    def _download(
+        entry,
+        name,
+        source,
+        root,
+        processes,
+        threads,
+        image_size,
+        resize_mode,
+        upscale,
+        retries,
+        timeout,
+        samples_per_shard,
+        max_image_area,
+        min_image_size,
+        no_opt_out,
+        distributor,
+        retry_failed,
+        seed,
+        scale,
+        quiet,
+    ) -> None:
         if entry.kind == "toy":
             from dataclasses import asdict, fields
 
             from zero_bench.data.toy import ToySizes, generate_zero_toy
 
             base = asdict(ToySizes())
-            sizes = ToySizes(**{f.name: (max(1, round(base[f.name] * scale)) if not f.name.startswith("image_") else base[f.name])
-                                for f in fields(ToySizes)})
+            sizes = ToySizes(
+                **{
+                    f.name: (max(1, round(base[f.name] * scale)) if not f.name.startswith("image_") else base[f.name])
+                    for f in fields(ToySizes)
+                }
+            )
             with console.status("generating zero-toy"):
                 out = generate_zero_toy(root, seed=seed, sizes=sizes)
-            console.print(f"zero-toy (seed {seed}) written to {out}: corpus {sizes.corpus} rows, tasks in {out / 'ccmb'}")
+            console.print(
+                f"zero-toy (seed {seed}) written to {out}: corpus {sizes.corpus} rows, tasks in {out / 'ccmb'}"
+            )
             return
         if entry.kind == "corpus":
             from zero_bench.data.corpus import download_corpus
@@ -81,13 +145,23 @@ def register(app: typer.Typer) -> None:
 
             kw = {} if processes is None else {"processes": processes}
             options = FetchOptions(
-                threads=threads, image_size=image_size, resize_mode=resize_mode, resize_only_if_bigger=not upscale,
-                retries=retries, timeout=timeout, samples_per_shard=samples_per_shard, max_image_area=max_image_area,
-                min_image_size=min_image_size, disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
-                distributor=distributor, show_progress=not quiet, **kw,
+                threads=threads,
+                image_size=image_size,
+                resize_mode=resize_mode,
+                resize_only_if_bigger=not upscale,
+                retries=retries,
+                timeout=timeout,
+                samples_per_shard=samples_per_shard,
+                max_image_area=max_image_area,
+                min_image_size=min_image_size,
+                disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
+                distributor=distributor,
+                show_progress=not quiet,
+                **kw,
             )
-            result = download_corpus(name, source=source, root=root, options=options, retry_failed=retry_failed,
-                                     echo=console.print)
+            result = download_corpus(
+                name, source=source, root=root, options=options, retry_failed=retry_failed, echo=console.print
+            )
             dl = result.manifest["download"]
             table = Table(title=f"{name}: {result.rows} rows in {result.folder}")
             table.add_column("outcome")
@@ -96,7 +170,9 @@ def register(app: typer.Typer) -> None:
             for reason, count in dl["failures"].items():
                 table.add_row(f"failed: {reason}", str(count))
             console.print(table)
-            console.print(f"success rate {dl['success_rate']:.1%}; Arrow build {result.rows / max(result.seconds, 1e-9):.0f} rows/s")
+            console.print(
+                f"success rate {dl['success_rate']:.1%}; Arrow build {result.rows / max(result.seconds, 1e-9):.0f} rows/s"
+            )
             return
         from zero_bench.data.tasks import install_task_dataset
 
@@ -112,8 +188,10 @@ def register(app: typer.Typer) -> None:
         if report.checked_images:
             console.print(f"images referenced: {report.checked_images}, missing: {report.missing_images}")
         if report.missing_images:
-            raise ZeroBenchError(f"{report.folder}: {report.missing_images} referenced images are missing "
-                                 f"(install the image folder: zero-bench download {'flickr30k-images' if name == 'flickr30k-cna' else name} --from ...)")
+            raise ZeroBenchError(
+                f"{report.folder}: {report.missing_images} referenced images are missing "
+                f"(install the image folder: zero-bench download {'flickr30k-images' if name == 'flickr30k-cna' else name} --from ...)"
+            )
 
     @app.command("verify")
     def verify(
@@ -158,8 +236,11 @@ def register(app: typer.Typer) -> None:
         from zero_bench.data.registry import REGISTRY
 
         entry = REGISTRY.get(name)
-        s = st.task_stats(name, root, sample=sample, top=top) if entry is not None and entry.kind == "task" \
+        s = (
+            st.task_stats(name, root, sample=sample, top=top)
+            if entry is not None and entry.kind == "task"
             else st.corpus_stats(name, root, sample=sample, top=top)
+        )
         summary = s.summary()
         if as_json:
             typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
@@ -177,12 +258,17 @@ def register(app: typer.Typer) -> None:
             for col, d in summary["text_chars"].items():
                 if d.get("n"):
                     w = summary["text_words"][col]
-                    table.add_row(f"{col} length", f"chars mean {d['mean']} median {d['median']} p95 {d['p95']} max {d['max']}; "
-                                  f"words mean {w['mean']} median {w['median']} p95 {w['p95']}")
+                    table.add_row(
+                        f"{col} length",
+                        f"chars mean {d['mean']} median {d['median']} p95 {d['p95']} max {d['max']}; "
+                        f"words mean {w['mean']} median {w['median']} p95 {w['p95']}",
+                    )
             for key in ("image_width", "image_height"):
                 d = summary[key]
                 if d.get("n"):
-                    table.add_row(key.replace("_", " "), f"mean {d['mean']} min {d['min']} median {d['median']} max {d['max']}")
+                    table.add_row(
+                        key.replace("_", " "), f"mean {d['mean']} min {d['min']} median {d['median']} max {d['max']}"
+                    )
             table.add_row("top words", "  ".join(f"{w}:{c}" for w, c in s.top_words))
             console.print(table)
         if plot is not None:

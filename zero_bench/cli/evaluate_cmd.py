@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -27,18 +26,25 @@ def register(app: typer.Typer) -> None:
     def evaluate_command(
         model: str = typer.Option(..., "--model", "-m", help="Registered model name (see 'zero-bench models')."),
         task: str = typer.Option(..., "--task", "-t", help="Task name (see 'zero-bench tasks')."),
-        split: Optional[str] = typer.Option(None, help="Split to evaluate; default: the task's default split."),
-        data_dir: Optional[Path] = typer.Option(None, help="Folder in the official layout; default: the data root."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Result JSON path; default results/<model>-<task>-<split>.json."),
-        predictions: Optional[Path] = typer.Option(None, help="Also write the predictions (JSON Lines) here."),
-        top_k: Optional[int] = typer.Option(None, help="Re-rank each query's top k with the cross encoder; 0 = dual encoder only; default: the task's k."),
-        checkpoint: Optional[str] = typer.Option(None, help="Checkpoint file or registered checkpoint name, passed to the model."),
-        model_config: Optional[str] = typer.Option(None, help="Model configuration name or folder, passed to the model."),
+        split: str | None = typer.Option(None, help="Split to evaluate; default: the task's default split."),
+        data_dir: Path | None = typer.Option(None, help="Folder in the official layout; default: the data root."),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", help="Result JSON path; default results/<model>-<task>-<split>.json."
+        ),
+        predictions: Path | None = typer.Option(None, help="Also write the predictions (JSON Lines) here."),
+        top_k: int | None = typer.Option(
+            None,
+            help="Re-rank each query's top k with the cross encoder; 0 = dual encoder only; default: the task's k.",
+        ),
+        checkpoint: str | None = typer.Option(
+            None, help="Checkpoint file or registered checkpoint name, passed to the model."
+        ),
+        model_config: str | None = typer.Option(None, help="Model configuration name or folder, passed to the model."),
         model_option: list[str] = typer.Option([], help="Extra KEY=VALUE option for the model factory (repeatable)."),
         batch_size: int = typer.Option(64, min=1, help="Encoding batch size."),
         pair_batch_size: int = typer.Option(256, min=1, help="Cross-encoder batch size (pairs)."),
         workers: int = typer.Option(0, min=0, help="DataLoader workers for image decoding."),
-        device: Optional[str] = typer.Option(None, help="cpu, cuda or cuda:N; default cuda when available."),
+        device: str | None = typer.Option(None, help="cpu, cuda or cuda:N; default cuda when available."),
         precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
         seed: int = typer.Option(0, help="Random seed."),
@@ -56,9 +62,22 @@ def register(app: typer.Typer) -> None:
         if model_config is not None:
             options["config"] = model_config
         instance = create_model(model, **options)
-        result = evaluate(instance, spec, split, data_dir=data_dir, top_k=top_k, batch_size=batch_size,
-                          pair_batch_size=pair_batch_size, num_workers=workers, device=device, precision=precision,
-                          use_cache=not no_cache, predictions=predictions, seed=seed, show_progress=True)
+        result = evaluate(
+            instance,
+            spec,
+            split,
+            data_dir=data_dir,
+            top_k=top_k,
+            batch_size=batch_size,
+            pair_batch_size=pair_batch_size,
+            num_workers=workers,
+            device=device,
+            precision=precision,
+            use_cache=not no_cache,
+            predictions=predictions,
+            seed=seed,
+            show_progress=True,
+        )
         rank = rank_and_world()[0]
         finish()
         if rank != 0:
@@ -75,8 +94,8 @@ def register(app: typer.Typer) -> None:
     def score_command(
         task: str = typer.Option(..., "--task", "-t", help="Task name."),
         predictions: Path = typer.Option(..., help="Predictions file (JSON Lines) to score."),
-        split: Optional[str] = typer.Option(None, help="Split; default: the task's default split."),
-        data_dir: Optional[Path] = typer.Option(None, help="Folder in the official layout; default: the data root."),
+        split: str | None = typer.Option(None, help="Split; default: the task's default split."),
+        data_dir: Path | None = typer.Option(None, help="Folder in the official layout; default: the data root."),
         json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ) -> None:
         """Score a predictions file against the annotations, without any model."""
@@ -90,5 +109,8 @@ def register(app: typer.Typer) -> None:
         if json_output:
             typer.echo(json.dumps(metrics, indent=2))
         else:
-            print_metrics(f"{predictions.name} on {spec.name}/{data.split}", metrics,
-                          f"mean recall = {spec.mean_recall.value}" if spec.mean_recall else "")
+            print_metrics(
+                f"{predictions.name} on {spec.name}/{data.split}",
+                metrics,
+                f"mean recall = {spec.mean_recall.value}" if spec.mean_recall else "",
+            )

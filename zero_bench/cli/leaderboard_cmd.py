@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,20 +15,26 @@ def register(app: typer.Typer) -> None:
     @app.command("submit")
     def submit_command(
         result: Path = typer.Argument(..., help="Result JSON from 'zero-bench evaluate', or a bundle JSON."),
-        predictions: Optional[Path] = typer.Option(None, help="The predictions file of the result: re-scored. "
-                                                              "Without it the entry is stored as 'reported'."),
+        predictions: Path | None = typer.Option(
+            None, help="The predictions file of the result: re-scored. Without it the entry is stored as 'reported'."
+        ),
         replace: bool = typer.Option(False, "--replace", help="Replace this model's existing entry for the task."),
-        data_dir: Optional[Path] = typer.Option(None, help="Folder in the official layout to re-score against "
-                                                           "(as for 'zero-bench score'); default: the data root."),
-        root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
+        data_dir: Path | None = typer.Option(
+            None,
+            help="Folder in the official layout to re-score against "
+            "(as for 'zero-bench score'); default: the data root.",
+        ),
+        root: Path | None = typer.Option(None, help=ROOT_HELP),
     ) -> None:
         """Validate a result, re-score its predictions and add it to leaderboard/submissions/."""
         from zero_bench.leaderboard.submit import submit
 
         outcome = submit(result, predictions, replace=replace, data_dir=data_dir, root=root)
         for entry in outcome.stored:
-            typer.echo(f"stored {entry.status} {entry.setting} entry for {entry.task}/{entry.split}"
-                       f"{' (replaced the old one)' if any(e.key == entry.key for e in outcome.replaced) else ''}")
+            typer.echo(
+                f"stored {entry.status} {entry.setting} entry for {entry.task}/{entry.split}"
+                f"{' (replaced the old one)' if any(e.key == entry.key for e in outcome.replaced) else ''}"
+            )
         typer.echo(f"written {outcome.path}; run 'zero-bench leaderboard build' to regenerate the pages")
 
     group = typer.Typer(help="Leaderboard pages.", no_args_is_help=True)
@@ -37,8 +42,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("build")
     def build_command(
-        root: Optional[Path] = typer.Option(None, help=ROOT_HELP),
-        out: Optional[Path] = typer.Option(None, help="Write the generated files here instead of the root."),
+        root: Path | None = typer.Option(None, help=ROOT_HELP),
+        out: Path | None = typer.Option(None, help="Write the generated files here instead of the root."),
         check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when the generated files are stale."),
     ) -> None:
         """Regenerate leaderboard/README.md, index.html and charts/ from leaderboard/submissions/."""
@@ -52,8 +57,9 @@ def register(app: typer.Typer) -> None:
             stale = stale_files(folder)
             if stale:
                 # ZeroBenchError, not typer.Exit(1): app.main() drops the exit code of typer.Exit.
-                raise ZeroBenchError(f"leaderboard files are stale: {', '.join(stale)}; "
-                                     "run 'zero-bench leaderboard build'")
+                raise ZeroBenchError(
+                    f"leaderboard files are stale: {', '.join(stale)}; run 'zero-bench leaderboard build'"
+                )
             typer.echo("leaderboard is up to date")
             return
         for path in build(folder, out):

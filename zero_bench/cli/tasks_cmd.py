@@ -24,8 +24,14 @@ def register(app: typer.Typer) -> None:
             directions = ", ".join("i2t" if d.value == "image_to_text" else "t2i" for d in spec.directions) or "-"
             primary = spec.primary_metric + (f" ({spec.mean_recall.value})" if spec.mean_recall else "")
             table.add_row(
-                spec.name, spec.kind.value, spec.text_kind, directions, spec.default_split, primary,
-                str(spec.rerank_top_k or "-"), spec.format,
+                spec.name,
+                spec.kind.value,
+                spec.text_kind,
+                directions,
+                spec.default_split,
+                primary,
+                str(spec.rerank_top_k or "-"),
+                spec.format,
             )
         Console().print(table)
 
@@ -39,7 +45,8 @@ def register(app: typer.Typer) -> None:
         for key, value in spec.model_dump(mode="json").items():
             if key == "splits":
                 value = "\n".join(
-                    f"{s}: {v['annotation']}" + (f" + {v['images']}" if v.get("images") else "") for s, v in value.items()
+                    f"{s}: {v['annotation']}" + (f" + {v['images']}" if v.get("images") else "")
+                    for s, v in value.items()
                 )
             elif isinstance(value, list):
                 value = ", ".join(map(str, value))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -40,7 +40,9 @@ def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
     typer.echo(f"{summary.get('step', '?')} optimizer steps; checkpoints and metrics.jsonl in {output}")
     if summary.get("best"):
         b = summary["best"]
-        typer.echo(f"best epoch {b['epoch']} on val: {b['metric']} = {b['value']:.2f} -> {output / 'model-best.safetensors'}")
+        typer.echo(
+            f"best epoch {b['epoch']} on val: {b['metric']} = {b['value']:.2f} -> {output / 'model-best.safetensors'}"
+        )
     if plot:
         typer.echo(f"loss curves: {plot_losses(output)}")
 
@@ -85,60 +87,96 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
         model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
-        config: Optional[str] = typer.Option(None, "--config", help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny or a folder)."),
-        corpus: str = typer.Option(..., "--corpus", help="Pre-training corpus: zero-23m, zero-2.3m, zero-toy, ... or a corpus folder."),
-        output: Path = typer.Option(Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."),
+        config: str | None = typer.Option(
+            None, "--config", help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny or a folder)."
+        ),
+        corpus: str = typer.Option(
+            ..., "--corpus", help="Pre-training corpus: zero-23m, zero-2.3m, zero-toy, ... or a corpus folder."
+        ),
+        output: Path = typer.Option(
+            Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."
+        ),
         resume: bool = typer.Option(False, "--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt."),
-        init: Optional[str] = typer.Option(None, "--init", help="Initialise the weights from this checkpoint."),
-        data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root holding the corpus (default: ZERO_BENCH_HOME/data)."),
-        epochs: Optional[float] = typer.Option(None, help="Epochs over the corpus (default 1)."),
-        max_steps: Optional[int] = typer.Option(None, help="Optimizer steps (overrides --epochs)."),
-        batch_size: Optional[int] = typer.Option(None, help="Per-process micro-batch (default 64)."),
-        grad_accum: Optional[int] = typer.Option(None, help="Micro-batches per optimizer step."),
-        lr: Optional[float] = typer.Option(None, help="Peak learning rate (default 1e-4)."),
-        warmup_steps: Optional[int] = typer.Option(None, help="Linear warm-up steps (default 1000)."),
-        precision: Optional[str] = typer.Option(None, help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, fp16, bf16."),
-        gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Recompute activations in backward."),
-        workers: Optional[int] = typer.Option(None, help="DataLoader workers per process."),
-        save_every: Optional[int] = typer.Option(None, help="Save checkpoint-last.pt every N steps."),
-        seed: Optional[int] = typer.Option(None, help="Random seed."),
-        device: Optional[str] = typer.Option(None, help="cpu or cuda (default cuda when available)."),
-        set_: list[str] = typer.Option([], "--set", help="Objective / training KEY=VALUE, e.g. mlm_weight=0, tgd_alpha=0, queue_size=4096 (repeatable)."),
+        init: str | None = typer.Option(None, "--init", help="Initialise the weights from this checkpoint."),
+        data_root: Path | None = typer.Option(
+            None, "--data-root", help="Data root holding the corpus (default: ZERO_BENCH_HOME/data)."
+        ),
+        epochs: float | None = typer.Option(None, help="Epochs over the corpus (default 1)."),
+        max_steps: int | None = typer.Option(None, help="Optimizer steps (overrides --epochs)."),
+        batch_size: int | None = typer.Option(None, help="Per-process micro-batch (default 64)."),
+        grad_accum: int | None = typer.Option(None, help="Micro-batches per optimizer step."),
+        lr: float | None = typer.Option(None, help="Peak learning rate (default 1e-4)."),
+        warmup_steps: int | None = typer.Option(None, help="Linear warm-up steps (default 1000)."),
+        precision: str | None = typer.Option(None, help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, fp16, bf16."),
+        gradient_checkpointing: bool = typer.Option(
+            False, "--gradient-checkpointing", help="Recompute activations in backward."
+        ),
+        workers: int | None = typer.Option(None, help="DataLoader workers per process."),
+        save_every: int | None = typer.Option(None, help="Save checkpoint-last.pt every N steps."),
+        seed: int | None = typer.Option(None, help="Random seed."),
+        device: str | None = typer.Option(None, help="cpu or cuda (default cuda when available)."),
+        set_: list[str] = typer.Option(
+            [],
+            "--set",
+            help="Objective / training KEY=VALUE, e.g. mlm_weight=0, tgd_alpha=0, queue_size=4096 (repeatable).",
+        ),
         plot: bool = typer.Option(False, "--plot", help="Write OUTPUT/loss.png at the end."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     ) -> None:
         """Pre-train a model on a corpus (R2D2: GCPR + FGR + MLM with TgD/FgD distillation)."""
         trainer = get_trainer(model)
-        options = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum, "lr": lr,
-                   "warmup_steps": warmup_steps, "precision": precision, "num_workers": workers, "save_every": save_every,
-                   "seed": seed, "device": device, "show_progress": not no_progress}
+        options = {
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "batch_size": batch_size,
+            "grad_accum": grad_accum,
+            "lr": lr,
+            "warmup_steps": warmup_steps,
+            "precision": precision,
+            "num_workers": workers,
+            "save_every": save_every,
+            "seed": seed,
+            "device": device,
+            "show_progress": not no_progress,
+        }
         if gradient_checkpointing:
             options["gradient_checkpointing"] = True
         options |= key_values(set_, "--set")
-        summary = trainer.pretrain(config=config, corpus=corpus, output_dir=str(output), resume=str(output) if resume else None,
-                                   init=init, data_root=str(data_root) if data_root else None, **options)
+        summary = trainer.pretrain(
+            config=config,
+            corpus=corpus,
+            output_dir=str(output),
+            resume=str(output) if resume else None,
+            init=init,
+            data_root=str(data_root) if data_root else None,
+            **options,
+        )
         _finish(output, plot, summary)
 
     @app.command("finetune")
     def finetune_command(
         model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
         task: str = typer.Option(..., "--task", "-t", help="icr, iqr, flickr30k-cna, icm or iqm."),
-        checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Pre-trained checkpoint (file or registered name)."),
-        config: Optional[str] = typer.Option(None, "--config", help="Model configuration (default: the checkpoint's or r2d2-vit-b)."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Run folder (default runs/finetune-TASK)."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Task folder in the official layout."),
+        checkpoint: str | None = typer.Option(
+            None, "--checkpoint", help="Pre-trained checkpoint (file or registered name)."
+        ),
+        config: str | None = typer.Option(
+            None, "--config", help="Model configuration (default: the checkpoint's or r2d2-vit-b)."
+        ),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Run folder (default runs/finetune-TASK)."),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="Task folder in the official layout."),
         resume: bool = typer.Option(False, "--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt."),
-        epochs: Optional[float] = typer.Option(None, help="Override the recipe's epochs."),
-        max_steps: Optional[int] = typer.Option(None, help="Optimizer steps (overrides epochs)."),
-        batch_size: Optional[int] = typer.Option(None, help="Override the recipe's per-process batch."),
-        grad_accum: Optional[int] = typer.Option(None, help="Micro-batches per optimizer step."),
-        lr: Optional[float] = typer.Option(None, help="Override the recipe's learning rate."),
-        warmup_steps: Optional[int] = typer.Option(None, help="Override the recipe's warm-up."),
-        precision: Optional[str] = typer.Option(None, help="auto, fp32, fp16, bf16."),
+        epochs: float | None = typer.Option(None, help="Override the recipe's epochs."),
+        max_steps: int | None = typer.Option(None, help="Optimizer steps (overrides epochs)."),
+        batch_size: int | None = typer.Option(None, help="Override the recipe's per-process batch."),
+        grad_accum: int | None = typer.Option(None, help="Micro-batches per optimizer step."),
+        lr: float | None = typer.Option(None, help="Override the recipe's learning rate."),
+        warmup_steps: int | None = typer.Option(None, help="Override the recipe's warm-up."),
+        precision: str | None = typer.Option(None, help="auto, fp32, fp16, bf16."),
         gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing"),
-        workers: Optional[int] = typer.Option(None, help="DataLoader workers per process."),
-        seed: Optional[int] = typer.Option(None, help="Random seed."),
-        device: Optional[str] = typer.Option(None, help="cpu or cuda."),
+        workers: int | None = typer.Option(None, help="DataLoader workers per process."),
+        seed: int | None = typer.Option(None, help="Random seed."),
+        device: str | None = typer.Option(None, help="cpu or cuda."),
         set_: list[str] = typer.Option([], "--set", help="Training KEY=VALUE (repeatable)."),
         plot: bool = typer.Option(False, "--plot", help="Write OUTPUT/loss.png at the end."),
         no_progress: bool = typer.Option(False, "--no-progress"),
@@ -146,23 +184,40 @@ def register(app: typer.Typer) -> None:
         """Fine-tune on a task's train split with the official recipe; the best epoch is chosen on val (never test)."""
         trainer = get_trainer(model)
         out = output or Path("runs") / f"finetune-{task}"
-        options = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum, "lr": lr,
-                   "warmup_steps": warmup_steps, "precision": precision, "num_workers": workers, "seed": seed,
-                   "device": device, "show_progress": not no_progress}
+        options = {
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "batch_size": batch_size,
+            "grad_accum": grad_accum,
+            "lr": lr,
+            "warmup_steps": warmup_steps,
+            "precision": precision,
+            "num_workers": workers,
+            "seed": seed,
+            "device": device,
+            "show_progress": not no_progress,
+        }
         if gradient_checkpointing:
             options["gradient_checkpointing"] = True
         options |= key_values(set_, "--set")
-        summary = trainer.finetune(task=task, checkpoint=checkpoint, config=config, output_dir=str(out),
-                                   data_dir=str(data_dir) if data_dir else None, resume=str(out) if resume else None, **options)
+        summary = trainer.finetune(
+            task=task,
+            checkpoint=checkpoint,
+            config=config,
+            output_dir=str(out),
+            data_dir=str(data_dir) if data_dir else None,
+            resume=str(out) if resume else None,
+            **options,
+        )
         _finish(out, plot, summary)
 
     @app.command("quickstart")
     def quickstart_command(
         model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
-        steps: Optional[int] = typer.Option(None, help="Pre-training steps (default 300)."),
-        finetune_task: Optional[str] = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
-        seed: Optional[int] = typer.Option(None, help="Random seed."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
+        steps: int | None = typer.Option(None, help="Pre-training steps (default 300)."),
+        finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
+        seed: int | None = typer.Option(None, help="Random seed."),
         no_progress: bool = typer.Option(False, "--no-progress"),
     ) -> None:
         """Offline demo on a CPU (< 10 min): zero-toy, tiny pre-training, zero-shot on 5 toy tasks, one fine-tuning."""
@@ -170,4 +225,6 @@ def register(app: typer.Typer) -> None:
 
         trainer = get_trainer(model)
         out = output or home() / "quickstart"
-        trainer.quickstart(output_dir=str(out), steps=steps, finetune_task=finetune_task, seed=seed, show_progress=not no_progress)
+        trainer.quickstart(
+            output_dir=str(out), steps=steps, finetune_task=finetune_task, seed=seed, show_progress=not no_progress
+        )

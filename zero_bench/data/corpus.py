@@ -40,13 +40,21 @@ MANIFEST = "manifest.json"
 def corpus_features():
     import datasets
 
-    return datasets.Features({
-        "key": datasets.Value("string"), "image": datasets.Image(), "title": datasets.Value("string"),
-        "content": datasets.Value("string"), "query": datasets.Value("string"),
-        "keywords": datasets.Value("string"), "url": datasets.Value("string"),
-        "image_url": datasets.Value("string"), "width": datasets.Value("int32"), "height": datasets.Value("int32"),
-        "sha256": datasets.Value("string"),
-    })
+    return datasets.Features(
+        {
+            "key": datasets.Value("string"),
+            "image": datasets.Image(),
+            "title": datasets.Value("string"),
+            "content": datasets.Value("string"),
+            "query": datasets.Value("string"),
+            "keywords": datasets.Value("string"),
+            "url": datasets.Value("string"),
+            "image_url": datasets.Value("string"),
+            "width": datasets.Value("int32"),
+            "height": datasets.Value("int32"),
+            "sha256": datasets.Value("string"),
+        }
+    )
 
 
 def image_size(data: bytes) -> tuple[int, int]:
@@ -112,9 +120,15 @@ class CorpusWriter:
             shard["sha256"] = sha256_file(self.folder / final)
             shard["bytes"] = (self.folder / final).stat().st_size
         # datasets.load_from_disk compatibility
-        state = {"_data_files": [{"filename": s["file"]} for s in self.shards], "_fingerprint": _fingerprint(self.shards),
-                 "_format_columns": None, "_format_kwargs": {}, "_format_type": None, "_output_all_columns": False,
-                 "_split": None}
+        state = {
+            "_data_files": [{"filename": s["file"]} for s in self.shards],
+            "_fingerprint": _fingerprint(self.shards),
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": None,
+        }
         atomic_write_text(self.folder / "state.json", json.dumps(state, indent=1))
         from datasets import DatasetInfo
 
@@ -128,12 +142,16 @@ def _fingerprint(shards: list[dict]) -> str:
 
 
 def write_manifest(folder: Path, manifest: dict) -> dict:
-    manifest = {"toolkit_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} | manifest
+    manifest = {
+        "toolkit_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    } | manifest
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return manifest
 
 
 # ---- build from the img2dataset output -------------------------------------------------------------------------
+
 
 @dataclass
 class BuildResult:
@@ -143,8 +161,15 @@ class BuildResult:
     manifest: dict
 
 
-def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = None, fetch_options: dict | None = None,
-                 shard_rows: int = 10_000, show_progress: bool = True) -> BuildResult:
+def build_corpus(
+    dataset_dir: Path,
+    name: str,
+    *,
+    records_info: dict | None = None,
+    fetch_options: dict | None = None,
+    shard_rows: int = 10_000,
+    show_progress: bool = True,
+) -> BuildResult:
     """Join img2dataset's successful samples with their records into the Arrow corpus (atomic)."""
     from zero_bench.data.fetch import collect_status, completed_shards, download_folders, failure_summary
 
@@ -161,21 +186,40 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
         writer = CorpusWriter(tmp, shard_rows=shard_rows)
         for folder in download_folders(dataset_dir):
             for shard in completed_shards(folder):
-                table = pq.read_table(shard, columns=["row", "status", "width", "height", "jpg"]
-                                      if "jpg" in pq.read_schema(shard).names else None)
-                img_col = "jpg" if "jpg" in table.column_names else [c for c in table.column_names if c in ("png", "webp")][0]
+                table = pq.read_table(
+                    shard,
+                    columns=["row", "status", "width", "height", "jpg"]
+                    if "jpg" in pq.read_schema(shard).names
+                    else None,
+                )
+                img_col = (
+                    "jpg"
+                    if "jpg" in table.column_names
+                    else next(c for c in table.column_names if c in ("png", "webp"))
+                )
                 rows, statuses = table.column("row").to_pylist(), table.column("status").to_pylist()
-                order = sorted(i for i, s in enumerate(statuses) if s == "success" and status.succeeded(rows[i], folder.name, shard.stem))
+                order = sorted(
+                    i
+                    for i, s in enumerate(statuses)
+                    if s == "success" and status.succeeded(rows[i], folder.name, shard.stem)
+                )
                 for i in order:
                     r = rows[i]
                     data = table.column(img_col)[i].as_py()
-                    writer.write({
-                        "key": col["image_key"][r].as_py(), "image": data, "title": col["title"][r].as_py(),
-                        "content": col["content"][r].as_py(), "query": col["query"][r].as_py(),
-                        "keywords": col["keywords"][r].as_py(), "url": col["page_url"][r].as_py(),
-                        "image_url": col["url"][r].as_py(), "width": table.column("width")[i].as_py(),
-                        "height": table.column("height")[i].as_py(),
-                    })
+                    writer.write(
+                        {
+                            "key": col["image_key"][r].as_py(),
+                            "image": data,
+                            "title": col["title"][r].as_py(),
+                            "content": col["content"][r].as_py(),
+                            "query": col["query"][r].as_py(),
+                            "keywords": col["keywords"][r].as_py(),
+                            "url": col["page_url"][r].as_py(),
+                            "image_url": col["url"][r].as_py(),
+                            "width": table.column("width")[i].as_py(),
+                            "height": table.column("height")[i].as_py(),
+                        }
+                    )
                     written += 1
                 writer.end_shard()
         shards = writer.close()
@@ -184,9 +228,12 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
             "records": records_info or {},
             "download": {
                 "options": fetch_options or {},
-                "rows": total, "success": status.n_success, "failed": total - status.n_success,
+                "rows": total,
+                "success": status.n_success,
+                "failed": total - status.n_success,
                 "success_rate": round(status.n_success / total, 6) if total else 0.0,
-                "failures": dict(reasons.most_common()), "failure_messages": dict(messages.most_common(30)),
+                "failures": dict(reasons.most_common()),
+                "failure_messages": dict(messages.most_common(30)),
                 "shards": status.shard_stats,
             },
             "corpus": {"rows": written, "shards": shards, "columns": list(COLUMNS)},
@@ -197,8 +244,16 @@ def build_corpus(dataset_dir: Path, name: str, *, records_info: dict | None = No
 
 # ---- download orchestration --------------------------------------------------------------------------------------
 
-def download_corpus(name: str, *, source: str | None = None, root: str | Path | None = None, options=None,
-                    retry_failed: bool = False, echo=print) -> BuildResult:
+
+def download_corpus(
+    name: str,
+    *,
+    source: str | None = None,
+    root: str | Path | None = None,
+    options=None,
+    retry_failed: bool = False,
+    echo=print,
+) -> BuildResult:
     """``zero-bench download zero-23m``: records -> img2dataset -> Arrow corpus."""
     from zero_bench.data.fetch import FetchOptions, collect_status, run_img2dataset
     from zero_bench.data.lock import LockFile
@@ -227,7 +282,9 @@ def download_corpus(name: str, *, source: str | None = None, root: str | Path | 
     if not records_dir.is_dir() or not any(records_dir.rglob("*")):
         from zero_bench.data.registry import MissingDataError
 
-        raise MissingDataError(f"{records_dir}: no record files; get them first (manual steps above)", entry.manual_text())
+        raise MissingDataError(
+            f"{records_dir}: no record files; get them first (manual steps above)", entry.manual_text()
+        )
     files = record_files(records_dir)
     digests = lock.record(name, {f"records/{f.relative_to(records_dir)}": f for f in files}, source=source)
     # rebuild the normalised input only when the records changed (its row numbers key the img2dataset output)
@@ -245,8 +302,10 @@ def download_corpus(name: str, *, source: str | None = None, root: str | Path | 
         info = stats.as_dict() | {"sha256": digests, "files": [str(f.relative_to(records_dir)) for f in files]}
         atomic_write_text(info_path, json.dumps(info, indent=1))
         old = info
-    echo(f"records: {old['total']} read, {old['valid']} valid, {old['malformed_total']} malformed "
-         + (f"({', '.join(f'{k} {v}' for k, v in old['malformed'].items())})" if old["malformed"] else ""))
+    echo(
+        f"records: {old['total']} read, {old['valid']} valid, {old['malformed_total']} malformed "
+        + (f"({', '.join(f'{k} {v}' for k, v in old['malformed'].items())})" if old["malformed"] else "")
+    )
     total = pq.read_metadata(work / "input.parquet").num_rows
     if total == 0:
         raise ZeroBenchError(f"{records_dir}: no valid record in the record files")
@@ -265,11 +324,14 @@ def download_corpus(name: str, *, source: str | None = None, root: str | Path | 
             run_img2dataset(retry_input, ds / f"retry-{n:03d}", options, total_rows=len(failed))
     else:
         run_img2dataset(work / "input.parquet", ds / "images", options, total_rows=total)
-    result = build_corpus(ds, name, records_info=old, fetch_options=options.as_dict(), show_progress=options.show_progress)
+    result = build_corpus(
+        ds, name, records_info=old, fetch_options=options.as_dict(), show_progress=options.show_progress
+    )
     return result
 
 
 # ---- load / verify -------------------------------------------------------------------------------------------------
+
 
 def corpus_dir(name: str | Path, root: str | Path | None = None) -> Path:
     """Resolve a registry name or a path to the corpus folder (the one holding manifest.json / *.arrow)."""
@@ -316,7 +378,9 @@ def load_corpus(name: str | Path, root: str | Path | None = None):
         if not path.is_file():
             raise ZeroBenchError(f"{path}: corpus shard missing; run: zero-bench verify {name}")
         if path.stat().st_size != shard["bytes"]:
-            raise ZeroBenchError(f"{path}: corpus shard size changed since it was written; run: zero-bench verify {name}")
+            raise ZeroBenchError(
+                f"{path}: corpus shard size changed since it was written; run: zero-bench verify {name}"
+            )
         parts.append(datasets.Dataset.from_file(str(path), in_memory=False))
     if not parts:
         return datasets.Dataset.from_dict({c: [] for c in COLUMNS}, features=corpus_features())

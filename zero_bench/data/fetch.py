@@ -54,13 +54,23 @@ class FetchOptions:
 
     def img2dataset_kwargs(self) -> dict:
         return dict(
-            image_size=self.image_size, processes_count=self.processes, thread_count=self.threads,
-            resize_mode=self.resize_mode, resize_only_if_bigger=self.resize_only_if_bigger,
-            encode_format=self.encode_format, encode_quality=self.encode_quality, retries=self.retries,
-            timeout=self.timeout, number_sample_per_shard=self.samples_per_shard, max_image_area=self.max_image_area,
-            max_aspect_ratio=self.max_aspect_ratio, min_image_size=self.min_image_size,
+            image_size=self.image_size,
+            processes_count=self.processes,
+            thread_count=self.threads,
+            resize_mode=self.resize_mode,
+            resize_only_if_bigger=self.resize_only_if_bigger,
+            encode_format=self.encode_format,
+            encode_quality=self.encode_quality,
+            retries=self.retries,
+            timeout=self.timeout,
+            number_sample_per_shard=self.samples_per_shard,
+            max_image_area=self.max_image_area,
+            max_aspect_ratio=self.max_aspect_ratio,
+            min_image_size=self.min_image_size,
             disallowed_header_directives=list(self.disallowed_header_directives) or None,
-            user_agent_token=self.user_agent_token, distributor=self.distributor, subjob_size=self.subjob_size,
+            user_agent_token=self.user_agent_token,
+            distributor=self.distributor,
+            subjob_size=self.subjob_size,
             max_shard_retry=self.max_shard_retry,
         )
 
@@ -89,13 +99,22 @@ def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOpti
             raise ZeroBenchError("the pyspark distributor needs pyspark: pip install 'zero-bench[spark]'") from exc
     n_shards = max(1, -(-total_rows // options.samples_per_shard))
     stop = threading.Event()
-    watcher = threading.Thread(target=_progress, args=(output_folder, n_shards, stop, options.show_progress), daemon=True)
+    watcher = threading.Thread(
+        target=_progress, args=(output_folder, n_shards, stop, options.show_progress), daemon=True
+    )
     watcher.start()
     try:
         download(
-            url_list=str(input_parquet), output_folder=str(output_folder), input_format="parquet", url_col="url",
-            save_additional_columns=["row", "image_key"], output_format="parquet", incremental_mode="incremental",
-            enable_wandb=False, compute_hash=None, **options.img2dataset_kwargs(),
+            url_list=str(input_parquet),
+            output_folder=str(output_folder),
+            input_format="parquet",
+            url_col="url",
+            save_additional_columns=["row", "image_key"],
+            output_format="parquet",
+            incremental_mode="incremental",
+            enable_wandb=False,
+            compute_hash=None,
+            **options.img2dataset_kwargs(),
         )
     finally:
         stop.set()
@@ -105,8 +124,14 @@ def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOpti
 def _progress(folder: Path, n_shards: int, stop: threading.Event, show: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=not show, transient=True) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not show,
+        transient=True,
+    ) as progress:
         task = progress.add_task("shards", total=n_shards)
         while not stop.wait(1.0):
             progress.update(task, completed=len(list(folder.glob("*_stats.json"))) if folder.exists() else 0)
@@ -126,8 +151,10 @@ _REASONS = [
     (re.compile(r"aspect ratio too large"), "aspect_ratio"),
     (re.compile(r"Image decoding error|cannot identify|decod", re.I), "undecodable_image"),
     (re.compile(r"hash mismatch"), "hash_mismatch"),
-    (re.compile(r"Connection refused|Name or service|urlopen error|Connection reset|RemoteDisconnected", re.I),
-     "connection_error"),
+    (
+        re.compile(r"Connection refused|Name or service|urlopen error|Connection reset|RemoteDisconnected", re.I),
+        "connection_error",
+    ),
 ]
 
 
@@ -200,11 +227,18 @@ def read_shard_stats(folder: Path) -> list[dict]:
     rows = []
     for stats in sorted(folder.glob("*_stats.json")):
         data = json.loads(stats.read_text())
-        rows.append({"folder": folder.name, "shard": stats.name.split("_")[0], "count": data.get("count"),
-                     "successes": data.get("successes"), "failed_to_download": data.get("failed_to_download"),
-                     "failed_to_resize": data.get("failed_to_resize"),
-                     "seconds": round((data.get("end_time") or 0) - (data.get("start_time") or 0), 3),
-                     "status_dict": data.get("status_dict", {})})
+        rows.append(
+            {
+                "folder": folder.name,
+                "shard": stats.name.split("_")[0],
+                "count": data.get("count"),
+                "successes": data.get("successes"),
+                "failed_to_download": data.get("failed_to_download"),
+                "failed_to_resize": data.get("failed_to_resize"),
+                "seconds": round((data.get("end_time") or 0) - (data.get("start_time") or 0), 3),
+                "status_dict": data.get("status_dict", {}),
+            }
+        )
     return rows
 
 
@@ -240,7 +274,7 @@ def failure_summary(status: ShardStatus, total_rows: int) -> tuple[Counter, Coun
     import numpy as np
 
     ids, counts = np.unique(status.failure[status.failure >= 0], return_counts=True)
-    for i, n in zip(ids.tolist(), counts.tolist()):
+    for i, n in zip(ids.tolist(), counts.tolist(), strict=False):
         st, msg = status.messages[i]
         reasons[classify_failure(st, msg)] += n
         messages[f"{st}: {(msg or '')[:120]}"] += n

@@ -32,7 +32,7 @@ class LockFile:
             raw = json.loads(path.read_text(encoding="utf-8"))
             entries = raw["entries"]
             assert isinstance(entries, dict)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise DataFormatError(path, f"unreadable lock file ({exc}); delete it to re-record the checksums") from exc
         return cls(path, entries)
 
@@ -55,8 +55,15 @@ class LockFile:
             )
         return digest
 
-    def record(self, dataset: str, files: dict[str, Path], *, source: str | None = None,
-               digests: dict[str, str] | None = None, replace: bool = False) -> dict[str, str]:
+    def record(
+        self,
+        dataset: str,
+        files: dict[str, Path],
+        *,
+        source: str | None = None,
+        digests: dict[str, str] | None = None,
+        replace: bool = False,
+    ) -> dict[str, str]:
         """Check ``files`` (rel -> path) against the lock, pin new ones, save. Returns rel -> sha256."""
         entry = self.entries.setdefault(dataset, {"files": {}})
         if replace:
@@ -65,8 +72,14 @@ class LockFile:
         for rel, path in sorted(files.items()):
             digest = self.check_file(dataset, rel, path, sha256=(digests or {}).get(rel))
             out[rel] = digest
-            entry["files"].setdefault(rel, {"sha256": digest, "size": path.stat().st_size,
-                                            "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            entry["files"].setdefault(
+                rel,
+                {
+                    "sha256": digest,
+                    "size": path.stat().st_size,
+                    "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+            )
         if source is not None:
             entry["source"] = source
         self.save()

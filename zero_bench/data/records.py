@@ -23,8 +23,15 @@ from zero_bench.errors import ZeroBenchError
 RECORD_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 FIELDS = ("Url", "Title", "Content", "Keywords", "ImageKey", "ImageUrl", "ImageQuery")
 # normalised column -> record field
-COLUMNS = {"image_key": "ImageKey", "url": "ImageUrl", "title": "Title", "content": "Content",
-           "keywords": "Keywords", "query": "ImageQuery", "page_url": "Url"}
+COLUMNS = {
+    "image_key": "ImageKey",
+    "url": "ImageUrl",
+    "title": "Title",
+    "content": "Content",
+    "keywords": "Keywords",
+    "query": "ImageQuery",
+    "page_url": "Url",
+}
 INPUT_SCHEMA = pa.schema([("row", pa.int64())] + [(c, pa.string()) for c in COLUMNS])
 
 
@@ -36,8 +43,13 @@ class RecordStats:
     malformed: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return {"files": self.files, "total": self.total, "valid": self.valid,
-                "malformed": dict(sorted(self.malformed.items())), "malformed_total": sum(self.malformed.values())}
+        return {
+            "files": self.files,
+            "total": self.total,
+            "valid": self.valid,
+            "malformed": dict(sorted(self.malformed.items())),
+            "malformed_total": sum(self.malformed.values()),
+        }
 
 
 def record_files(folder: Path) -> list[Path]:
@@ -162,6 +174,7 @@ def build_input_table(files: list[Path], out: Path, *, chunk: int = 100_000) -> 
     seen: set[str] = set()
     buffer: dict[str, list] = {c: [] for c in INPUT_SCHEMA.names}
     with pq.ParquetWriter(out, INPUT_SCHEMA) as writer:
+
         def flush() -> None:
             if buffer["row"]:
                 writer.write_table(pa.table(buffer, schema=INPUT_SCHEMA))

@@ -58,8 +58,14 @@ class DatasetEntry:
         if self.files:
             lines.append("  files:")
             lines += [f"    {f.path}{'/' if f.folder else ''}  {f.description}" for f in self.files]
-        lines.append("  checksums: " + ("published" if self.checksums_known else
-                                         "none published; recorded in zero-bench.lock.json at the first download"))
+        lines.append(
+            "  checksums: "
+            + (
+                "published"
+                if self.checksums_known
+                else "none published; recorded in zero-bench.lock.json at the first download"
+            )
+        )
         if self.manual_steps:
             lines.append("  manual steps:")
             lines += [f"    {i}. {step}" for i, step in enumerate(self.manual_steps, 1)]
@@ -68,17 +74,28 @@ class DatasetEntry:
 
 def _corpus(name: str, title: str, size: str, steps: tuple[str, ...], notes: str = "") -> DatasetEntry:
     return DatasetEntry(
-        name=name, kind="corpus", title=title, size=size, folder=name, homepage=_ZERO_SITE, citation=_ZERO_CITATION,
+        name=name,
+        kind="corpus",
+        title=title,
+        size=size,
+        folder=name,
+        homepage=_ZERO_SITE,
+        citation=_ZERO_CITATION,
         license=_CCMB_LICENSE,
         source="record files (JSON / JSON Lines, optionally .gz) with image URLs from zero.so.com; the images are "
         "fetched from their original URLs with img2dataset (expect dead links)",
         files=(
-            FileSpec("records", "official record files: fields Url, Title, Content, Keywords, ImageKey, ImageUrl, "
-                     "ImageQuery (shard file names are not published)", folder=True),
+            FileSpec(
+                "records",
+                "official record files: fields Url, Title, Content, Keywords, ImageKey, ImageUrl, "
+                "ImageQuery (shard file names are not published)",
+                folder=True,
+            ),
             FileSpec("images", "img2dataset output (parquet shards + per-shard stats), resumable", folder=True),
             FileSpec("corpus", "Arrow corpus (datasets format) + manifest.json", folder=True),
         ),
-        manual_steps=steps, notes=notes,
+        manual_steps=steps,
+        notes=notes,
     )
 
 
@@ -99,8 +116,15 @@ _CCMB_STEPS = (
 def _ccmb(name: str, title: str, size: str, task_folder: str, prefix: str) -> DatasetEntry:
     what = f"{task_folder}/train/{prefix}_train.json, {task_folder}/val/{prefix}_val.json and IQR_IQM_ICR_ICM_images/"
     return DatasetEntry(
-        name=name, kind="task", title=title, size=size, folder="ccmb", homepage=_ZERO_SITE, citation=_ZERO_CITATION,
-        license=_CCMB_LICENSE, tasks=(name,),
+        name=name,
+        kind="task",
+        title=title,
+        size=size,
+        folder="ccmb",
+        homepage=_ZERO_SITE,
+        citation=_ZERO_CITATION,
+        license=_CCMB_LICENSE,
+        tasks=(name,),
         source="CCMB downstream release (zero.so.com); distributed as an archive after accepting the terms",
         files=(
             FileSpec(f"{task_folder}/train/{prefix}_train.json", "JSON Lines, train split"),
@@ -111,41 +135,85 @@ def _ccmb(name: str, title: str, size: str, task_folder: str, prefix: str) -> Da
     )
 
 
-def _cnclip(name: str, title: str, folder: str, splits: tuple[str, ...], source: str, license: str,
-            steps: tuple[str, ...], homepage: str | None = None) -> DatasetEntry:
+def _cnclip(
+    name: str,
+    title: str,
+    folder: str,
+    splits: tuple[str, ...],
+    source: str,
+    license: str,
+    steps: tuple[str, ...],
+    homepage: str | None = None,
+) -> DatasetEntry:
     files = tuple(
-        f for s in splits for f in (FileSpec(f"{s}_texts.jsonl", f"{s} texts"), FileSpec(f"{s}_imgs.tsv", f"{s} images (base64 TSV)"))
+        f
+        for s in splits
+        for f in (FileSpec(f"{s}_texts.jsonl", f"{s} texts"), FileSpec(f"{s}_imgs.tsv", f"{s} images (base64 TSV)"))
     )
-    return DatasetEntry(name=name, kind="task", title=title, folder=folder, source=source, license=license, files=files,
-                        manual_steps=steps, tasks=(name,), homepage=homepage)
+    return DatasetEntry(
+        name=name,
+        kind="task",
+        title=title,
+        folder=folder,
+        source=source,
+        license=license,
+        files=files,
+        manual_steps=steps,
+        tasks=(name,),
+        homepage=homepage,
+    )
 
 
-_CNCLIP_STEP = ("Chinese-CLIP (github.com/OFA-Sys/Chinese-CLIP) publishes pre-processed copies in its layout "
-                "({split}_texts.jsonl + {split}_imgs.tsv); download the archive for this set from the links in its README.")
+_CNCLIP_STEP = (
+    "Chinese-CLIP (github.com/OFA-Sys/Chinese-CLIP) publishes pre-processed copies in its layout "
+    "({split}_texts.jsonl + {split}_imgs.tsv); download the archive for this set from the links in its README."
+)
 
 REGISTRY: dict[str, DatasetEntry] = {
     e.name: e
     for e in (
-        _corpus("zero-23m", "Zero-Corpus, 23M image-text pairs", "23M pairs",
-                tuple(s.format(name="zero-23m") for s in _ZERO_STEPS)),
-        _corpus("zero-2.3m", "Zero-Corpus-Sub, 2.3M pairs (10% subset of the 23M)", "2.3M pairs",
-                tuple(s.format(name="zero-2.3m") for s in _ZERO_STEPS)),
-        _corpus("zero-250m", "Zero-250M, 250M images / 750M texts", "250M images",
-                ("The 250M release is shared through a cloud drive (see http://zero.so.com and github.com/yuxie11/R2D2); "
-                 "download every record file of the share by hand (a browser or the drive's client).",
-                 "Run: zero-bench download zero-250m --from <folder> --distributor pyspark (or ray) on a cluster: "
-                 "several texts per image; fetching 250M images needs a cluster."),
-                notes="several texts per image"),
+        _corpus(
+            "zero-23m",
+            "Zero-Corpus, 23M image-text pairs",
+            "23M pairs",
+            tuple(s.format(name="zero-23m") for s in _ZERO_STEPS),
+        ),
+        _corpus(
+            "zero-2.3m",
+            "Zero-Corpus-Sub, 2.3M pairs (10% subset of the 23M)",
+            "2.3M pairs",
+            tuple(s.format(name="zero-2.3m") for s in _ZERO_STEPS),
+        ),
+        _corpus(
+            "zero-250m",
+            "Zero-250M, 250M images / 750M texts",
+            "250M images",
+            (
+                "The 250M release is shared through a cloud drive (see http://zero.so.com and github.com/yuxie11/R2D2); "
+                "download every record file of the share by hand (a browser or the drive's client).",
+                "Run: zero-bench download zero-250m --from <folder> --distributor pyspark (or ray) on a cluster: "
+                "several texts per image; fetching 250M images needs a cluster.",
+            ),
+            notes="several texts per image",
+        ),
         _ccmb("icm", "ICM image-caption matching", "400k pairs", "ICM", "long_itm"),
         _ccmb("iqm", "IQM image-query matching", "400k pairs", "IQM", "short_itm"),
         _ccmb("icr", "ICR image-caption retrieval", "200k pairs", "ICR", "long_itr"),
         _ccmb("iqr", "IQR image-query retrieval", "200k pairs", "IQR", "short_itr"),
         DatasetEntry(
-            name="flickr30k-cna", kind="task", title="Flickr30k-CNA: Flickr30k with 5 professional Chinese captions",
-            folder="ccmb", homepage=_ZERO_SITE, citation=_ZERO_CITATION, tasks=("flickr30k-cna",),
+            name="flickr30k-cna",
+            kind="task",
+            title="Flickr30k-CNA: Flickr30k with 5 professional Chinese captions",
+            folder="ccmb",
+            homepage=_ZERO_SITE,
+            citation=_ZERO_CITATION,
+            tasks=("flickr30k-cna",),
             license=_CCMB_LICENSE + "; images under the Flickr30k terms",
             source="CCMB downstream release (captions); images from Flickr30k (entry flickr30k-images)",
-            files=tuple(FileSpec(f"{s}/flickr30k_cna_{s}.txt", f"{s} captions: <id>#<k>\\t<caption>") for s in ("train", "val", "test"))
+            files=tuple(
+                FileSpec(f"{s}/flickr30k_cna_{s}.txt", f"{s} captions: <id>#<k>\\t<caption>")
+                for s in ("train", "val", "test")
+            )
             + (FileSpec("Flickr30k-images", "the Flickr30k images (entry flickr30k-images)", folder=True),),
             manual_steps=(
                 "Download the Flickr30k-CNA captions from http://zero.so.com (CCMB downstream release).",
@@ -155,7 +223,10 @@ REGISTRY: dict[str, DatasetEntry] = {
             ),
         ),
         DatasetEntry(
-            name="flickr30k-images", kind="images", title="Flickr30k images (31,783 JPEGs)", folder="ccmb",
+            name="flickr30k-images",
+            kind="images",
+            title="Flickr30k images (31,783 JPEGs)",
+            folder="ccmb",
             license="Flickr30k terms: non-commercial research use",
             homepage="https://shannon.cs.illinois.edu/DenotationGraph/",
             source="the Flickr30k images, distributed after an access request (form / e-mail) to the dataset authors",
@@ -167,34 +238,67 @@ REGISTRY: dict[str, DatasetEntry] = {
                 "<data root>/ccmb/Flickr30k-images).",
             ),
         ),
-        _cnclip("flickr30k-cn", "Flickr30k-CN (Chinese-CLIP layout)", "Flickr30k-CN", ("train", "valid", "test"),
-                "Flickr30k-CN captions (Lan et al. 2017) with Flickr30k images, pre-processed by Chinese-CLIP",
-                "Flickr30k terms (non-commercial research); check the source for the Chinese captions",
-                (_CNCLIP_STEP, "Run: zero-bench download flickr30k-cn --from <archive or folder> (installed as <data root>/Flickr30k-CN).")),
-        _cnclip("coco-cn", "COCO-CN (Chinese-CLIP layout)", "COCO-CN", ("train", "valid", "test"),
-                "COCO-CN (Li et al. 2019): the captions are given on request by the authors (e-mail), images from MS-COCO",
-                "COCO-CN terms (research use, by request); MS-COCO images under their Flickr licences",
-                ("Request COCO-CN from its authors (github.com/li-xirong/coco-cn: an e-mail request), or use the "
-                 "Chinese-CLIP pre-processed copy once you hold the permission.",
-                 "Run: zero-bench download coco-cn --from <archive or folder> (installed as <data root>/COCO-CN).")),
-        _cnclip("muge", "MUGE retrieval (Chinese-CLIP layout)", "MUGE", ("train", "valid"),
-                "MUGE multimodal retrieval (tianchi.aliyun.com), pre-processed by Chinese-CLIP; test labels are not public",
-                "Research use; check the MUGE terms",
-                (_CNCLIP_STEP, "Run: zero-bench download muge --from <archive or folder> (installed as <data root>/MUGE)."),
-                homepage="https://tianchi.aliyun.com/muge"),
-        _cnclip("aic-icc", "AI Challenger image captioning (Chinese-CLIP layout)", "AIC-ICC", ("train", "valid"),
-                "AI Challenger 2017 image Chinese captioning; distribution is by registration; the retrieval protocol is unknown",
-                "AI Challenger terms (research use)",
-                ("Obtain AI Challenger ICC (registration required) and convert it to the Chinese-CLIP layout "
-                 "(valid_texts.jsonl + valid_imgs.tsv).",
-                 "Run: zero-bench download aic-icc --from <archive or folder> (installed as <data root>/AIC-ICC).")),
+        _cnclip(
+            "flickr30k-cn",
+            "Flickr30k-CN (Chinese-CLIP layout)",
+            "Flickr30k-CN",
+            ("train", "valid", "test"),
+            "Flickr30k-CN captions (Lan et al. 2017) with Flickr30k images, pre-processed by Chinese-CLIP",
+            "Flickr30k terms (non-commercial research); check the source for the Chinese captions",
+            (
+                _CNCLIP_STEP,
+                "Run: zero-bench download flickr30k-cn --from <archive or folder> (installed as <data root>/Flickr30k-CN).",
+            ),
+        ),
+        _cnclip(
+            "coco-cn",
+            "COCO-CN (Chinese-CLIP layout)",
+            "COCO-CN",
+            ("train", "valid", "test"),
+            "COCO-CN (Li et al. 2019): the captions are given on request by the authors (e-mail), images from MS-COCO",
+            "COCO-CN terms (research use, by request); MS-COCO images under their Flickr licences",
+            (
+                "Request COCO-CN from its authors (github.com/li-xirong/coco-cn: an e-mail request), or use the "
+                "Chinese-CLIP pre-processed copy once you hold the permission.",
+                "Run: zero-bench download coco-cn --from <archive or folder> (installed as <data root>/COCO-CN).",
+            ),
+        ),
+        _cnclip(
+            "muge",
+            "MUGE retrieval (Chinese-CLIP layout)",
+            "MUGE",
+            ("train", "valid"),
+            "MUGE multimodal retrieval (tianchi.aliyun.com), pre-processed by Chinese-CLIP; test labels are not public",
+            "Research use; check the MUGE terms",
+            (_CNCLIP_STEP, "Run: zero-bench download muge --from <archive or folder> (installed as <data root>/MUGE)."),
+            homepage="https://tianchi.aliyun.com/muge",
+        ),
+        _cnclip(
+            "aic-icc",
+            "AI Challenger image captioning (Chinese-CLIP layout)",
+            "AIC-ICC",
+            ("train", "valid"),
+            "AI Challenger 2017 image Chinese captioning; distribution is by registration; the retrieval protocol is unknown",
+            "AI Challenger terms (research use)",
+            (
+                "Obtain AI Challenger ICC (registration required) and convert it to the Chinese-CLIP layout "
+                "(valid_texts.jsonl + valid_imgs.tsv).",
+                "Run: zero-bench download aic-icc --from <archive or folder> (installed as <data root>/AIC-ICC).",
+            ),
+        ),
         DatasetEntry(
-            name="zero-toy", kind="toy", title="zero-toy: synthetic offline benchmark in miniature", folder="zero-toy",
-            license="Apache-2.0 (generated by zero-bench)", scripted=True,
+            name="zero-toy",
+            kind="toy",
+            title="zero-toy: synthetic offline benchmark in miniature",
+            folder="zero-toy",
+            license="Apache-2.0 (generated by zero-bench)",
+            scripted=True,
             tasks=("icr", "iqr", "icm", "iqm", "flickr30k-cna"),
             source="generated locally and deterministically by `zero-bench download zero-toy` (no network)",
-            files=(FileSpec("corpus", "Arrow pre-training corpus with the Zero columns", folder=True),
-                   FileSpec("ccmb", "the five toy tasks in the official ccmb layout", folder=True)),
+            files=(
+                FileSpec("corpus", "Arrow pre-training corpus with the Zero columns", folder=True),
+                FileSpec("ccmb", "the five toy tasks in the official ccmb layout", folder=True),
+            ),
         ),
     )
 }

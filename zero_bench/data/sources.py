@@ -36,7 +36,12 @@ def parse_hf_url(url: str) -> HFSource:
     if not match:
         raise ZeroBenchError(f"{url}: not a Hub source; expected hf://datasets/ORG/NAME[@REVISION][/FOLDER]")
     kind, org, name, revision, sub = match.groups()
-    return HFSource(repo_type=kind.rstrip("s"), repo_id=f"{org}/{name}", revision=revision, subfolder=(sub or None) and sub.strip("/"))
+    return HFSource(
+        repo_type=kind.rstrip("s"),
+        repo_id=f"{org}/{name}",
+        revision=revision,
+        subfolder=(sub or None) and sub.strip("/"),
+    )
 
 
 def is_archive(path: str | Path) -> bool:
@@ -94,7 +99,7 @@ def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
                 written.append(dest)
         return written
     try:
-        tf = tarfile.open(archive, "r:*")
+        tf = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the `with tf:` below
     except tarfile.TarError as exc:
         raise ZeroBenchError(f"{archive}: not a valid tar archive ({exc})") from exc
     with tf:
@@ -107,7 +112,9 @@ def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
                 link = PurePosixPath(m.linkname)
                 resolved = (target / rel.parent / link) if m.issym() else (target / link)
                 if link.is_absolute() or not _inside(target, resolved):
-                    raise ZeroBenchError(f"{archive}: refusing link {m.name!r} -> {m.linkname!r} leaving the target folder")
+                    raise ZeroBenchError(
+                        f"{archive}: refusing link {m.name!r} -> {m.linkname!r} leaving the target folder"
+                    )
         for m in members:
             dest = target / _check_member(m.name, archive)
             if m.isdir():
@@ -139,10 +146,17 @@ def download_url(url: str, dest: str | Path, *, timeout: float = 60, show_progre
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with open(tmp, "wb") as out, Progress(
-                "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                disable=not show_progress, transient=True,
-            ) as progress:
+            with (
+                open(tmp, "wb") as out,
+                Progress(
+                    "[progress.description]{task.description}",
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    disable=not show_progress,
+                    transient=True,
+                ) as progress,
+            ):
                 task = progress.add_task(dest.name, total=total)
                 got = 0
                 while block := response.read(1 << 20):
@@ -164,11 +178,16 @@ def hf_snapshot(src: HFSource, dest: str | Path) -> Path:
 
     try:
         path = snapshot_download(
-            repo_id=src.repo_id, repo_type=src.repo_type, revision=src.revision, local_dir=str(dest),
+            repo_id=src.repo_id,
+            repo_type=src.repo_type,
+            revision=src.revision,
+            local_dir=str(dest),
             allow_patterns=[f"{src.subfolder}/**"] if src.subfolder else None,
         )
     except Exception as exc:
-        raise ZeroBenchError(f"hf://{src.repo_type}s/{src.repo_id}: Hub download failed: {exc}".splitlines()[0]) from exc
+        raise ZeroBenchError(
+            f"hf://{src.repo_type}s/{src.repo_id}: Hub download failed: {exc}".splitlines()[0]
+        ) from exc
     out = Path(path)
     return out / src.subfolder if src.subfolder else out
 

@@ -12,7 +12,29 @@ import numpy as np
 
 from zero_bench.paths import cache_dir
 
-STOPWORDS = {"的", "有", "是", "一个", "，", "。", "、", "；", "：", " ", "在", "了", "和", "与", "（", "）", "(", ")", ",", ".", "-"}
+STOPWORDS = {
+    "的",
+    "有",
+    "是",
+    "一个",
+    "，",
+    "。",
+    "、",
+    "；",
+    "：",
+    " ",
+    "在",
+    "了",
+    "和",
+    "与",
+    "（",
+    "）",
+    "(",
+    ")",
+    ",",
+    ".",
+    "-",
+}
 
 
 def _jieba():
@@ -30,8 +52,15 @@ def describe(values: list[int] | np.ndarray) -> dict:
     if arr.size == 0:
         return {"n": 0}
     q = np.percentile(arr, [5, 50, 95])
-    return {"n": int(arr.size), "mean": round(float(arr.mean()), 2), "min": int(arr.min()), "p5": round(float(q[0]), 1),
-            "median": round(float(q[1]), 1), "p95": round(float(q[2]), 1), "max": int(arr.max())}
+    return {
+        "n": int(arr.size),
+        "mean": round(float(arr.mean()), 2),
+        "min": int(arr.min()),
+        "p5": round(float(q[0]), 1),
+        "median": round(float(q[1]), 1),
+        "p95": round(float(q[2]), 1),
+        "max": int(arr.max()),
+    }
 
 
 @dataclass
@@ -50,11 +79,17 @@ class Stats:
 
     def summary(self) -> dict:
         return {
-            "name": self.name, "rows": self.rows, "sampled_for_text": self.sampled, "success_rate": self.success_rate,
-            "failures": self.failures, "malformed_records": self.malformed,
+            "name": self.name,
+            "rows": self.rows,
+            "sampled_for_text": self.sampled,
+            "success_rate": self.success_rate,
+            "failures": self.failures,
+            "malformed_records": self.malformed,
             "text_chars": {k: describe(v) for k, v in self.text_chars.items()},
             "text_words": {k: describe(v) for k, v in self.text_words.items()},
-            "top_words": self.top_words, "image_width": describe(self.widths), "image_height": describe(self.heights),
+            "top_words": self.top_words,
+            "image_width": describe(self.widths),
+            "image_height": describe(self.heights),
         }
 
 
@@ -91,7 +126,9 @@ def corpus_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20, s
         sizes = ds.select_columns(["width", "height"]).with_format("arrow")[:] if n <= 5_000_000 else picked
         stats.widths = sizes["width"].to_pylist()  # every row up to 5M rows, the sample beyond
         stats.heights = sizes["height"].to_pylist()
-        _text_stats(stats, {c: [t or "" for t in picked[c].to_pylist()] for c in ("title", "content", "query", "keywords")}, top)
+        _text_stats(
+            stats, {c: [t or "" for t in picked[c].to_pylist()] for c in ("title", "content", "query", "keywords")}, top
+        )
     return stats
 
 

@@ -11,8 +11,11 @@ from zero_bench.fileio import sha256_file
 from zero_bench.paths import data_root
 
 # names found in third-party copies / the original archives -> the official layout
-ALIASES = {"test/flickr30k_cn_test.txt": "test/flickr30k_cna_test.txt", "flickr30k-images": "Flickr30k-images",
-           "flickr30k_images": "Flickr30k-images"}
+ALIASES = {
+    "test/flickr30k_cn_test.txt": "test/flickr30k_cna_test.txt",
+    "flickr30k-images": "Flickr30k-images",
+    "flickr30k_images": "Flickr30k-images",
+}
 
 
 @dataclass
@@ -46,7 +49,11 @@ def _find_base(folder: Path, rel_paths: list[str]) -> Path | None:
     """The folder inside an unpacked source under which the expected relative paths live (it may be nested)."""
     candidates = [folder] + sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts))
     for cand in candidates:
-        if any((cand / r).exists() or (cand / a).exists() for r in rel_paths for a in [r] + [k for k, v in ALIASES.items() if v == r]):
+        if any(
+            (cand / r).exists() or (cand / a).exists()
+            for r in rel_paths
+            for a in [r] + [k for k, v in ALIASES.items() if v == r]
+        ):
             return cand
     return None
 
@@ -128,8 +135,9 @@ def install_task_dataset(name: str, source: str | None, root: str | Path | None 
     if any(r in report.missing for r in required) or (source is None and report.missing == annotations + images):
         from zero_bench.data.registry import MissingDataError
 
-        raise MissingDataError(f"{target}: {name} is missing {', '.join(report.missing)}; see the manual steps above",
-                               entry.manual_text())
+        raise MissingDataError(
+            f"{target}: {name} is missing {', '.join(report.missing)}; see the manual steps above", entry.manual_text()
+        )
     _check_images(name, target, report)
     return report
 

@@ -39,10 +39,21 @@ class CorpusIterable(IterableDataset):
         columns: text columns to include (default all).
     """
 
-    def __init__(self, corpus: Any, transform: Callable[[dict], Any] | None = None, *, shuffle: bool = True,
-                 seed: int = 0, rank: int | None = None, world_size: int | None = None, drop_last: bool = False,
-                 decode: bool = True, columns: tuple[str, ...] = TEXT_FIELDS, root: str | Path | None = None,
-                 batch_rows: int = 256) -> None:
+    def __init__(
+        self,
+        corpus: Any,
+        transform: Callable[[dict], Any] | None = None,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+        drop_last: bool = False,
+        decode: bool = True,
+        columns: tuple[str, ...] = TEXT_FIELDS,
+        root: str | Path | None = None,
+        batch_rows: int = 256,
+    ) -> None:
         super().__init__()
         if isinstance(corpus, (str, Path)):
             from zero_bench.data.corpus import load_corpus
@@ -70,8 +81,11 @@ class CorpusIterable(IterableDataset):
 
     def indices(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:
         n = len(self.dataset)
-        order = (np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle
-                 else np.arange(n, dtype=np.int64))
+        order = (
+            np.random.default_rng([self.seed, self.epoch]).permutation(n)
+            if self.shuffle
+            else np.arange(n, dtype=np.int64)
+        )
         shards = world * workers
         shard = rank * workers + worker
         if self.drop_last:
@@ -97,7 +111,9 @@ class CorpusIterable(IterableDataset):
             if batch is None:
                 continue
             images = batch.column("image").to_pylist()
-            cols = {c: batch.column(c).to_pylist() for c in self.columns + ("width", "height") if c in batch.column_names}
+            cols = {
+                c: batch.column(c).to_pylist() for c in self.columns + ("width", "height") if c in batch.column_names
+            }
             for j, row in enumerate(chunk.tolist()):
                 data = images[j]["bytes"]
                 if self.decode:

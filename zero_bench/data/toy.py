@@ -31,12 +31,24 @@ from zero_bench.fileio import atomic_dir, atomic_write_text
 from zero_bench.paths import data_root
 
 SHAPES = ("圆形", "正方形", "三角形", "星形", "菱形", "六边形", "十字形")
-COLORS = {"红色": (220, 30, 30), "橙色": (245, 130, 20), "黄色": (235, 215, 0), "绿色": (20, 160, 50),
-          "蓝色": (30, 70, 220), "紫色": (140, 40, 190), "黑色": (15, 15, 15)}
+COLORS = {
+    "红色": (220, 30, 30),
+    "橙色": (245, 130, 20),
+    "黄色": (235, 215, 0),
+    "绿色": (20, 160, 50),
+    "蓝色": (30, 70, 220),
+    "紫色": (140, 40, 190),
+    "黑色": (15, 15, 15),
+}
 SIZES = ("大", "小")
 POSITIONS = ("左上方", "正上方", "右上方", "左侧", "中间", "右侧", "左下方", "正下方", "右下方")
-TONES = {"浅灰色": (208, 208, 208), "浅蓝色": (188, 214, 240), "浅粉色": (245, 208, 220), "米白色": (240, 236, 222),
-         "灰绿色": (172, 194, 170)}
+TONES = {
+    "浅灰色": (208, 208, 208),
+    "浅蓝色": (188, 214, 240),
+    "浅粉色": (245, 208, 220),
+    "米白色": (240, 236, 222),
+    "灰绿色": (172, 194, 170),
+}
 BG_KINDS = {"solid": "纯色", "gradient": "渐变", "noise": "噪点纹理"}
 NUMERALS = {1: "一", 2: "两", 3: "三"}
 ATTRIBUTES = ("color", "shape", "size", "position", "background")
@@ -62,15 +74,24 @@ class Scene:
 
 # ---- scenes and texts ------------------------------------------------------------------------------------------
 
+
 def random_scene(rng: np.random.Generator, size_range: tuple[int, int] = (64, 96)) -> Scene:
     n = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
     positions = sorted(rng.choice(9, size=n, replace=False).tolist())
-    objs = tuple(Obj(SHAPES[rng.integers(len(SHAPES))], list(COLORS)[rng.integers(len(COLORS))],
-                     SIZES[rng.integers(2)], p) for p in positions)
+    objs = tuple(
+        Obj(SHAPES[rng.integers(len(SHAPES))], list(COLORS)[rng.integers(len(COLORS))], SIZES[rng.integers(2)], p)
+        for p in positions
+    )
     side = int(rng.integers(size_range[0], size_range[1] + 1))
     jitter = tuple((int(rng.integers(-2, 3)), int(rng.integers(-2, 3))) for _ in objs)
-    return Scene(objs, list(TONES)[rng.integers(len(TONES))], list(BG_KINDS)[rng.integers(3)], side,
-                 int(rng.integers(1 << 30)), jitter)
+    return Scene(
+        objs,
+        list(TONES)[rng.integers(len(TONES))],
+        list(BG_KINDS)[rng.integers(3)],
+        side,
+        int(rng.integers(1 << 30)),
+        jitter,
+    )
 
 
 def _obj_phrase(o: Obj, style: int) -> str:
@@ -141,6 +162,7 @@ def mutate(scene: Scene, rng: np.random.Generator, attributes: tuple[str, ...] =
 
 # ---- rendering -----------------------------------------------------------------------------------------------------
 
+
 def _polygon(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]] | None:
     if shape == "三角形":
         return [(cx, cy - r), (cx + r * 0.92, cy + r * 0.7), (cx - r * 0.92, cy + r * 0.7)]
@@ -157,8 +179,20 @@ def _polygon(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, fl
         return pts
     if shape == "十字形":
         w = r * 0.38
-        return [(cx - w, cy - r), (cx + w, cy - r), (cx + w, cy - w), (cx + r, cy - w), (cx + r, cy + w), (cx + w, cy + w),
-                (cx + w, cy + r), (cx - w, cy + r), (cx - w, cy + w), (cx - r, cy + w), (cx - r, cy - w), (cx - w, cy - w)]
+        return [
+            (cx - w, cy - r),
+            (cx + w, cy - r),
+            (cx + w, cy - w),
+            (cx + r, cy - w),
+            (cx + r, cy + w),
+            (cx + w, cy + w),
+            (cx + w, cy + r),
+            (cx - w, cy + r),
+            (cx - w, cy + w),
+            (cx - r, cy + w),
+            (cx - r, cy - w),
+            (cx - w, cy - w),
+        ]
     return None
 
 
@@ -201,6 +235,7 @@ def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
 
 
 # ---- generation --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ToySizes:
@@ -264,10 +299,14 @@ def _itm(ccmb: Path, folder: str, prefix: str, split: str, n_pairs: int, seed: i
         (ccmb / "IQR_IQM_ICR_ICM_images" / name).write_bytes(jpeg_bytes(render(scene)))
         variant = int(rng.integers(5))
         neg, _ = mutate(scene, rng, attrs)
-        def text(sc: Scene) -> str:
+
+        def text(sc: Scene, variant: int = variant) -> str:
             return caption(sc, variant) if text_kind == "caption" else query(sc)
-        pair = [{"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(scene), "label": 1},
-                {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(neg), "label": 0}]
+
+        pair = [
+            {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(scene), "label": 1},
+            {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(neg), "label": 0},
+        ]
         if rng.random() < 0.5:
             pair.reverse()
         rows += pair
@@ -311,13 +350,30 @@ def corpus_rows(seed: int, n: int, size_range=(64, 96)) -> Iterator[dict]:
         scene = random_scene(rng, size_range)
         v = int(rng.integers(5))
         data = jpeg_bytes(render(scene))
-        yield {"key": f"toy-{i:07d}", "image": data, "title": caption(scene, v), "content": caption(scene, (v + 1) % 5),
-               "query": query(scene), "keywords": keywords(scene), "url": f"http://zero-toy.invalid/page/{i}",
-               "image_url": f"http://zero-toy.invalid/img/{i}.jpg", "width": scene.side, "height": scene.side}
+        yield {
+            "key": f"toy-{i:07d}",
+            "image": data,
+            "title": caption(scene, v),
+            "content": caption(scene, (v + 1) % 5),
+            "query": query(scene),
+            "keywords": keywords(scene),
+            "url": f"http://zero-toy.invalid/page/{i}",
+            "image_url": f"http://zero-toy.invalid/img/{i}.jpg",
+            "width": scene.side,
+            "height": scene.side,
+        }
 
 
-def generate_zero_toy(root: str | Path | None = None, seed: int = 0, sizes: ToySizes | None = None, *,
-                      corpus: bool = True, tasks: bool = True, shard_rows: int = 5_000, **size_overrides: int) -> Path:
+def generate_zero_toy(
+    root: str | Path | None = None,
+    seed: int = 0,
+    sizes: ToySizes | None = None,
+    *,
+    corpus: bool = True,
+    tasks: bool = True,
+    shard_rows: int = 5_000,
+    **size_overrides: int,
+) -> Path:
     """Generate zero-toy under ``<root>/zero-toy`` (default data root); returns that folder.
 
     Sizes come from :class:`ToySizes`; override any with keywords (``generate_zero_toy(corpus=..., itr_val=50)``
@@ -336,7 +392,9 @@ def generate_zero_toy(root: str | Path | None = None, seed: int = 0, sizes: ToyS
             generate_tasks(tmp, seed, sizes)
             atomic_write_text(tmp / "zero-toy.json", json.dumps(params, indent=1) + "\n")
         lock = LockFile.load(base)
-        annotation = {str(p.relative_to(base)): p for p in sorted((base / "ccmb").rglob("*")) if p.suffix in (".json", ".txt")}
+        annotation = {
+            str(p.relative_to(base)): p for p in sorted((base / "ccmb").rglob("*")) if p.suffix in (".json", ".txt")
+        }
         lock.record("zero-toy", annotation, source=f"generated seed={seed}", replace=True)
     if corpus:
         with atomic_dir(base / "corpus") as tmp:
@@ -344,11 +402,22 @@ def generate_zero_toy(root: str | Path | None = None, seed: int = 0, sizes: ToyS
             for row in corpus_rows(seed, sizes.corpus, (sizes.image_min, sizes.image_max)):
                 writer.write(row)
             shards = writer.close()
-            write_manifest(tmp, {
-                "name": "zero-toy", "generator": params,
-                "records": {"total": sizes.corpus, "valid": sizes.corpus, "malformed": {}, "malformed_total": 0},
-                "download": {"rows": sizes.corpus, "success": sizes.corpus, "failed": 0, "success_rate": 1.0,
-                             "failures": {}, "failure_messages": {}, "shards": []},
-                "corpus": {"rows": sizes.corpus, "shards": shards},
-            })
+            write_manifest(
+                tmp,
+                {
+                    "name": "zero-toy",
+                    "generator": params,
+                    "records": {"total": sizes.corpus, "valid": sizes.corpus, "malformed": {}, "malformed_total": 0},
+                    "download": {
+                        "rows": sizes.corpus,
+                        "success": sizes.corpus,
+                        "failed": 0,
+                        "success_rate": 1.0,
+                        "failures": {},
+                        "failure_messages": {},
+                        "shards": [],
+                    },
+                    "corpus": {"rows": sizes.corpus, "shards": shards},
+                },
+            )
     return base

@@ -15,14 +15,24 @@ from zero_bench.fileio import atomic_path
 from zero_bench.models.protocol import Encoded, ModelInfo
 
 
-def cache_key(info: ModelInfo, task: str, task_version: str, split: str, data_sha256: str, modality: str,
-              precision: str) -> str | None:
+def cache_key(
+    info: ModelInfo, task: str, task_version: str, split: str, data_sha256: str, modality: str, precision: str
+) -> str | None:
     """None when the model's weights cannot be identified (no checkpoint hash): nothing is cached then."""
     if not info.checkpoint_sha256:
         return None
     identity = json.dumps(
-        {"model": info.model_dump(mode="json"), "task": task, "version": task_version, "split": split,
-         "data": data_sha256, "modality": modality, "precision": precision}, sort_keys=True)
+        {
+            "model": info.model_dump(mode="json"),
+            "task": task,
+            "version": task_version,
+            "split": split,
+            "data": data_sha256,
+            "modality": modality,
+            "precision": precision,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 

@@ -47,7 +47,7 @@ def gather_rows(tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     else:
         parts = [torch.empty_like(padded) for _ in range(world)]
         dist.all_gather(parts, padded)
-    return torch.cat([part[:size] for part, size in zip(parts, sizes)])
+    return torch.cat([part[:size] for part, size in zip(parts, sizes, strict=False)])
 
 
 def finish() -> None:

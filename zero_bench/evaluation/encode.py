@@ -27,8 +27,13 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 
 def progress_bar(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -66,9 +71,20 @@ def _detach(encoded: Encoded, keep_states: bool) -> Encoded:
     return Encoded(encoded.embeddings.detach().float(), states)
 
 
-def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, num_workers: int,
-                 device: torch.device, precision: str, cache: ChunkCache | None, keep_states: bool,
-                 chunk_size: int, show_progress: bool) -> Encoded:
+def encode_split(
+    kind: str,
+    model: object,
+    items: Sequence,
+    *,
+    batch_size: int,
+    num_workers: int,
+    device: torch.device,
+    precision: str,
+    cache: ChunkCache | None,
+    keep_states: bool,
+    chunk_size: int,
+    show_progress: bool,
+) -> Encoded:
     """Encode ``items`` (ImageItems for kind 'images', strings for 'texts'); every rank returns all of them."""
     rank, world = rank_and_world()
     if len(items) < world:
@@ -90,8 +106,9 @@ def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, 
     with progress_bar(show_progress and rank == 0) as bar:
         total = sum(min(chunk_size, len(items) - s) for s in pending)
         task = bar.add_task(f"encoding {kind}", total=total, rate="")
-        for start, encoded in _encode_chunks(kind, model, items, pending, chunk_size, batch_size, num_workers,
-                                             device, precision, keep_states, bar, task):
+        for start, encoded in _encode_chunks(
+            kind, model, items, pending, chunk_size, batch_size, num_workers, device, precision, keep_states, bar, task
+        ):
             if cache is not None:
                 cache.save(start, encoded)
             done[start] = encoded
@@ -106,16 +123,31 @@ def encode_split(kind: str, model: object, items: Sequence, *, batch_size: int, 
     )
 
 
-def _encode_chunks(kind: str, model: object, items: Sequence, starts: list[int], chunk_size: int, batch_size: int,
-                   num_workers: int, device: torch.device, precision: str, keep_states: bool, bar: Progress,
-                   task: object) -> Iterator[tuple[int, Encoded]]:
+def _encode_chunks(
+    kind: str,
+    model: object,
+    items: Sequence,
+    starts: list[int],
+    chunk_size: int,
+    batch_size: int,
+    num_workers: int,
+    device: torch.device,
+    precision: str,
+    keep_states: bool,
+    bar: Progress,
+    task: object,
+) -> Iterator[tuple[int, Encoded]]:
     positions = [p for s in starts for p in range(s, min(s + chunk_size, len(items)))]
     if not positions:
         return
     if kind == "images":
         loader = torch.utils.data.DataLoader(
-            _ImageDataset(items, positions, model.preprocess_image), batch_size=batch_size,
-            num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=False)
+            _ImageDataset(items, positions, model.preprocess_image),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=False,
+        )
         batches = (batch.to(device, non_blocking=True) for batch in loader)
         encode = model.encode_images
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -48,28 +48,73 @@ def pick_device(device: str | None) -> torch.device:
 class _Run:
     """Shared settings of one evaluation."""
 
-    def __init__(self, model: Model, spec: TaskSpec, data: RetrievalData | MatchingData, *, batch_size: int,
-                 pair_batch_size: int, num_workers: int, device: torch.device, precision: str, use_cache: bool,
-                 show_progress: bool) -> None:
+    def __init__(
+        self,
+        model: Model,
+        spec: TaskSpec,
+        data: RetrievalData | MatchingData,
+        *,
+        batch_size: int,
+        pair_batch_size: int,
+        num_workers: int,
+        device: torch.device,
+        precision: str,
+        use_cache: bool,
+        show_progress: bool,
+    ) -> None:
         self.model, self.spec, self.data = model, spec, data
         self.batch_size, self.pair_batch_size, self.num_workers = batch_size, pair_batch_size, num_workers
         self.device, self.precision, self.use_cache, self.show_progress = device, precision, use_cache, show_progress
         self.cross = has_pair_scorer(model)
 
     def encode(self, kind: str, items: list) -> Encoded:
-        key = cache_key(self.model.info, self.spec.name, self.spec.version, self.data.split,
-                        self.data.annotation_sha256, kind, self.precision) if self.use_cache else None
+        key = (
+            cache_key(
+                self.model.info,
+                self.spec.name,
+                self.spec.version,
+                self.data.split,
+                self.data.annotation_sha256,
+                kind,
+                self.precision,
+            )
+            if self.use_cache
+            else None
+        )
         chunk = self.batch_size * 16
         cache = ChunkCache(cache_dir() / "encoded", key, chunk) if key else None
-        return encode_split(kind, self.model, items, batch_size=self.batch_size, num_workers=self.num_workers,
-                            device=self.device, precision=self.precision, cache=cache, keep_states=self.cross,
-                            chunk_size=chunk, show_progress=self.show_progress)
+        return encode_split(
+            kind,
+            self.model,
+            items,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            device=self.device,
+            precision=self.precision,
+            cache=cache,
+            keep_states=self.cross,
+            chunk_size=chunk,
+            show_progress=self.show_progress,
+        )
 
 
-def evaluate(model: Model, task: str | TaskSpec, split: str | None = None, *, data_dir: str | Path | None = None,
-             top_k: int | None = None, batch_size: int = 64, pair_batch_size: int = 256, num_workers: int = 0,
-             device: str | None = None, precision: str = "fp32", use_cache: bool = True,
-             predictions: str | Path | None = None, seed: int = 0, show_progress: bool = False) -> Result:
+def evaluate(
+    model: Model,
+    task: str | TaskSpec,
+    split: str | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    top_k: int | None = None,
+    batch_size: int = 64,
+    pair_batch_size: int = 256,
+    num_workers: int = 0,
+    device: str | None = None,
+    precision: str = "fp32",
+    use_cache: bool = True,
+    predictions: str | Path | None = None,
+    seed: int = 0,
+    show_progress: bool = False,
+) -> Result:
     """Evaluate ``model`` on one split of ``task`` and return the Result (and write predictions if asked).
 
     Retrieval: encode every image and text once, rank by cosine in chunks, and where the model has a cross
@@ -92,8 +137,18 @@ def evaluate(model: Model, task: str | TaskSpec, split: str | None = None, *, da
     model.to(chosen)
     if hasattr(model, "eval"):
         model.eval()
-    run = _Run(model, spec, data, batch_size=batch_size, pair_batch_size=pair_batch_size, num_workers=num_workers,
-               device=chosen, precision=precision, use_cache=use_cache, show_progress=show_progress)
+    run = _Run(
+        model,
+        spec,
+        data,
+        batch_size=batch_size,
+        pair_batch_size=pair_batch_size,
+        num_workers=num_workers,
+        device=chosen,
+        precision=precision,
+        use_cache=use_cache,
+        show_progress=show_progress,
+    )
     began = time.perf_counter()
     rank, world = rank_and_world()
     write = predictions is not None and rank == 0
@@ -120,14 +175,24 @@ def evaluate(model: Model, task: str | TaskSpec, split: str | None = None, *, da
         rerank_top_k=k,
         num_queries=counts,
         predictions_sha256=sha256_file(predictions) if write else None,
-        run=RunInfo(toolkit_version=__version__, torch_version=torch.__version__, device=str(chosen),
-                    precision=precision, world_size=world, seed=seed, wall_time_s=round(wall, 3),
-                    timestamp=datetime.now(timezone.utc).replace(microsecond=0)),
+        run=RunInfo(
+            toolkit_version=__version__,
+            torch_version=torch.__version__,
+            device=str(chosen),
+            precision=precision,
+            world_size=world,
+            seed=seed,
+            wall_time_s=round(wall, 3),
+            timestamp=datetime.now(UTC).replace(microsecond=0),
+        ),
     )
 
 
-def _evaluate_retrieval(run: _Run, data: RetrievalData, k: int,
-                        ) -> tuple[dict[str, float], dict[str, int], tuple[torch.Tensor, torch.Tensor]]:
+def _evaluate_retrieval(
+    run: _Run,
+    data: RetrievalData,
+    k: int,
+) -> tuple[dict[str, float], dict[str, int], tuple[torch.Tensor, torch.Tensor]]:
     images = run.encode("images", data.images)
     texts = run.encode("texts", data.texts)
     length_i2t, length_t2i = ranking_length(data.num_texts), ranking_length(data.num_images)
@@ -135,23 +200,49 @@ def _evaluate_retrieval(run: _Run, data: RetrievalData, k: int,
     i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth)
     if k > 0:
         keys = candidate_keys(i2t, t2i, k, data.num_texts)
-        pair_scores = score_candidate_pairs(run.model, keys, images, texts, data.num_texts,
-                                            batch_size=run.pair_batch_size, device=run.device,
-                                            precision=run.precision, show_progress=run.show_progress)
+        pair_scores = score_candidate_pairs(
+            run.model,
+            keys,
+            images,
+            texts,
+            data.num_texts,
+            batch_size=run.pair_batch_size,
+            device=run.device,
+            precision=run.precision,
+            show_progress=run.show_progress,
+        )
         add = bool(getattr(run.model, "rerank_with_similarity", False))
-        ranked_i2t = rerank_rankings(i2t, min(k, data.num_texts), keys, pair_scores, queries_are_images=True,
-                                     n_texts=data.num_texts, n_candidates=data.num_texts, add_similarity=add,
-                                     length=length_i2t)
-        ranked_t2i = rerank_rankings(t2i, min(k, data.num_images), keys, pair_scores, queries_are_images=False,
-                                     n_texts=data.num_texts, n_candidates=data.num_images, add_similarity=add,
-                                     length=length_t2i)
+        ranked_i2t = rerank_rankings(
+            i2t,
+            min(k, data.num_texts),
+            keys,
+            pair_scores,
+            queries_are_images=True,
+            n_texts=data.num_texts,
+            n_candidates=data.num_texts,
+            add_similarity=add,
+            length=length_i2t,
+        )
+        ranked_t2i = rerank_rankings(
+            t2i,
+            min(k, data.num_images),
+            keys,
+            pair_scores,
+            queries_are_images=False,
+            n_texts=data.num_texts,
+            n_candidates=data.num_images,
+            add_similarity=add,
+            length=length_t2i,
+        )
         counts = {"pairs_scored": int(keys.numel())}
     else:
         ranked_i2t, ranked_t2i = i2t.indices[:, :length_i2t], t2i.indices[:, :length_t2i]
         counts = {}
     ranked_i2t, ranked_t2i = ranked_i2t.cpu(), ranked_t2i.cpu()
     metrics = retrieval_metrics_from_rankings(data, ranked_i2t, ranked_t2i)
-    counts.update({"image_queries": int(np.unique(data.gold[:, 1]).size), "text_queries": int(np.unique(data.gold[:, 0]).size)})
+    counts.update(
+        {"image_queries": int(np.unique(data.gold[:, 1]).size), "text_queries": int(np.unique(data.gold[:, 0]).size)}
+    )
     return metrics, counts, (ranked_i2t, ranked_t2i)
 
 
@@ -162,9 +253,17 @@ def _evaluate_matching(run: _Run, data: MatchingData) -> tuple[dict[str, float],
     if run.cross:
         # Text i belongs to pair i, so pair keys are image * n_texts + pair.
         keys = pair_image * data.num_pairs + torch.arange(data.num_pairs, device=run.device)
-        scores = score_candidate_pairs(run.model, keys, images, texts, data.num_pairs,
-                                       batch_size=run.pair_batch_size, device=run.device, precision=run.precision,
-                                       show_progress=run.show_progress)
+        scores = score_candidate_pairs(
+            run.model,
+            keys,
+            images,
+            texts,
+            data.num_pairs,
+            batch_size=run.pair_batch_size,
+            device=run.device,
+            precision=run.precision,
+            show_progress=run.show_progress,
+        )
     else:
         img = torch.nn.functional.normalize(images.embeddings[pair_image], dim=-1)
         txt = torch.nn.functional.normalize(texts.embeddings, dim=-1)

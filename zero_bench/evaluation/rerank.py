@@ -26,8 +26,18 @@ def candidate_keys(i2t: TopK, t2i: TopK, k: int, n_texts: int) -> torch.Tensor:
     return torch.unique(torch.cat([from_images.reshape(-1), from_texts.reshape(-1)]))
 
 
-def score_candidate_pairs(model: object, keys: torch.Tensor, images: Encoded, texts: Encoded, n_texts: int, *,
-                          batch_size: int, device: torch.device, precision: str, show_progress: bool) -> torch.Tensor:
+def score_candidate_pairs(
+    model: object,
+    keys: torch.Tensor,
+    images: Encoded,
+    texts: Encoded,
+    n_texts: int,
+    *,
+    batch_size: int,
+    device: torch.device,
+    precision: str,
+    show_progress: bool,
+) -> torch.Tensor:
     """``model.score_pairs`` for every key, batched; each rank scores a contiguous share."""
     rank, world = rank_and_world()
     mine = shard(keys.numel(), rank, world)
@@ -51,8 +61,18 @@ def score_candidate_pairs(model: object, keys: torch.Tensor, images: Encoded, te
     return gather_rows(out, [len(shard(keys.numel(), r, world)) for r in range(world)])
 
 
-def rerank_rankings(topk: TopK, k: int, keys: torch.Tensor, pair_scores: torch.Tensor, *, queries_are_images: bool,
-                    n_texts: int, n_candidates: int, add_similarity: bool, length: int) -> torch.Tensor:
+def rerank_rankings(
+    topk: TopK,
+    k: int,
+    keys: torch.Tensor,
+    pair_scores: torch.Tensor,
+    *,
+    queries_are_images: bool,
+    n_texts: int,
+    n_candidates: int,
+    add_similarity: bool,
+    length: int,
+) -> torch.Tensor:
     """Ranked positions [n_queries, length] after re-scoring each query's top k (ties by ascending index)."""
     cand = topk.indices[:, :k]
     n_queries = cand.shape[0]

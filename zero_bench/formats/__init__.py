@@ -43,7 +43,9 @@ def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
     return hashlib.sha256(":".join(digests).encode()).hexdigest()
 
 
-def load_split(spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None) -> RetrievalData | MatchingData:
+def load_split(
+    spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None
+) -> RetrievalData | MatchingData:
     """Read one split of a task into the canonical form, validating every line and image reference."""
     split, split_spec = spec.split(split)
     folder = task_data_dir(spec, data_dir)

@@ -64,7 +64,9 @@ def read_cn_clip(texts_path: Path, images_path: Path, *, task: str, split: str, 
         if not isinstance(record["text"], str):
             raise DataFormatError(texts_path, "field 'text' must be a string", number)
         if not isinstance(image_ids, list) or not image_ids:
-            raise DataFormatError(texts_path, "image_ids must be a non-empty list (this split has no gold labels?)", number)
+            raise DataFormatError(
+                texts_path, "image_ids must be a non-empty list (this split has no gold labels?)", number
+            )
         for image_id in image_ids:
             if image_id not in positions:
                 raise DataFormatError(texts_path, f"image id {image_id!r} is not in {images_path.name}", number)
@@ -75,7 +77,13 @@ def read_cn_clip(texts_path: Path, images_path: Path, *, task: str, split: str, 
     if not texts:
         raise DataFormatError(texts_path, "empty split: no samples")
     return RetrievalData(
-        task=task, split=split, annotation_sha256=sha256, images=images,
-        image_ids=np.asarray([int(item.key) for item in images], dtype=np.int64), texts=texts,
-        text_ids=np.asarray(text_ids, dtype=np.int64), gold=np.asarray(gold, dtype=np.int64), source=str(texts_path),
+        task=task,
+        split=split,
+        annotation_sha256=sha256,
+        images=images,
+        image_ids=np.asarray([int(item.key) for item in images], dtype=np.int64),
+        texts=texts,
+        text_ids=np.asarray(text_ids, dtype=np.int64),
+        gold=np.asarray(gold, dtype=np.int64),
+        source=str(texts_path),
     )

@@ -21,8 +21,11 @@ def read_lines(path: Path, what: str = "annotation file") -> Iterator[tuple[int,
         raise DataFormatError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
-def read_json_lines(path: Path, required: tuple[str, ...] = (), what: str = "annotation file",
-                    ) -> Iterator[tuple[int, dict]]:
+def read_json_lines(
+    path: Path,
+    required: tuple[str, ...] = (),
+    what: str = "annotation file",
+) -> Iterator[tuple[int, dict]]:
     """(line number, object) of each line; blank lines, bad JSON, non-objects and missing fields are errors."""
     for number, line in read_lines(path, what):
         if not line.strip():

@@ -62,9 +62,15 @@ def read_itr_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
         texts.append(record["text"])
     _check_non_empty(path, len(texts))
     return RetrievalData(
-        task=task, split=split, annotation_sha256=sha256, images=images.items,
-        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
-        text_ids=np.arange(len(texts), dtype=np.int64), gold=np.asarray(gold, dtype=np.int64), source=str(path),
+        task=task,
+        split=split,
+        annotation_sha256=sha256,
+        images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64),
+        texts=texts,
+        text_ids=np.arange(len(texts), dtype=np.int64),
+        gold=np.asarray(gold, dtype=np.int64),
+        source=str(path),
     )
 
 
@@ -82,10 +88,16 @@ def read_itm_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
         labels.append(int(label))
     _check_non_empty(path, len(texts))
     return MatchingData(
-        task=task, split=split, annotation_sha256=sha256, images=images.items,
-        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
-        pair_image=np.asarray(pair_image, dtype=np.int64), labels=np.asarray(labels, dtype=np.int64),
-        pair_ids=np.arange(len(texts), dtype=np.int64), source=str(path),
+        task=task,
+        split=split,
+        annotation_sha256=sha256,
+        images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64),
+        texts=texts,
+        pair_image=np.asarray(pair_image, dtype=np.int64),
+        labels=np.asarray(labels, dtype=np.int64),
+        pair_ids=np.arange(len(texts), dtype=np.int64),
+        source=str(path),
     )
 
 
@@ -106,7 +118,13 @@ def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sh
         texts.append(caption)
     _check_non_empty(path, len(texts))
     return RetrievalData(
-        task=task, split=split, annotation_sha256=sha256, images=images.items,
-        image_ids=np.arange(len(images.items), dtype=np.int64), texts=texts,
-        text_ids=np.arange(len(texts), dtype=np.int64), gold=np.asarray(gold, dtype=np.int64), source=str(path),
+        task=task,
+        split=split,
+        annotation_sha256=sha256,
+        images=images.items,
+        image_ids=np.arange(len(images.items), dtype=np.int64),
+        texts=texts,
+        text_ids=np.arange(len(texts), dtype=np.int64),
+        gold=np.asarray(gold, dtype=np.int64),
+        source=str(path),
     )

@@ -18,7 +18,11 @@ import pandas as pd
 
 from zero_bench.fileio import atomic_write_bytes, sha256_file
 from zero_bench.leaderboard.schema import (
-    ModelFile, Rejected, check_entry_semantics, official_checksums, slugify,
+    ModelFile,
+    Rejected,
+    check_entry_semantics,
+    official_checksums,
+    slugify,
 )
 from zero_bench.taskspec import MeanRecall, TaskKind, TaskSpec, all_tasks
 
@@ -33,13 +37,32 @@ MEAN_RECALL_TEXT = {
     MeanRecall.mean_of_r1: "mean of R@1 in both directions",
 }
 METRIC_LABELS = {
-    "img_r1": "T2I R@1", "img_r5": "T2I R@5", "img_r10": "T2I R@10", "img_r_mean": "T2I mean",
-    "txt_r1": "I2T R@1", "txt_r5": "I2T R@5", "txt_r10": "I2T R@10", "txt_r_mean": "I2T mean",
-    "r_mean": "MR", "auc": "AUC", "accuracy": "Accuracy",
+    "img_r1": "T2I R@1",
+    "img_r5": "T2I R@5",
+    "img_r10": "T2I R@10",
+    "img_r_mean": "T2I mean",
+    "txt_r1": "I2T R@1",
+    "txt_r5": "I2T R@5",
+    "txt_r10": "I2T R@10",
+    "txt_r_mean": "I2T mean",
+    "r_mean": "MR",
+    "auc": "AUC",
+    "accuracy": "Accuracy",
 }
 # Column order in tables: text-to-image first, as the paper's tables.
-METRIC_ORDER = ("img_r1", "img_r5", "img_r10", "txt_r1", "txt_r5", "txt_r10", "img_r_mean", "txt_r_mean", "r_mean",
-                "auc", "accuracy")
+METRIC_ORDER = (
+    "img_r1",
+    "img_r5",
+    "img_r10",
+    "txt_r1",
+    "txt_r5",
+    "txt_r10",
+    "img_r_mean",
+    "txt_r_mean",
+    "r_mean",
+    "auc",
+    "accuracy",
+)
 SETTINGS = ("zero-shot", "fine-tuned")
 STATUSES = ("re-scored", "reported")
 
@@ -115,16 +138,22 @@ def entries_frame(loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> pd.DataFr
         for entry in item.file.entries:
             spec = tasks[entry.task]
             row = {
-                "model": card.name, "slug": item.slug, "task": entry.task, "kind": spec.kind.value,
-                "setting": entry.setting, "status": entry.status, "source": entry.source,
+                "model": card.name,
+                "slug": item.slug,
+                "task": entry.task,
+                "kind": spec.kind.value,
+                "setting": entry.setting,
+                "status": entry.status,
+                "source": entry.source,
                 "primary": entry.metrics.get(spec.primary_metric, math.nan),
             }
             row.update({m: entry.metrics.get(m, math.nan) for m in METRIC_ORDER})
             rows.append(row)
     columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", *METRIC_ORDER]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["task", "setting", "status", "primary", "model"],
-                             ascending=[True, True, True, False, True], kind="mergesort").reset_index(drop=True)
+    return frame.sort_values(
+        ["task", "setting", "status", "primary", "model"], ascending=[True, True, True, False, True], kind="mergesort"
+    ).reset_index(drop=True)
 
 
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
@@ -132,10 +161,12 @@ def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["setting", "status", "model", "slug", "score", "covered", "tasks", "rank"])
     grouped = frame.groupby(["setting", "status", "model", "slug"], sort=True)
-    out = grouped.agg(score=("primary", "mean"), covered=("task", "nunique"),
-                      tasks=("task", lambda s: ", ".join(sorted(s)))).reset_index()
-    out = out.sort_values(["setting", "status", "score", "covered", "model"],
-                          ascending=[True, True, False, False, True], kind="mergesort").reset_index(drop=True)
+    out = grouped.agg(
+        score=("primary", "mean"), covered=("task", "nunique"), tasks=("task", lambda s: ", ".join(sorted(s)))
+    ).reset_index()
+    out = out.sort_values(
+        ["setting", "status", "score", "covered", "model"], ascending=[True, True, False, False, True], kind="mergesort"
+    ).reset_index(drop=True)
     out["rank"] = out.groupby(["setting", "status"]).cumcount() + 1
     out["n_tasks"] = n_tasks
     return out
@@ -183,8 +214,9 @@ def md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec],
-                 charts: dict[str, str]) -> str:
+def build_readme(
+    frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec], charts: dict[str, str]
+) -> str:
     from zero_bench.version import __version__
 
     out = [
@@ -201,8 +233,9 @@ def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded
         "- **reported**: numbers as published or submitted without predictions, *not re-scored*; shown apart.",
         "- **zero-shot**: the weights never saw the task's training split; **fine-tuned**: trained on it.",
         "- All values are percentages. T2I = text-to-image (`img_r*`), I2T = image-to-text (`txt_r*`).",
-        "- Mean recall (MR) definitions: " + "; ".join(
-            f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items()) + ". Each task states its own.",
+        "- Mean recall (MR) definitions: "
+        + "; ".join(f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items())
+        + ". Each task states its own.",
         "",
         "## Overall ranking",
         "",
@@ -217,12 +250,14 @@ def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded
             if part.empty:
                 continue
             out += [f"### {setting}, {status}", ""]
-            table = pd.DataFrame({
-                "Rank": part["rank"].astype(str),
-                "Model": part["model"].map(md_text),
-                "Mean of primary metrics": part["score"].astype(float),
-                "Coverage": [f"{c}/{n_tasks}: {t}" for c, t in zip(part["covered"], part["tasks"])],
-            })
+            table = pd.DataFrame(
+                {
+                    "Rank": part["rank"].astype(str),
+                    "Model": part["model"].map(md_text),
+                    "Mean of primary metrics": part["score"].astype(float),
+                    "Coverage": [f"{c}/{n_tasks}: {t}" for c, t in zip(part["covered"], part["tasks"], strict=False)],
+                }
+            )
             out += [md_table(table), ""]
     for kind, title in ((TaskKind.retrieval, "Retrieval"), (TaskKind.matching, "Matching")):
         out += [f"## {title}", ""]
@@ -233,8 +268,11 @@ def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded
                 continue
             out += [f"### {spec.title} (`{name}`, split `{spec.default_split}`)", ""]
             if spec.mean_recall is not None:
-                out += [f"Primary metric `{spec.primary_metric}`; mean recall `{spec.mean_recall.value}`: "
-                        f"{MEAN_RECALL_TEXT[spec.mean_recall]}.", ""]
+                out += [
+                    f"Primary metric `{spec.primary_metric}`; mean recall `{spec.mean_recall.value}`: "
+                    f"{MEAN_RECALL_TEXT[spec.mean_recall]}.",
+                    "",
+                ]
             rows = frame[frame["task"] == name]
             if rows.empty:
                 out += ["No submissions yet.", ""]
@@ -257,14 +295,15 @@ def build_readme(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded
                         table["Source"] = part["source"].map(md_text).to_numpy()
                     out += [md_table(table.reset_index(drop=True)), ""]
     out += ["## Model cards", ""]
-    cards = pd.DataFrame({
-        "Model": [md_text(i.file.model.name) for i in loaded],
-        "Organisation": [md_text(i.file.model.organisation) for i in loaded],
-        "Parameters": [f"{i.file.model.parameters:,}" if i.file.model.parameters else "not stated"
-                       for i in loaded],
-        "Pre-training data": [md_text(i.file.model.training_data) for i in loaded],
-        "Link": [md_link(i.file.model.link) for i in loaded],
-    })
+    cards = pd.DataFrame(
+        {
+            "Model": [md_text(i.file.model.name) for i in loaded],
+            "Organisation": [md_text(i.file.model.organisation) for i in loaded],
+            "Parameters": [f"{i.file.model.parameters:,}" if i.file.model.parameters else "not stated" for i in loaded],
+            "Pre-training data": [md_text(i.file.model.training_data) for i in loaded],
+            "Link": [md_link(i.file.model.link) for i in loaded],
+        }
+    )
     if not cards.empty:
         cards = cards.sort_values("Model", kind="mergesort")
         out += [md_table(cards), ""]
@@ -281,38 +320,58 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
     if frame.empty:
         return {}
     import matplotlib
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    colours = {("zero-shot", "re-scored"): "#1f77b4", ("zero-shot", "reported"): "#aec7e8",
-               ("fine-tuned", "re-scored"): "#d62728", ("fine-tuned", "reported"): "#ff9896"}
+    colours = {
+        ("zero-shot", "re-scored"): "#1f77b4",
+        ("zero-shot", "reported"): "#aec7e8",
+        ("fine-tuned", "re-scored"): "#d62728",
+        ("fine-tuned", "reported"): "#ff9896",
+    }
     charts: dict[str, bytes] = {}
-    with matplotlib.rc_context({"svg.hashsalt": "zero-bench", "text.parse_math": False, "text.usetex": False,
-                                "font.family": "DejaVu Sans", "font.size": 9, "path.simplify": True}):
+    with matplotlib.rc_context(
+        {
+            "svg.hashsalt": "zero-bench",
+            "text.parse_math": False,
+            "text.usetex": False,
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "path.simplify": True,
+        }
+    ):
         for name, spec in tasks.items():
             rows = frame[frame["task"] == name]
             if rows.empty:
                 continue
-            rows = rows.sort_values(["primary", "model", "setting", "status"], ascending=[False, True, True, True],
-                                    kind="mergesort").head(CHART_TOP)
-            labels = [(m if len(m) <= 40 else m[:39] + "…") + f" ({s}, {st})"
-                      for m, s, st in zip(rows["model"], rows["setting"], rows["status"])]
+            rows = rows.sort_values(
+                ["primary", "model", "setting", "status"], ascending=[False, True, True, True], kind="mergesort"
+            ).head(CHART_TOP)
+            labels = [
+                (m if len(m) <= 40 else m[:39] + "…") + f" ({s}, {st})"
+                for m, s, st in zip(rows["model"], rows["setting"], rows["status"], strict=False)
+            ]
             values = rows["primary"].astype(float).tolist()
             height = 1.2 + 0.32 * len(rows)
             fig = Figure(figsize=(10, height), dpi=100)
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             positions = list(range(len(rows)))[::-1]
-            bars = ax.barh(positions, values, color=[colours[(s, st)] for s, st in zip(rows["setting"], rows["status"])])
-            for bar, status in zip(bars, rows["status"]):
+            bars = ax.barh(
+                positions,
+                values,
+                color=[colours[(s, st)] for s, st in zip(rows["setting"], rows["status"], strict=False)],
+            )
+            for bar, status in zip(bars, rows["status"], strict=False):
                 if status == "reported":
                     bar.set_hatch("//")
             ax.set_yticks(positions, labels)
             ax.set_xlim(0, 100)
             ax.set_xlabel(f"{spec.primary_metric} (%)")
-            ax.set_title(f"{spec.title} ({spec.default_split}), top {min(CHART_TOP, len(rows))} by {spec.primary_metric}")
-            for pos, value in zip(positions, values):
+            ax.set_title(
+                f"{spec.title} ({spec.default_split}), top {min(CHART_TOP, len(rows))} by {spec.primary_metric}"
+            )
+            for pos, value in zip(positions, values, strict=False):
                 ax.text(min(value + 0.5, 92), pos, f"{value:.1f}", va="center", fontsize=8)
             buffer = io.BytesIO()
             with warnings.catch_warnings():
@@ -332,31 +391,64 @@ def _num(value: float) -> float | None:
 
 
 def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> dict:
-    models = [{
-        "slug": i.slug, "name": i.file.model.name, "organisation": i.file.model.organisation,
-        "link": i.file.model.link, "parameters": i.file.model.parameters,
-        "training_data": i.file.model.training_data, "checkpoint": i.file.model.checkpoint,
-    } for i in loaded]
+    models = [
+        {
+            "slug": i.slug,
+            "name": i.file.model.name,
+            "organisation": i.file.model.organisation,
+            "link": i.file.model.link,
+            "parameters": i.file.model.parameters,
+            "training_data": i.file.model.training_data,
+            "checkpoint": i.file.model.checkpoint,
+        }
+        for i in loaded
+    ]
     entries = []
     for item in loaded:
         for e in item.file.entries:
-            entries.append({
-                "slug": item.slug, "task": e.task, "setting": e.setting, "status": e.status, "source": e.source,
-                "metrics": {k: _num(e.metrics[k]) for k in sorted(e.metrics)},
-                "rerank_top_k": e.rerank_top_k, "annotation_sha256": e.annotation_sha256,
-                "predictions_sha256": e.predictions_sha256, "checkpoint_sha256": e.checkpoint_sha256,
-                "fine_tuned_on": e.fine_tuned_on,
-            })
+            entries.append(
+                {
+                    "slug": item.slug,
+                    "task": e.task,
+                    "setting": e.setting,
+                    "status": e.status,
+                    "source": e.source,
+                    "metrics": {k: _num(e.metrics[k]) for k in sorted(e.metrics)},
+                    "rerank_top_k": e.rerank_top_k,
+                    "annotation_sha256": e.annotation_sha256,
+                    "predictions_sha256": e.predictions_sha256,
+                    "checkpoint_sha256": e.checkpoint_sha256,
+                    "fine_tuned_on": e.fine_tuned_on,
+                }
+            )
     return {
-        "tasks": [{"name": n, "title": s.title, "kind": s.kind.value, "split": s.default_split,
-                   "metrics": [m for m in METRIC_ORDER if m in s.metrics], "primary": s.primary_metric,
-                   "mean_recall": s.mean_recall.value if s.mean_recall else None} for n, s in tasks.items()],
+        "tasks": [
+            {
+                "name": n,
+                "title": s.title,
+                "kind": s.kind.value,
+                "split": s.default_split,
+                "metrics": [m for m in METRIC_ORDER if m in s.metrics],
+                "primary": s.primary_metric,
+                "mean_recall": s.mean_recall.value if s.mean_recall else None,
+            }
+            for n, s in tasks.items()
+        ],
         "labels": METRIC_LABELS,
         "models": models,
         "entries": entries,
-        "overall": [{"slug": r.slug, "setting": r.setting, "status": r.status, "score": _num(r.score),
-                     "covered": int(r.covered), "tasks": r.tasks, "rank": int(r.rank)}
-                    for r in overall.itertuples(index=False)],
+        "overall": [
+            {
+                "slug": r.slug,
+                "setting": r.setting,
+                "status": r.status,
+                "score": _num(r.score),
+                "covered": int(r.covered),
+                "tasks": r.tasks,
+                "rank": int(r.rank),
+            }
+            for r in overall.itertuples(index=False)
+        ],
         "n_tasks": len(tasks),
     }
 
@@ -375,10 +467,16 @@ def build_html(data: dict) -> str:
 
     script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
     style_hash = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
-    csp = (f"default-src 'none'; script-src 'sha256-{script_hash}'; style-src 'sha256-{style_hash}'; "
-           "img-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
-    return (PAGE.replace("@@CSP@@", csp).replace("@@STYLE@@", STYLE).replace("@@DATA@@", json_for_script(data))
-            .replace("@@SCRIPT@@", SCRIPT))
+    csp = (
+        f"default-src 'none'; script-src 'sha256-{script_hash}'; style-src 'sha256-{style_hash}'; "
+        "img-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'"
+    )
+    return (
+        PAGE.replace("@@CSP@@", csp)
+        .replace("@@STYLE@@", STYLE)
+        .replace("@@DATA@@", json_for_script(data))
+        .replace("@@SCRIPT@@", SCRIPT)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ build
@@ -422,10 +520,12 @@ def stale_files(root: str | Path) -> list[str]:
     """Generated files under ``root`` that differ from a fresh build (or are missing / left over)."""
     root = Path(root)
     files = render(root)
-    problems = [rel for rel, data in sorted(files.items())
-                if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+    problems = [
+        rel for rel, data in sorted(files.items()) if not (root / rel).is_file() or (root / rel).read_bytes() != data
+    ]
     chart_dir = root / CHART_DIR
     if chart_dir.is_dir():
-        problems += [f"{CHART_DIR}/{p.name}" for p in sorted(chart_dir.glob("*.png"))
-                     if f"{CHART_DIR}/{p.name}" not in files]
+        problems += [
+            f"{CHART_DIR}/{p.name}" for p in sorted(chart_dir.glob("*.png")) if f"{CHART_DIR}/{p.name}" not in files
+        ]
     return problems

@@ -70,8 +70,9 @@ class ModelCard(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     organisation: str = Field(min_length=1, max_length=MAX_STRING)
     link: str = Field(pattern=r"^https?://[^\s]+$", max_length=MAX_STRING)
-    parameters: int | None = Field(ge=1, description="number of parameters; null only for published numbers "
-                                                     "whose source does not state it")
+    parameters: int | None = Field(
+        ge=1, description="number of parameters; null only for published numbers whose source does not state it"
+    )
     training_data: str = Field(min_length=1, max_length=MAX_STRING, description="declared pre-training data")
     checkpoint: str | None = Field(default=None, max_length=MAX_STRING)
 
@@ -82,8 +83,7 @@ class Entry(BaseModel):
     task: str
     task_version: str
     split: str
-    annotation_sha256: str | None = Field(default=None, pattern=_HEX64,
-                                          description="null only for published numbers")
+    annotation_sha256: str | None = Field(default=None, pattern=_HEX64, description="null only for published numbers")
     setting: Setting
     fine_tuned_on: str | None = None
     status: Status
@@ -205,14 +205,17 @@ def known_task(name: str, where: str | Path, field: str = "task.name") -> TaskSp
     return tasks[name]
 
 
-def check_metrics(metrics: dict[str, float], spec: TaskSpec, where: str | Path, prefix: str = "metrics",
-                  status: str = "reported") -> None:
+def check_metrics(
+    metrics: dict[str, float], spec: TaskSpec, where: str | Path, prefix: str = "metrics", status: str = "reported"
+) -> None:
     """Names known for the task, the primary metric present, values in [0, 100], means consistent."""
     if not metrics:
         raise Rejected(prefix, "no metrics", where)
     for key, value in metrics.items():
         if key not in spec.metrics:
-            raise Rejected(f"{prefix}.{key}", f"not a metric of task {spec.name} (its metrics: {', '.join(spec.metrics)})", where)
+            raise Rejected(
+                f"{prefix}.{key}", f"not a metric of task {spec.name} (its metrics: {', '.join(spec.metrics)})", where
+            )
         if not math.isfinite(value):
             raise Rejected(f"{prefix}.{key}", f"{value} is not finite", where)
         if not 0.0 <= value <= 100.0:
@@ -220,43 +223,76 @@ def check_metrics(metrics: dict[str, float], spec: TaskSpec, where: str | Path, 
     if spec.primary_metric not in metrics:
         raise Rejected(f"{prefix}.{spec.primary_metric}", f"the primary metric of {spec.name} is missing", where)
     if status == "reported":
-        for mean, parts in (("txt_r_mean", ("txt_r1", "txt_r5", "txt_r10")),
-                            ("img_r_mean", ("img_r1", "img_r5", "img_r10")),
-                            ("r_mean", ("txt_r1", "txt_r5", "txt_r10", "img_r1", "img_r5", "img_r10"))):
+        for mean, parts in (
+            ("txt_r_mean", ("txt_r1", "txt_r5", "txt_r10")),
+            ("img_r_mean", ("img_r1", "img_r5", "img_r10")),
+            ("r_mean", ("txt_r1", "txt_r5", "txt_r10", "img_r1", "img_r5", "img_r10")),
+        ):
             if mean in metrics and all(p in metrics for p in parts):
                 expected = sum(metrics[p] for p in parts) / len(parts)
                 if abs(metrics[mean] - expected) > MEAN_TOLERANCE:
-                    raise Rejected(f"{prefix}.{mean}", f"{metrics[mean]} is not the mean of {'/'.join(parts)} "
-                                                       f"({expected:.2f})", where)
+                    raise Rejected(
+                        f"{prefix}.{mean}",
+                        f"{metrics[mean]} is not the mean of {'/'.join(parts)} ({expected:.2f})",
+                        where,
+                    )
 
 
-ENTRY_FIELDS = {"task": "task", "task_version": "task_version", "split": "split", "metrics": "metrics",
-                "mean_recall": "mean_recall", "fine_tuned_on": "fine_tuned_on", "setting": "setting"}
-RESULT_FIELDS = {"task": "task.name", "task_version": "task.version", "split": "task.split", "metrics": "metrics",
-                 "mean_recall": "mean_recall", "fine_tuned_on": "model.fine_tuned_on", "setting": "setting"}
+ENTRY_FIELDS = {
+    "task": "task",
+    "task_version": "task_version",
+    "split": "split",
+    "metrics": "metrics",
+    "mean_recall": "mean_recall",
+    "fine_tuned_on": "fine_tuned_on",
+    "setting": "setting",
+}
+RESULT_FIELDS = {
+    "task": "task.name",
+    "task_version": "task.version",
+    "split": "task.split",
+    "metrics": "metrics",
+    "mean_recall": "mean_recall",
+    "fine_tuned_on": "model.fine_tuned_on",
+    "setting": "setting",
+}
 
 
-def check_entry_semantics(entry: Entry, where: str | Path, prefix: str, names: dict[str, str] = ENTRY_FIELDS,
-                          status: str | None = None) -> TaskSpec:
+def check_entry_semantics(
+    entry: Entry, where: str | Path, prefix: str, names: dict[str, str] = ENTRY_FIELDS, status: str | None = None
+) -> TaskSpec:
     """Checks of an entry against the task definitions (used by submit and by build); ``names`` maps the entry's
     fields to the field names the message uses (those of a Result for a submission)."""
     f = {k: f"{prefix}.{v}" if prefix else v for k, v in names.items()}
     spec = known_task(entry.task, where, f["task"])
     if entry.task_version != spec.version:
-        raise Rejected(f["task_version"], f"{entry.task_version!r} is not the current version "
-                                          f"{spec.version!r} of task {spec.name}", where)
+        raise Rejected(
+            f["task_version"],
+            f"{entry.task_version!r} is not the current version {spec.version!r} of task {spec.name}",
+            where,
+        )
     if entry.split != spec.default_split:
-        raise Rejected(f["split"], f"the leaderboard takes the evaluation split {spec.default_split!r} of "
-                                   f"{spec.name}, got {entry.split!r}", where)
+        raise Rejected(
+            f["split"],
+            f"the leaderboard takes the evaluation split {spec.default_split!r} of {spec.name}, got {entry.split!r}",
+            where,
+        )
     check_metrics(entry.metrics, spec, where, f["metrics"], status or entry.status)
     expected_mr = spec.mean_recall if spec.kind is TaskKind.retrieval else None
     if entry.mean_recall != expected_mr:
         got = entry.mean_recall.value if entry.mean_recall else None
-        raise Rejected(f["mean_recall"], f"{got!r} is not the mean recall of {spec.name} "
-                                         f"({expected_mr.value if expected_mr else None!r})", where)
+        raise Rejected(
+            f["mean_recall"],
+            f"{got!r} is not the mean recall of {spec.name} ({expected_mr.value if expected_mr else None!r})",
+            where,
+        )
     if entry.setting == "fine-tuned" and entry.fine_tuned_on != spec.name:
-        raise Rejected(f["fine_tuned_on"], f"a fine-tuned result on {spec.name} must be tuned on "
-                                           f"{spec.name}'s train split, got {entry.fine_tuned_on!r}", where)
+        raise Rejected(
+            f["fine_tuned_on"],
+            f"a fine-tuned result on {spec.name} must be tuned on "
+            f"{spec.name}'s train split, got {entry.fine_tuned_on!r}",
+            where,
+        )
     if entry.setting == "zero-shot" and entry.fine_tuned_on == spec.name:
         raise Rejected(f["setting"], f"the model was fine-tuned on {spec.name}: the setting is fine-tuned", where)
     return spec
@@ -269,8 +305,9 @@ def official_checksums(root: Path) -> dict[str, str]:
         return {}
     raw = load_json(path)
     sums = raw.get("checksums") if isinstance(raw, dict) else None
-    if not isinstance(sums, dict) or not all(isinstance(k, str) and isinstance(v, str) and re.match(_HEX64, v)
-                                             for k, v in sums.items()):
+    if not isinstance(sums, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and re.match(_HEX64, v) for k, v in sums.items()
+    ):
         raise Rejected("checksums", 'expected {"checksums": {"task/version/split": "<sha256>"}}', path)
     return sums
 

@@ -22,9 +22,24 @@ from pydantic import ValidationError
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_path, atomic_write_text, sha256_file
 from zero_bench.leaderboard.schema import (
-    BUNDLE_FORMAT, MAX_ENTRIES, RESULT_FIELDS, MAX_PREDICTIONS_BYTES, RESCORE_TOLERANCE, Entry, ModelCard, ModelFile, Rejected,
-    check_entry_semantics, check_raw, dump_model_file, first_error, known_task, load_json, official_checksums,
-    predictions_name, slugify,
+    BUNDLE_FORMAT,
+    MAX_ENTRIES,
+    MAX_PREDICTIONS_BYTES,
+    RESCORE_TOLERANCE,
+    RESULT_FIELDS,
+    Entry,
+    ModelCard,
+    ModelFile,
+    Rejected,
+    check_entry_semantics,
+    check_raw,
+    dump_model_file,
+    first_error,
+    known_task,
+    load_json,
+    official_checksums,
+    predictions_name,
+    slugify,
 )
 from zero_bench.results import Result
 
@@ -104,8 +119,14 @@ def _card(result: Result, where: Path, prefix: str) -> ModelCard:
     if not info.name.strip():
         raise Rejected(f"{p}.name", "must not be blank", where)
     try:
-        return ModelCard(name=info.name, organisation=info.organisation, link=info.link, parameters=info.parameters,
-                         training_data=info.training_data, checkpoint=info.checkpoint)
+        return ModelCard(
+            name=info.name,
+            organisation=info.organisation,
+            link=info.link,
+            parameters=info.parameters,
+            training_data=info.training_data,
+            checkpoint=info.checkpoint,
+        )
     except ValidationError as exc:
         field, msg = first_error(exc, p)
         if field.endswith(".parameters"):
@@ -115,8 +136,9 @@ def _card(result: Result, where: Path, prefix: str) -> ModelCard:
         raise Rejected(field, msg, where) from exc
 
 
-def _rescore(cand: Candidate, spec, data_dir: Path | None, where: Path, checksums: dict[str, str],
-             data_cache: dict) -> tuple[dict[str, float], str]:
+def _rescore(
+    cand: Candidate, spec, data_dir: Path | None, where: Path, checksums: dict[str, str], data_cache: dict
+) -> tuple[dict[str, float], str]:
     from zero_bench.formats import load_split
     from zero_bench.predictions import score_predictions
 
@@ -131,8 +153,11 @@ def _rescore(cand: Candidate, spec, data_dir: Path | None, where: Path, checksum
         raise Rejected(pf, f"{size} bytes is larger than the limit of {MAX_PREDICTIONS_BYTES}", where)
     digest = sha256_file(pred)
     if cand.result.predictions_sha256 is not None and cand.result.predictions_sha256 != digest:
-        raise Rejected(f"{p}predictions_sha256", f"{cand.result.predictions_sha256} does not match the predictions "
-                                                 f"file {pred.name} ({digest})", where)
+        raise Rejected(
+            f"{p}predictions_sha256",
+            f"{cand.result.predictions_sha256} does not match the predictions file {pred.name} ({digest})",
+            where,
+        )
     key = (spec.name, cand.result.task.split)
     if key not in data_cache:
         try:
@@ -141,9 +166,13 @@ def _rescore(cand: Candidate, spec, data_dir: Path | None, where: Path, checksum
             raise Rejected(f"{p}task", f"cannot load the annotations to re-score against: {exc}", where) from exc
     data = data_cache[key]
     if cand.result.task.annotation_sha256 != data.annotation_sha256:
-        raise Rejected(f"{p}task.annotation_sha256", f"{cand.result.task.annotation_sha256} differs from the checksum "
-                                                     f"{data.annotation_sha256} of the annotations the leaderboard "
-                                                     f"re-scores against ({data.source or data_dir})", where)
+        raise Rejected(
+            f"{p}task.annotation_sha256",
+            f"{cand.result.task.annotation_sha256} differs from the checksum "
+            f"{data.annotation_sha256} of the annotations the leaderboard "
+            f"re-scores against ({data.source or data_dir})",
+            where,
+        )
     try:
         rescored = score_predictions(spec, data, pred)
     except ZeroBenchError as exc:
@@ -152,13 +181,22 @@ def _rescore(cand: Candidate, spec, data_dir: Path | None, where: Path, checksum
         raise Rejected(pf, f"{pred}: cannot be scored: {exc}", where) from exc
     for name, value in cand.result.metrics.items():
         if abs(value - rescored[name]) > RESCORE_TOLERANCE:
-            raise Rejected(f"{p}metrics.{name}", f"reported {value} but the predictions score {rescored[name]:.4f} "
-                                                 f"(tolerance {RESCORE_TOLERANCE})", where)
+            raise Rejected(
+                f"{p}metrics.{name}",
+                f"reported {value} but the predictions score {rescored[name]:.4f} (tolerance {RESCORE_TOLERANCE})",
+                where,
+            )
     return rescored, digest
 
 
-def submit(result_path: str | Path, predictions: str | Path | None = None, *, replace: bool = False,
-           data_dir: str | Path | None = None, root: str | Path | None = None) -> SubmitOutcome:
+def submit(
+    result_path: str | Path,
+    predictions: str | Path | None = None,
+    *,
+    replace: bool = False,
+    data_dir: str | Path | None = None,
+    root: str | Path | None = None,
+) -> SubmitOutcome:
     """Validate, re-score and store; raises :class:`Rejected` (nothing written) on any problem."""
     from zero_bench.version import __version__
 
@@ -184,21 +222,36 @@ def submit(result_path: str | Path, predictions: str | Path | None = None, *, re
             raise Rejected(f"{p}model.{diff}", "a bundle holds one model: the card differs from entries[0]", where)
         spec = known_task(r.task.name, where, f"{p}task.name")
         if r.task.version != spec.version:
-            raise Rejected(f"{p}task.version", f"{r.task.version!r} is not the current version {spec.version!r} "
-                                               f"of task {spec.name}", where)
+            raise Rejected(
+                f"{p}task.version",
+                f"{r.task.version!r} is not the current version {spec.version!r} of task {spec.name}",
+                where,
+            )
         if r.task.split not in spec.splits:
             raise Rejected(f"{p}task.split", f"task {spec.name} has no split {r.task.split!r}", where)
         official = checksums.get(f"{spec.name}/{spec.version}/{r.task.split}")
         if official is not None and r.task.annotation_sha256 != official:
-            raise Rejected(f"{p}task.annotation_sha256", f"{r.task.annotation_sha256} is not the official checksum "
-                                                         f"{official} of {spec.name}/{r.task.split}", where)
+            raise Rejected(
+                f"{p}task.annotation_sha256",
+                f"{r.task.annotation_sha256} is not the official checksum {official} of {spec.name}/{r.task.split}",
+                where,
+            )
         status = "re-scored" if cand.predictions is not None else "reported"
         slug = slugify(card.name)
         entry_fields = dict(
-            task=spec.name, task_version=r.task.version, split=r.task.split,
-            annotation_sha256=r.task.annotation_sha256, setting=r.setting, fine_tuned_on=r.model.fine_tuned_on,
-            status=status, metrics=dict(r.metrics), mean_recall=r.mean_recall, rerank_top_k=r.rerank_top_k,
-            num_queries=r.num_queries, checkpoint_sha256=r.model.checkpoint_sha256, run=r.run,
+            task=spec.name,
+            task_version=r.task.version,
+            split=r.task.split,
+            annotation_sha256=r.task.annotation_sha256,
+            setting=r.setting,
+            fine_tuned_on=r.model.fine_tuned_on,
+            status=status,
+            metrics=dict(r.metrics),
+            mean_recall=r.mean_recall,
+            rerank_top_k=r.rerank_top_k,
+            num_queries=r.num_queries,
+            checkpoint_sha256=r.model.checkpoint_sha256,
+            run=r.run,
             source="submitted Result JSON without predictions (not re-scored)",
         )
         try:  # field checks before the (costly) re-scoring; the submitted numbers must be consistent
@@ -210,15 +263,24 @@ def submit(result_path: str | Path, predictions: str | Path | None = None, *, re
             entry = Entry(**entry_fields)
         key = (spec.name, r.task.split, r.setting, status)
         if key in seen:
-            raise Rejected(f"{p}task.name", f"the bundle has two {status} {r.setting} entries for "
-                                            f"{spec.name}/{r.task.split}", where)
+            raise Rejected(
+                f"{p}task.name",
+                f"the bundle has two {status} {r.setting} entries for {spec.name}/{r.task.split}",
+                where,
+            )
         seen.add(key)
         if status == "re-scored":
             rescored, digest = _rescore(cand, spec, data_dir, where, checksums, data_cache)
             name = predictions_name(slug, spec.name, r.task.split, r.setting)
-            entry = Entry(**{**entry_fields, "metrics": rescored, "predictions_sha256": digest,
-                             "predictions_file": name,
-                             "source": f"re-scored by zero-bench {__version__} from the submitted predictions"})
+            entry = Entry(
+                **{
+                    **entry_fields,
+                    "metrics": rescored,
+                    "predictions_sha256": digest,
+                    "predictions_file": name,
+                    "source": f"re-scored by zero-bench {__version__} from the submitted predictions",
+                }
+            )
             copies.append((cand.predictions, name))
         new_entries.append(entry)
 
@@ -229,18 +291,27 @@ def submit(result_path: str | Path, predictions: str | Path | None = None, *, re
     if target.exists():
         old = read_model_file(target)
         if old.model.name != card.name:
-            raise Rejected("model.name", f"{card.name!r} maps to the file {target.name}, which belongs to another "
-                                         f"model ({old.model.name!r}); choose a distinct name", where)
+            raise Rejected(
+                "model.name",
+                f"{card.name!r} maps to the file {target.name}, which belongs to another "
+                f"model ({old.model.name!r}); choose a distinct name",
+                where,
+            )
         if old.model != card and not replace:
             diff = next(f for f in ModelCard.model_fields if getattr(old.model, f) != getattr(card, f))
-            raise Rejected(f"model.{diff}", f"differs from the stored card of {card.name!r}; pass --replace to "
-                                            "update it", where)
+            raise Rejected(
+                f"model.{diff}", f"differs from the stored card of {card.name!r}; pass --replace to update it", where
+            )
         by_key = {e.key: e for e in old.entries}
         for entry in new_entries:
             if entry.key in by_key:
                 if not replace:
-                    raise Rejected("task", f"{card.name!r} already has a {entry.status} {entry.setting} entry for "
-                                           f"{entry.task}/{entry.split}; pass --replace to replace it", where)
+                    raise Rejected(
+                        "task",
+                        f"{card.name!r} already has a {entry.status} {entry.setting} entry for "
+                        f"{entry.task}/{entry.split}; pass --replace to replace it",
+                        where,
+                    )
                 replaced.append(by_key[entry.key])
             by_key[entry.key] = entry
         entries = list(by_key.values())

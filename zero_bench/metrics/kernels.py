@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import numba
+import numpy as np
 from numba import njit, prange
 
 
 @njit(parallel=True, cache=True)
-def _fused_counts(scores, row_ref, col_ref, n_blocks):  # noqa: ANN001, ANN202 - numba signature
+def _fused_counts(scores, row_ref, col_ref, n_blocks):
     n_rows, n_cols = scores.shape
     row_gt = np.zeros(n_rows, np.int64)
     row_ge = np.zeros(n_rows, np.int64)
@@ -38,8 +38,11 @@ def _fused_counts(scores, row_ref, col_ref, n_blocks):  # noqa: ANN001, ANN202 -
     return row_gt, row_ge, col_gt.sum(axis=0), col_ge.sum(axis=0)
 
 
-def fused_counts(scores: np.ndarray, row_ref: np.ndarray, col_ref: np.ndarray,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fused_counts(
+    scores: np.ndarray,
+    row_ref: np.ndarray,
+    col_ref: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(row >, row >=, column >, column >=) counts of ``scores`` against per-row and per-column references."""
     scores = np.ascontiguousarray(scores)
     row_ref = np.ascontiguousarray(row_ref, dtype=scores.dtype)
@@ -50,7 +53,7 @@ def fused_counts(scores: np.ndarray, row_ref: np.ndarray, col_ref: np.ndarray,
 
 
 @njit(cache=True, inline="always")
-def _insert(values, items, value, item):  # noqa: ANN001, ANN202
+def _insert(values, items, value, item):
     """Insert into a list sorted by descending value; an equal value already kept stays ahead."""
     position = values.shape[0] - 1
     while position > 0 and values[position - 1] < value:
@@ -68,7 +71,7 @@ _GROUP = 32
 
 # fastmath is safe here: inputs are finite (checked by the caller), and max / compare are exact.
 @njit(parallel=True, cache=True, fastmath=True)
-def _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, n_blocks):  # noqa: ANN001, ANN202, C901
+def _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0, n_blocks):
     n_rows, n_cols = tile.shape
     row_last = row_values.shape[1] - 1
     col_last = col_values.shape[1] - 1
@@ -117,8 +120,15 @@ def _update_topk(tile, row_values, row_items, col_values, col_items, row0, col0,
                 _insert(row_values[i], row_items[i], value, part_items[block, i, k])
 
 
-def update_topk(tile: np.ndarray, row_values: np.ndarray, row_items: np.ndarray, col_values: np.ndarray,
-                col_items: np.ndarray, row0: int, col0: int) -> None:
+def update_topk(
+    tile: np.ndarray,
+    row_values: np.ndarray,
+    row_items: np.ndarray,
+    col_values: np.ndarray,
+    col_items: np.ndarray,
+    row0: int,
+    col0: int,
+) -> None:
     """Fold one tile of scores (rows row0.., columns col0..) into the running top-k lists of its rows and
     columns.  Tiles must arrive in increasing column order for each row band and increasing row order for each
     column band, so that index order decides ties."""

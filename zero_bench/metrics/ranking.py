@@ -27,8 +27,13 @@ class TopK:
     scores: torch.Tensor  # [n_queries, k] float32
 
 
-def _grouped_topk(groups: torch.Tensor, values: torch.Tensor, items: torch.Tensor, n_groups: int, k: int,
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def _grouped_topk(
+    groups: torch.Tensor,
+    values: torch.Tensor,
+    items: torch.Tensor,
+    n_groups: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For flat candidates (group, value, item) whose input order already puts lower items first among equal
     values, return the exact top-k of every group as [n_groups, k] (groups must each have >= k candidates)."""
     order = torch.sort(values, descending=True, stable=True).indices
@@ -115,7 +120,9 @@ class RunningTopK:
         row, col = row[by_col], col[by_col]
         affected, counts = torch.unique_consecutive(col, return_counts=True)
         n_aff, width = affected.numel(), int(counts.max())
-        slot = torch.arange(row.numel(), device=chunk.device) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        slot = torch.arange(row.numel(), device=chunk.device) - torch.repeat_interleave(
+            torch.cumsum(counts, 0) - counts, counts
+        )
         local = torch.repeat_interleave(torch.arange(n_aff, device=chunk.device), counts)
         new_values = torch.full((n_aff, width), float("-inf"), device=chunk.device)
         new_items = torch.full((n_aff, width), -1, dtype=torch.int64, device=chunk.device)
@@ -124,8 +131,14 @@ class RunningTopK:
         self._merge(affected, new_values, new_items)
 
 
-def topk_both_ways(chunks: Iterator[tuple[int, torch.Tensor]], n_images: int, n_texts: int, k_i2t: int,
-                   k_t2i: int, device: torch.device) -> tuple[TopK, TopK]:
+def topk_both_ways(
+    chunks: Iterator[tuple[int, torch.Tensor]],
+    n_images: int,
+    n_texts: int,
+    k_i2t: int,
+    k_t2i: int,
+    device: torch.device,
+) -> tuple[TopK, TopK]:
     """Consume (row_offset, [rows, n_texts] scores) chunks in row order; return (image->text, text->image)."""
     k_i2t, k_t2i = min(k_i2t, n_texts), min(k_t2i, n_images)
     i2t_values = torch.empty((n_images, k_i2t), device=device)
@@ -150,8 +163,11 @@ def rows_per_chunk(n_columns: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> in
     return max(1, chunk_bytes // (4 * max(1, n_columns)))
 
 
-def similarity_chunks(image_emb: torch.Tensor, text_emb: torch.Tensor, chunk_rows: int,
-                      ) -> Iterator[tuple[int, torch.Tensor]]:
+def similarity_chunks(
+    image_emb: torch.Tensor,
+    text_emb: torch.Tensor,
+    chunk_rows: int,
+) -> Iterator[tuple[int, torch.Tensor]]:
     """(row offset, image_emb[rows] @ text_emb.T) for consecutive row chunks."""
     text_t = text_emb.t()
     for start in range(0, image_emb.shape[0], chunk_rows):

@@ -39,8 +39,11 @@ def gold_pairs(text_to_image: GoldSpec) -> np.ndarray:
         pairs = np.stack([np.arange(len(text_to_image)), text_to_image.astype(np.int64)], axis=1)
     else:
         pairs = np.asarray(
-            [(t, int(i)) for t, images in enumerate(text_to_image)
-             for i in (images if isinstance(images, (list, tuple, np.ndarray)) else [images])],
+            [
+                (t, int(i))
+                for t, images in enumerate(text_to_image)
+                for i in (images if isinstance(images, (list, tuple, np.ndarray)) else [images])
+            ],
             dtype=np.int64,
         ).reshape(-1, 2)
     if (pairs[:, 1] < 0).any():
@@ -92,17 +95,21 @@ class RetrievalRecall:
         self._queries["img"] += int(texts.numel())
 
     def compute(self) -> dict[str, float]:
-        return summarise_recall({
-            prefix: [100.0 * float(h) / self._queries[prefix] for h in self._hits[prefix]]
-            for prefix in ("txt", "img") if self._queries[prefix] > 0
-        }, self.ks)
+        return summarise_recall(
+            {
+                prefix: [100.0 * float(h) / self._queries[prefix] for h in self._hits[prefix]]
+                for prefix in ("txt", "img")
+                if self._queries[prefix] > 0
+            },
+            self.ks,
+        )
 
 
 def summarise_recall(recalls: dict[str, list[float]], ks: Sequence[int]) -> dict[str, float]:
     """Official keys from per-direction recalls at ``ks``: ``{prefix}_r{k}``, ``{prefix}_r_mean``, ``r_mean``."""
     out: dict[str, float] = {}
     for prefix, values in recalls.items():
-        for k, value in zip(ks, values):
+        for k, value in zip(ks, values, strict=False):
             out[f"{prefix}_r{k}"] = value
         out[f"{prefix}_r_mean"] = sum(values) / len(values)
     if "txt_r_mean" in out and "img_r_mean" in out:
@@ -110,8 +117,9 @@ def summarise_recall(recalls: dict[str, list[float]], ks: Sequence[int]) -> dict
     return out
 
 
-def metrics_from_topk(i2t: TopK | None, t2i: TopK | None, gold: np.ndarray, n_images: int, n_texts: int,
-                      ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+def metrics_from_topk(
+    i2t: TopK | None, t2i: TopK | None, gold: np.ndarray, n_images: int, n_texts: int, ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
     recall = RetrievalRecall(gold, n_images, n_texts, ks)
     if i2t is not None:
         recall.update_image_queries(torch.arange(n_images), i2t.indices)
@@ -124,8 +132,14 @@ def _device(tensor: torch.Tensor) -> torch.device:
     return tensor.device
 
 
-def retrieval_topk(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, *, normalize: bool = True,
-                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[TopK, TopK]:
+def retrieval_topk(
+    image_emb: torch.Tensor,
+    text_emb: torch.Tensor,
+    k: int,
+    *,
+    normalize: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> tuple[TopK, TopK]:
     """Top-k texts per image and top-k images per text by cosine similarity, in one pass over the matrix.
 
     On CPU the matrix is produced in tiles, each folded into the running lists by a fused loop; on
@@ -152,15 +166,30 @@ def retrieval_topk(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, *, n
         rows = image_emb[row0 : row0 + band]
         for col0 in range(0, n_texts, width):
             tile = (rows @ text_emb[col0 : col0 + width].t()).numpy()
-            update_topk(tile, row_values[row0 : row0 + band], row_items[row0 : row0 + band],
-                        col_values[col0 : col0 + width], col_items[col0 : col0 + width], row0, col0)
-    return (TopK(torch.from_numpy(row_items), torch.from_numpy(row_values)),
-            TopK(torch.from_numpy(col_items), torch.from_numpy(col_values)))
+            update_topk(
+                tile,
+                row_values[row0 : row0 + band],
+                row_items[row0 : row0 + band],
+                col_values[col0 : col0 + width],
+                col_items[col0 : col0 + width],
+                row0,
+                col0,
+            )
+    return (
+        TopK(torch.from_numpy(row_items), torch.from_numpy(row_values)),
+        TopK(torch.from_numpy(col_items), torch.from_numpy(col_values)),
+    )
 
 
-def retrieval_metrics(image_emb: torch.Tensor | np.ndarray, text_emb: torch.Tensor | np.ndarray,
-                      text_to_image: GoldSpec, ks: Sequence[int] = (1, 5, 10), *, normalize: bool = True,
-                      chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict[str, float]:
+def retrieval_metrics(
+    image_emb: torch.Tensor | np.ndarray,
+    text_emb: torch.Tensor | np.ndarray,
+    text_to_image: GoldSpec,
+    ks: Sequence[int] = (1, 5, 10),
+    *,
+    normalize: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, float]:
     """Recall@k both ways from embeddings by cosine similarity.
 
     Rows are L2-normalised here unless ``normalize=False`` (then the dot product is used as given).  Memory is
@@ -172,8 +201,12 @@ def retrieval_metrics(image_emb: torch.Tensor | np.ndarray, text_emb: torch.Tens
     return metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), image_emb.shape[0], text_emb.shape[0], ks)
 
 
-def _best_gold(scores: np.ndarray, gold: np.ndarray, query_col: int, n_queries: int,
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _best_gold(
+    scores: np.ndarray,
+    gold: np.ndarray,
+    query_col: int,
+    n_queries: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per query, the gold item that ranks first under the tie rule (highest score, then lowest index);
     queries without gold get item -1 and value +inf (so nothing counts as ranked above it)."""
     query, item = gold[:, query_col], gold[:, 1 - query_col]
@@ -189,8 +222,9 @@ def _best_gold(scores: np.ndarray, gold: np.ndarray, query_col: int, n_queries: 
     return best_item, best_value
 
 
-def _tie_corrected(higher: np.ndarray, at_least: np.ndarray, lines: np.ndarray, best_item: np.ndarray,
-                   best_value: np.ndarray) -> np.ndarray:
+def _tie_corrected(
+    higher: np.ndarray, at_least: np.ndarray, lines: np.ndarray, best_item: np.ndarray, best_value: np.ndarray
+) -> np.ndarray:
     """Add, for queries whose best gold ties with other items (rare), the tied items with a lower index."""
     ranks = higher.copy()
     for query in np.flatnonzero(at_least - higher > 1):
@@ -200,8 +234,9 @@ def _tie_corrected(higher: np.ndarray, at_least: np.ndarray, lines: np.ndarray, 
     return ranks
 
 
-def retrieval_metrics_from_scores(scores: torch.Tensor | np.ndarray, text_to_image: GoldSpec,
-                                  ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+def retrieval_metrics_from_scores(
+    scores: torch.Tensor | np.ndarray, text_to_image: GoldSpec, ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
     """Recall@k both ways from a precomputed [images, texts] score matrix (higher = more similar).
 
     Each query's rank is counted directly (items scoring above its best gold, plus equal ones with a lower
@@ -218,7 +253,11 @@ def retrieval_metrics_from_scores(scores: torch.Tensor | np.ndarray, text_to_ima
         "img": (_tie_corrected(col_gt, col_ge, scores.T, text_best, text_value), text_best >= 0),
     }
     levels = sorted(set(ks))
-    return summarise_recall({
-        prefix: [100.0 * float((rank[has_gold] < k).sum()) / int(has_gold.sum()) for k in levels]
-        for prefix, (rank, has_gold) in ranks.items() if has_gold.any()
-    }, levels)
+    return summarise_recall(
+        {
+            prefix: [100.0 * float((rank[has_gold] < k).sum()) / int(has_gold.sum()) for k in levels]
+            for prefix, (rank, has_gold) in ranks.items()
+            if has_gold.any()
+        },
+        levels,
+    )

@@ -59,7 +59,9 @@ class Model(Protocol):
 class PairScorer(Protocol):
     """A model with a cross encoder; the evaluator uses it for re-ranking and matching."""
 
-    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor: ...
+    def score_pairs(
+        self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]
+    ) -> torch.Tensor: ...
 
 
 def has_pair_scorer(model: object) -> bool:

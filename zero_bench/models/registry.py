@@ -28,5 +28,7 @@ def create_model(name: str, **options: Any) -> Model:
     factory = eps[name].load()
     model = factory(**options)
     if not isinstance(model, Model):
-        raise ZeroBenchError(f"model plugin {name!r} ({eps[name].value}) does not implement the zero_bench Model protocol")
+        raise ZeroBenchError(
+            f"model plugin {name!r} ({eps[name].value}) does not implement the zero_bench Model protocol"
+        )
     return model

@@ -120,7 +120,9 @@ class RetrievalObjective(nn.Module):
         self.config = config
         freeze_for_training(model, config)
         if config.mlm_weight > 0:
-            self.mlm_head = MLMHead(model.config.joint_width, model.text_encoder.embeddings.word_embeddings.weight.shape[0])
+            self.mlm_head = MLMHead(
+                model.config.joint_width, model.text_encoder.embeddings.word_embeddings.weight.shape[0]
+            )
         else:
             self.mlm_head = None
         self.teacher = make_teacher(model) if config.uses_teacher else None
@@ -171,8 +173,10 @@ class RetrievalObjective(nn.Module):
                 t_img_tokens = self.teacher.encode_image(pixels)
                 t_txt_tokens = self.teacher.encode_text(ids, mask)
                 teacher_out = {
-                    "img_tokens": t_img_tokens, "txt_tokens": t_txt_tokens,
-                    "img_feat": self.teacher.image_embed(t_img_tokens), "txt_feat": self.teacher.text_embed(t_txt_tokens),
+                    "img_tokens": t_img_tokens,
+                    "txt_tokens": t_txt_tokens,
+                    "img_feat": self.teacher.image_embed(t_img_tokens),
+                    "txt_feat": self.teacher.text_embed(t_txt_tokens),
                 }
 
         # GCPR (+ TgD soft targets over the gathered batch and the queue)
@@ -180,7 +184,10 @@ class RetrievalObjective(nn.Module):
             img_bank, txt_bank, ids_bank = img_all, txt_all, ids_all
             t_i2t = t_t2i = None
             if cfg.tgd_alpha > 0 and self.teacher is not None:
-                t_img_all, t_txt_all = L.gather_no_grad(teacher_out["img_feat"]), L.gather_no_grad(teacher_out["txt_feat"])
+                t_img_all, t_txt_all = (
+                    L.gather_no_grad(teacher_out["img_feat"]),
+                    L.gather_no_grad(teacher_out["txt_feat"]),
+                )
                 t_img_bank, t_txt_bank = t_img_all, t_txt_all
                 if self.queue is not None:
                     q_img, q_txt, q_ids = self.queue.bank()
@@ -188,10 +195,14 @@ class RetrievalObjective(nn.Module):
                     img_bank = torch.cat([img_all, q_img.to(img_all.dtype)])
                     txt_bank = torch.cat([txt_all, q_txt.to(txt_all.dtype)])
                     ids_bank = torch.cat([ids_all, q_ids])
-                t_i2t, t_t2i = tgd_targets(teacher_out["img_feat"], teacher_out["txt_feat"], t_img_bank, t_txt_bank, temp.detach())
+                t_i2t, t_t2i = tgd_targets(
+                    teacher_out["img_feat"], teacher_out["txt_feat"], t_img_bank, t_txt_bank, temp.detach()
+                )
                 if self.queue is not None and self.training:
                     self.queue.enqueue(t_img_all, t_txt_all, ids_all)
-            out["gcpr"] = L.gcpr_loss(img_feat, txt_feat, img_bank, txt_bank, temp, image_ids, ids_bank, t_i2t, t_t2i, cfg.tgd_alpha)
+            out["gcpr"] = L.gcpr_loss(
+                img_feat, txt_feat, img_bank, txt_bank, temp, image_ids, ids_bank, t_i2t, t_t2i, cfg.tgd_alpha
+            )
 
         # FGR: hard negatives from the gathered batch, both cross encoders
         if cfg.fgr_weight > 0:
@@ -209,7 +220,9 @@ class RetrievalObjective(nn.Module):
             pair_img = torch.cat([image_tokens, img_tokens_all[neg_img_idx], image_tokens])
             pair_txt = torch.cat([text_tokens, text_tokens, txt_tokens_all[neg_txt_idx]])
             pair_mask = torch.cat([mask, mask, mask_all[neg_txt_idx]])
-            labels = torch.cat([torch.ones(b, dtype=torch.long), torch.zeros(2 * b, dtype=torch.long)]).to(pixels.device)
+            labels = torch.cat([torch.ones(b, dtype=torch.long), torch.zeros(2 * b, dtype=torch.long)]).to(
+                pixels.device
+            )
             logits_t = model.text_image_logits(pair_img, pair_txt, pair_mask)
             logits_i = model.image_text_logits(pair_img, pair_txt, pair_mask)
             out["fgr"] = L.fgr_loss(logits_t, logits_i, labels, cfg.fgr_class_weights)
@@ -230,7 +243,9 @@ class RetrievalObjective(nn.Module):
 
         weights = {"gcpr": cfg.gcpr_weight, "fgr": cfg.fgr_weight, "mlm": cfg.mlm_weight, "fgd": cfg.fgd_weight}
         total = sum(weights[k] * v for k, v in out.items())
-        out["loss"] = total if isinstance(total, torch.Tensor) else torch.zeros((), device=pixels.device, requires_grad=True)
+        out["loss"] = (
+            total if isinstance(total, torch.Tensor) else torch.zeros((), device=pixels.device, requires_grad=True)
+        )
         return out
 
 

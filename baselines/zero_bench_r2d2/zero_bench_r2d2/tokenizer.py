@@ -69,7 +69,9 @@ class R2D2Tokenizer:
             texts = [texts]
         encodings = self._tok.encode_batch(list(texts))
         ids = torch.tensor([e.ids for e in encodings], dtype=torch.long).view(len(encodings), self.max_length)
-        mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long).view(len(encodings), self.max_length)
+        mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long).view(
+            len(encodings), self.max_length
+        )
         return {"input_ids": ids.to(device) if device else ids, "attention_mask": mask.to(device) if device else mask}
 
     def tokens(self, text: str) -> list[str]:
@@ -82,7 +84,11 @@ class R2D2Tokenizer:
 
         return BertTokenizerFast(
             tokenizer_object=self._tok.__class__.from_str(self._tok.to_str()),
-            unk_token=UNK, sep_token=SEP, pad_token=PAD, cls_token=CLS, mask_token=MASK,
+            unk_token=UNK,
+            sep_token=SEP,
+            pad_token=PAD,
+            cls_token=CLS,
+            mask_token=MASK,
             model_max_length=self.max_length,
         )
 

@@ -45,8 +45,9 @@ PRETRAIN_DEFAULTS = {"lr": 1e-4, "weight_decay": 0.02, "warmup_steps": 1000, "ep
 
 
 def retrieval_finetune_objective(seed: int = 0) -> ObjectiveConfig:
-    return ObjectiveConfig(mlm_weight=0.0, tgd_alpha=0.0, fgd_weight=0.0, queue_size=0, mask_rate=0.0,
-                           freeze_image_encoder=True, seed=seed)
+    return ObjectiveConfig(
+        mlm_weight=0.0, tgd_alpha=0.0, fgd_weight=0.0, queue_size=0, mask_rate=0.0, freeze_image_encoder=True, seed=seed
+    )
 
 
 def scratch_init_(model) -> None:
@@ -118,22 +119,41 @@ def build_model(config: str | None, init: str | None = None, scratch_init: bool 
     return model
 
 
-def plugin_for(model, fine_tuned_on: str | None = None, training_data: str = "zero-bench training run", checkpoint: str | None = None):
+def plugin_for(
+    model,
+    fine_tuned_on: str | None = None,
+    training_data: str = "zero-bench training run",
+    checkpoint: str | None = None,
+):
     """Wrap a training model as the zero-bench R2D2 plugin (shares the weights) for in-training evaluation."""
     from zero_bench.models.protocol import ModelInfo
     from zero_bench_r2d2.plugin import LINK, ORGANISATION, R2D2Plugin, _model_name
     from zero_bench_r2d2.tokenizer import get_tokenizer
 
-    info = ModelInfo(name=_model_name(model.config, "r2d2"), parameters=sum(p.numel() for p in model.parameters()),
-                     training_data=training_data, checkpoint=checkpoint or "in-training weights", organisation=ORGANISATION,
-                     link=LINK, fine_tuned_on=fine_tuned_on)
+    info = ModelInfo(
+        name=_model_name(model.config, "r2d2"),
+        parameters=sum(p.numel() for p in model.parameters()),
+        training_data=training_data,
+        checkpoint=checkpoint or "in-training weights",
+        organisation=ORGANISATION,
+        link=LINK,
+        fine_tuned_on=fine_tuned_on,
+    )
     return R2D2Plugin(model, info, get_tokenizer())
 
 
 def pretrain(
-    *, config: str, corpus: str | Path, output_dir: str | Path, train: dict[str, Any] | None = None,
-    objective: ObjectiveConfig | None = None, init: str | None = None, resume: str | Path | None = None,
-    data_root: str | Path | None = None, corpus_dataset: Any = None, dropout: float | None = None,
+    *,
+    config: str,
+    corpus: str | Path,
+    output_dir: str | Path,
+    train: dict[str, Any] | None = None,
+    objective: ObjectiveConfig | None = None,
+    init: str | None = None,
+    resume: str | Path | None = None,
+    data_root: str | Path | None = None,
+    corpus_dataset: Any = None,
+    dropout: float | None = None,
 ) -> dict[str, Any]:
     """Pre-train R2D2 on a corpus with the configured objectives; returns the trainer summary."""
     from zero_bench_r2d2.training.data import CorpusLoader, TextImageTransform
@@ -145,11 +165,28 @@ def pretrain(
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
     model = build_model(config, init, dropout=dropout)
     obj = RetrievalObjective(model, ocfg)
-    transform = TextImageTransform(model.config.image_size, mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0, seed=tcfg.seed)
-    loader = CorpusLoader(corpus_dataset if corpus_dataset is not None else corpus, transform, tcfg.batch_size,
-                          tcfg.num_workers, tcfg.seed, rank, world, root=data_root)
-    run_info = {"kind": "pretrain", "config": config, "corpus": str(corpus), "objective": ocfg.to_dict(), "init": init,
-                "dropout": dropout, "scratch_init": init is None}
+    transform = TextImageTransform(
+        model.config.image_size, mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0, seed=tcfg.seed
+    )
+    loader = CorpusLoader(
+        corpus_dataset if corpus_dataset is not None else corpus,
+        transform,
+        tcfg.batch_size,
+        tcfg.num_workers,
+        tcfg.seed,
+        rank,
+        world,
+        root=data_root,
+    )
+    run_info = {
+        "kind": "pretrain",
+        "config": config,
+        "corpus": str(corpus),
+        "objective": ocfg.to_dict(),
+        "init": init,
+        "dropout": dropout,
+        "scratch_init": init is None,
+    }
     trainer = Trainer(obj, loader, tcfg, rank=rank, world_size=world, device=device, run_info=run_info)
     summary = trainer.fit(resume=resume)
     summary["output_dir"] = str(Path(output_dir))
@@ -158,9 +195,17 @@ def pretrain(
 
 
 def finetune(
-    *, task: str, checkpoint: str | None, config: str | None, output_dir: str | Path, data_dir: str | Path | None = None,
-    train: dict[str, Any] | None = None, resume: str | Path | None = None, eval_top_k: int | None = None,
-    eval_batch_size: int = 64, dropout: float | None = None,
+    *,
+    task: str,
+    checkpoint: str | None,
+    config: str | None,
+    output_dir: str | Path,
+    data_dir: str | Path | None = None,
+    train: dict[str, Any] | None = None,
+    resume: str | Path | None = None,
+    eval_top_k: int | None = None,
+    eval_batch_size: int = 64,
+    dropout: float | None = None,
 ) -> dict[str, Any]:
     """Fine-tune on ``task``'s train split with its official recipe; select the best epoch on ``val``."""
     from zero_bench.evaluation.evaluator import evaluate
@@ -174,8 +219,14 @@ def finetune(
     spec = get_task(task)
     if "val" not in spec.splits:
         raise ZeroBenchError(f"task {task} has no val split for model selection")
-    settings = {"lr": recipe.lr, "weight_decay": recipe.weight_decay, "warmup_steps": recipe.warmup_steps,
-                "epochs": recipe.epochs, "batch_size": recipe.batch_size, "select_metric": recipe.select_metric}
+    settings = {
+        "lr": recipe.lr,
+        "weight_decay": recipe.weight_decay,
+        "warmup_steps": recipe.warmup_steps,
+        "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size,
+        "select_metric": recipe.select_metric,
+    }
     settings |= dict(train or {})
     tcfg = TrainConfig(output_dir=str(output_dir), **settings)
     rank, world, device = init_distributed(tcfg.device)
@@ -186,13 +237,28 @@ def finetune(
     else:
         obj = MatchingObjective(model, ObjectiveConfig(freeze_image_encoder=True, seed=tcfg.seed))
     data = load_split(spec, data_dir, "train")
-    loader = TaskLoader(data, TextImageTransform(model.config.image_size, seed=tcfg.seed), tcfg.batch_size,
-                        tcfg.num_workers, tcfg.seed, rank, world)
+    loader = TaskLoader(
+        data,
+        TextImageTransform(model.config.image_size, seed=tcfg.seed),
+        tcfg.batch_size,
+        tcfg.num_workers,
+        tcfg.seed,
+        rank,
+        world,
+    )
 
     def eval_fn(m) -> dict[str, float]:
         plugin = plugin_for(m, fine_tuned_on=task)
-        result = evaluate(plugin, spec, "val", data_dir=data_dir, top_k=eval_top_k, batch_size=eval_batch_size,
-                          use_cache=False, device=str(device))
+        result = evaluate(
+            plugin,
+            spec,
+            "val",
+            data_dir=data_dir,
+            top_k=eval_top_k,
+            batch_size=eval_batch_size,
+            use_cache=False,
+            device=str(device),
+        )
         return dict(result.metrics)
 
     run_info = {"kind": "finetune", "task": task, "checkpoint": checkpoint, "config": config, "recipe": recipe.__dict__}

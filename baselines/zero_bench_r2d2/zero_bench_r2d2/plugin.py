@@ -17,7 +17,6 @@ from torch import nn
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import sha256_file
 from zero_bench.models.protocol import Encoded, ModelInfo
-
 from zero_bench_r2d2.checkpoints import CheckpointEntry, embed_dim_from, load_into, read_state_dict, resolve_checkpoint
 from zero_bench_r2d2.config import MAX_TEXT_LENGTH, R2D2Config, load_config
 from zero_bench_r2d2.modeling import R2D2Model
@@ -90,7 +89,9 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
             image_tokens = image_states["image_tokens"]
             text_tokens, text_mask = text_states["text_tokens"], text_states["text_mask"]
         except KeyError as exc:
-            raise ZeroBenchError(f"R2D2 score_pairs: missing state {exc.args[0]!r} (states must come from encode_images/encode_texts)") from None
+            raise ZeroBenchError(
+                f"R2D2 score_pairs: missing state {exc.args[0]!r} (states must come from encode_images/encode_texts)"
+            ) from None
         n = image_tokens.shape[0]
         if text_tokens.shape[0] != n or text_mask.shape[0] != n:
             raise ZeroBenchError(f"R2D2 score_pairs: {n} image rows but {text_tokens.shape[0]} text rows")
@@ -119,16 +120,22 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
         return out
 
 
-def _last_layer_cls(layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, context: torch.Tensor,
-                    context_mask: torch.Tensor | None) -> torch.Tensor:
+def _last_layer_cls(
+    layer: nn.Module,
+    hidden: torch.Tensor,
+    mask: torch.Tensor | None,
+    context: torch.Tensor,
+    context_mask: torch.Tensor | None,
+) -> torch.Tensor:
     """A joint layer's output for the [CLS] row only: its query attends to every (unmasked) row as usual."""
     cls = layer.attention(hidden[:, :1], hidden, mask)
     cls = layer.crossattention(cls, context, context_mask)
     return layer.output(layer.intermediate(cls), cls)
 
 
-def cls_itm_score(model: R2D2Model, image_tokens: torch.Tensor, text_tokens: torch.Tensor,
-                  text_mask: torch.Tensor) -> torch.Tensor:
+def cls_itm_score(
+    model: R2D2Model, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+) -> torch.Tensor:
     """``model.itm_score`` [b] (float32), with each joint stack's last layer run for the [CLS] row alone, the only
     row the ITM heads read (the other rows of the last layer feed nothing)."""
     layers = model.text_joint_layer.encoder.layer
@@ -150,17 +157,23 @@ def _model_name(config: R2D2Config, kind: str) -> str:
     return f"{kind.upper()} ViT-{'L' if v['hidden_size'] >= 1024 else 'B' if v['hidden_size'] >= 768 else 'tiny'}/{v['patch_size']} ({config.name})"
 
 
-def _build(kind: str, checkpoint: str | None, config: str | None, allow_mismatch: bool, options: dict[str, Any]) -> nn.Module:
+def _build(
+    kind: str, checkpoint: str | None, config: str | None, allow_mismatch: bool, options: dict[str, Any]
+) -> nn.Module:
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
-        raise ZeroBenchError(f"{kind}: unknown option(s) {', '.join(unknown)}; known: checkpoint, config, allow_mismatch, {', '.join(_OPTIONS)}")
+        raise ZeroBenchError(
+            f"{kind}: unknown option(s) {', '.join(unknown)}; known: checkpoint, config, allow_mismatch, {', '.join(_OPTIONS)}"
+        )
     entry: CheckpointEntry | None = None
     path = None
     file_sd: dict[str, torch.Tensor] | None = None
     if checkpoint is not None:
         path, entry = resolve_checkpoint(checkpoint)
         if entry is not None and entry.model != kind:
-            raise ZeroBenchError(f"checkpoint {entry.name!r} is a {entry.model.upper()} checkpoint; use the '{entry.model}' model")
+            raise ZeroBenchError(
+                f"checkpoint {entry.name!r} is a {entry.model.upper()} checkpoint; use the '{entry.model}' model"
+            )
         file_sd = read_state_dict(path)
     if config is None and entry is not None:
         config = entry.config
@@ -192,7 +205,9 @@ def _build(kind: str, checkpoint: str | None, config: str | None, allow_mismatch
     )
     tokenizer = get_tokenizer(MAX_TEXT_LENGTH)
     if kind == "r2d2":
-        plugin: nn.Module = R2D2Plugin(model, info, tokenizer, pair_batch_size=int(options.get("pair_batch_size") or 256))
+        plugin: nn.Module = R2D2Plugin(
+            model, info, tokenizer, pair_batch_size=int(options.get("pair_batch_size") or 256)
+        )
     else:
         plugin = R2D2DualEncoderPlugin(model, info, tokenizer)
     plugin.load_report = report
@@ -202,7 +217,9 @@ def _build(kind: str, checkpoint: str | None, config: str | None, allow_mismatch
     return plugin
 
 
-def create_r2d2(checkpoint: str | None = None, config: str | None = None, allow_mismatch: bool = False, **options: Any) -> R2D2Plugin:
+def create_r2d2(
+    checkpoint: str | None = None, config: str | None = None, allow_mismatch: bool = False, **options: Any
+) -> R2D2Plugin:
     """R2D2 (dual encoder + cross encoders).
 
     ``checkpoint``: a local ``.pt``/``.pth`` (official ``{"model": state_dict}``) or ``.safetensors`` file, or a
@@ -213,6 +230,8 @@ def create_r2d2(checkpoint: str | None = None, config: str | None = None, allow_
     return _build("r2d2", checkpoint, config, allow_mismatch, options)  # type: ignore[return-value]
 
 
-def create_prd2(checkpoint: str | None = None, config: str | None = None, allow_mismatch: bool = False, **options: Any) -> R2D2DualEncoderPlugin:
+def create_prd2(
+    checkpoint: str | None = None, config: str | None = None, allow_mismatch: bool = False, **options: Any
+) -> R2D2DualEncoderPlugin:
     """PRD2: the R2D2 dual encoder alone (same arguments as :func:`create_r2d2`)."""
     return _build("prd2", checkpoint, config, allow_mismatch, options)  # type: ignore[return-value]

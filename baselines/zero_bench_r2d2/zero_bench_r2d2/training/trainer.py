@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def _mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str
     t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
     torch.distributed.all_reduce(t)
     t /= torch.distributed.get_world_size()
-    return dict(zip(keys, t.tolist()))
+    return dict(zip(keys, t.tolist(), strict=False))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -111,7 +111,13 @@ def rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "numpy": [
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
         "python": [py[0], list(py[1]), py[2]],
     }
 
@@ -184,9 +190,18 @@ class Trainer:
     epoch (validation split only), whose weights go to ``model-best.safetensors``.
     """
 
-    def __init__(self, objective: nn.Module, loader: Any, config: TrainConfig, *, rank: int = 0, world_size: int = 1,
-                 device: torch.device | None = None, eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
-                 run_info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        objective: nn.Module,
+        loader: Any,
+        config: TrainConfig,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+        device: torch.device | None = None,
+        eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+        run_info: dict[str, Any] | None = None,
+    ) -> None:
         self.objective = objective
         self.loader = loader
         self.config = config
@@ -205,16 +220,25 @@ class Trainer:
             import inspect
 
             params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
-            no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
-            self.ddp = nn.parallel.DistributedDataParallel(
-                self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=find_unused, **no_sync,
+            no_sync = (
+                {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
             )
-        self.optimizer = torch.optim.AdamW(param_groups(self.objective, config.weight_decay), lr=config.lr, betas=(0.9, 0.999))
+            self.ddp = nn.parallel.DistributedDataParallel(
+                self.objective,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=find_unused,
+                **no_sync,
+            )
+        self.optimizer = torch.optim.AdamW(
+            param_groups(self.objective, config.weight_decay), lr=config.lr, betas=(0.9, 0.999)
+        )
         self.steps_per_epoch = max(1, loader.batches_per_epoch() // config.grad_accum)
-        self.total_steps = int(config.max_steps) if config.max_steps else max(1, int(round(config.epochs * self.steps_per_epoch)))
+        self.total_steps = (
+            int(config.max_steps) if config.max_steps else max(1, round(config.epochs * self.steps_per_epoch))
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_lambda_factory(config.warmup_steps, self.total_steps, config.schedule, config.min_lr_ratio)
+            self.optimizer,
+            lr_lambda_factory(config.warmup_steps, self.total_steps, config.schedule, config.min_lr_ratio),
         )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.step = 0  # optimizer steps done
@@ -270,7 +294,9 @@ class Trainer:
             result = self.objective.load_state_dict(extra, strict=False)
             bad = [k for k in result.missing_keys if not k.startswith("model.")]
             if bad or result.unexpected_keys:
-                raise ZeroBenchError(f"{path}: training modules do not match this objective ({(bad or result.unexpected_keys)[:3]})")
+                raise ZeroBenchError(
+                    f"{path}: training modules do not match this objective ({(bad or result.unexpected_keys)[:3]})"
+                )
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -283,7 +309,9 @@ class Trainer:
         else:
             rank_file = path.with_name(f"{path.stem}.rng-rank{self.rank}.pt")
             if not rank_file.is_file():
-                raise ZeroBenchError(f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)")
+                raise ZeroBenchError(
+                    f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)"
+                )
             set_rng_state(torch.load(str(rank_file), map_location="cpu", weights_only=True))
 
     def export(self, name: str) -> Path | None:
@@ -310,8 +338,11 @@ class Trainer:
         path = self.out / METRICS_FILE
         if self.rank != 0 or not path.is_file():
             return
-        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        keep = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= self.step
+        ]
         atomic_write_text(path, "".join(line + "\n" for line in keep))
 
     # -- loop ---------------------------------------------------------------------------------------------------
@@ -323,17 +354,32 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype)
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+        return {
+            k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()
+        }
 
     def _progress(self):
         if self.rank != 0 or not self.config.show_progress:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         return Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[speed]} samples/s"),
-            TextColumn("data {task.fields[data]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[speed]} samples/s"),
+            TextColumn("data {task.fields[data]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             transient=False,
         )
 
@@ -346,15 +392,30 @@ class Trainer:
             seed_everything(cfg.seed * 1009 + self.rank * 7)
         if self.rank == 0:
             self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.out / "train_config.json", json.dumps(
-                {"train": cfg.to_dict(), "run": self.run_info, "world_size": self.world_size, "precision": self.precision,
-                 "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch}, indent=1, default=str) + "\n")
+            atomic_write_text(
+                self.out / "train_config.json",
+                json.dumps(
+                    {
+                        "train": cfg.to_dict(),
+                        "run": self.run_info,
+                        "world_size": self.world_size,
+                        "precision": self.precision,
+                        "total_steps": self.total_steps,
+                        "steps_per_epoch": self.steps_per_epoch,
+                    },
+                    indent=1,
+                    default=str,
+                )
+                + "\n",
+            )
         self.objective.train()
         progress = self._progress()
         task = None
         if progress is not None:
             progress.start()
-            task = progress.add_task("train", total=self.total_steps, completed=self.step, loss="-", speed="-", data="-")
+            task = progress.add_task(
+                "train", total=self.total_steps, completed=self.step, loss="-", speed="-", data="-"
+            )
         stop_at = self.total_steps if cfg.stop_after is None else min(self.total_steps, cfg.stop_after)
         samples_per_step = cfg.batch_size * cfg.grad_accum * self.world_size
         accum: dict[str, float] = {}
@@ -395,14 +456,24 @@ class Trainer:
                     t_total += dt
                     if self.step % max(1, cfg.log_every) == 0 or self.step == stop_at:
                         losses = _mean_over_ranks(accum, self.device)
-                        row = {"step": self.step, "epoch": self.epoch, "lr": self._last_lr,
-                               **{k: round(v, 6) for k, v in losses.items()},
-                               "samples_per_s": round(samples_per_step / max(dt, 1e-9), 2),
-                               "data_share": round(t_data / max(t_total, 1e-9), 4), "time": round(time.time(), 3)}
+                        row = {
+                            "step": self.step,
+                            "epoch": self.epoch,
+                            "lr": self._last_lr,
+                            **{k: round(v, 6) for k, v in losses.items()},
+                            "samples_per_s": round(samples_per_step / max(dt, 1e-9), 2),
+                            "data_share": round(t_data / max(t_total, 1e-9), 4),
+                            "time": round(time.time(), 3),
+                        }
                         self._log(row)
                         if task is not None:
-                            progress.update(task, completed=self.step, loss=f"{losses['loss']:.4f}",
-                                            speed=f"{row['samples_per_s']:.1f}", data=f"{100 * row['data_share']:.0f}%")
+                            progress.update(
+                                task,
+                                completed=self.step,
+                                loss=f"{losses['loss']:.4f}",
+                                speed=f"{row['samples_per_s']:.1f}",
+                                data=f"{100 * row['data_share']:.0f}%",
+                            )
                     accum = {}
                     if cfg.time_limit_s is not None and time.perf_counter() - t_start > cfg.time_limit_s:
                         self.stopped_by_time = True
@@ -429,9 +500,15 @@ class Trainer:
         if self.step >= self.total_steps or self.stopped_by_time:
             self.export("model.safetensors")
         _barrier()
-        return {"step": self.step, "epoch": self.epoch, "best": self.best, "history": self.history,
-                "stopped_by_time": self.stopped_by_time, "wall_s": time.perf_counter() - t_start,
-                "data_share": t_data / max(t_total, 1e-9)}
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "best": self.best,
+            "history": self.history,
+            "stopped_by_time": self.stopped_by_time,
+            "wall_s": time.perf_counter() - t_start,
+            "data_share": t_data / max(t_total, 1e-9),
+        }
 
     def _optimizer_step(self) -> None:
         cfg = self.config
@@ -456,7 +533,12 @@ class Trainer:
             metrics = self.eval_fn(self.model)
         self.objective.train()
         if self.rank == 0:
-            row = {"step": self.step, "epoch": self.epoch, **{f"val_{k}": v for k, v in metrics.items()}, "time": round(time.time(), 3)}
+            row = {
+                "step": self.step,
+                "epoch": self.epoch,
+                **{f"val_{k}": v for k, v in metrics.items()},
+                "time": round(time.time(), 3),
+            }
             self._log(row)
         key = self.config.select_metric
         if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):

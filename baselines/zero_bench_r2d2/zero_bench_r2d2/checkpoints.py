@@ -49,7 +49,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt / non-checkpoint files
-        raise ZeroBenchError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise ZeroBenchError(
+            f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
@@ -57,11 +59,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ZeroBenchError(f"{path}: expected a state dict of tensors (optionally under 'model')")
     if all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
+        obj = {k[len("module.") :]: v for k, v in obj.items()}
     return dict(obj)
 
 
-def save_safetensors(state: nn.Module | dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+def save_safetensors(
+    state: nn.Module | dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
+) -> Path:
     """Write a state dict (or a module's) as safetensors, atomically; keys and order are kept."""
     from safetensors.torch import save_file
 
@@ -130,20 +134,27 @@ def compare_state_dicts(model_sd: dict[str, torch.Tensor], file_sd: dict[str, to
     return report
 
 
-def load_into(model: nn.Module, source: str | Path | dict[str, torch.Tensor], allow_mismatch: bool = False) -> LoadReport:
+def load_into(
+    model: nn.Module, source: str | Path | dict[str, torch.Tensor], allow_mismatch: bool = False
+) -> LoadReport:
     """Load a checkpoint file (or state dict) into ``model``; raises on any key problem unless ``allow_mismatch``."""
     file_sd = read_state_dict(source) if not isinstance(source, dict) else source
     where = str(source) if not isinstance(source, dict) else "state dict"
     model_sd = model.state_dict()
     report = compare_state_dicts(model_sd, file_sd)
     if not report.ok and not allow_mismatch:
-        raise ZeroBenchError(f"{where}: checkpoint does not match the model: {report.summary()} (pass allow_mismatch=True to load the matching keys)")
+        raise ZeroBenchError(
+            f"{where}: checkpoint does not match the model: {report.summary()} (pass allow_mismatch=True to load the matching keys)"
+        )
     skip = {k for k, _, _ in report.shape_mismatch}
     usable = {k: v for k, v in file_sd.items() if k in model_sd and k not in skip}
     for key in usable:
-        if _is_position_ids(key) and not torch.equal(usable[key].to(torch.long), torch.arange(usable[key].shape[-1]).expand_as(usable[key])):
-            if not allow_mismatch:
-                raise ZeroBenchError(f"{where}: {key} is not 0..n-1 (a corrupted or non-R2D2 checkpoint)")
+        value = usable[key]
+        corrupt = _is_position_ids(key) and not torch.equal(
+            value.to(torch.long), torch.arange(value.shape[-1]).expand_as(value)
+        )
+        if corrupt and not allow_mismatch:
+            raise ZeroBenchError(f"{where}: {key} is not 0..n-1 (a corrupted or non-R2D2 checkpoint)")
     result = model.load_state_dict(usable, strict=False)
     expected_missing = set(report.missing) | set(report.position_ids_filled) | skip
     if set(result.missing_keys) - expected_missing or result.unexpected_keys:  # pragma: no cover - defensive
@@ -186,14 +197,43 @@ _VITB_FT = "R2D2 ViT-B/16 pre-trained on Zero-Corpus 23M, fine-tuned on {task}"
 REGISTRY: dict[str, CheckpointEntry] = {
     e.name: e
     for e in (
-        CheckpointEntry("r2d2-vit-l-250m", "R2D2 ViT-L/14 pre-trained on Zero-250M", "r2d2-vit-l", "r2d2", "Zero-250M (declared)"),
-        CheckpointEntry("r2d2-vit-l-23m", "R2D2 ViT-L/14 pre-trained on Zero-Corpus 23M", "r2d2-vit-l", "r2d2", "Zero-Corpus 23M (declared)"),
-        CheckpointEntry("prd2-vit-l-250m", "PRD2 ViT-L/14 (dual encoder) pre-trained on Zero-250M", "r2d2-vit-l", "prd2", "Zero-250M (declared)"),
-        CheckpointEntry("r2d2-vit-b-23m-flickr30k-cna", _VITB_FT.format(task="Flickr30k-CNA"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "flickr30k-cna"),
-        CheckpointEntry("r2d2-vit-b-23m-iqr", _VITB_FT.format(task="IQR"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "iqr"),
-        CheckpointEntry("r2d2-vit-b-23m-icr", _VITB_FT.format(task="ICR"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "icr"),
-        CheckpointEntry("r2d2-vit-b-23m-iqm", _VITB_FT.format(task="IQM"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "iqm"),
-        CheckpointEntry("r2d2-vit-b-23m-icm", _VITB_FT.format(task="ICM"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "icm"),
+        CheckpointEntry(
+            "r2d2-vit-l-250m", "R2D2 ViT-L/14 pre-trained on Zero-250M", "r2d2-vit-l", "r2d2", "Zero-250M (declared)"
+        ),
+        CheckpointEntry(
+            "r2d2-vit-l-23m",
+            "R2D2 ViT-L/14 pre-trained on Zero-Corpus 23M",
+            "r2d2-vit-l",
+            "r2d2",
+            "Zero-Corpus 23M (declared)",
+        ),
+        CheckpointEntry(
+            "prd2-vit-l-250m",
+            "PRD2 ViT-L/14 (dual encoder) pre-trained on Zero-250M",
+            "r2d2-vit-l",
+            "prd2",
+            "Zero-250M (declared)",
+        ),
+        CheckpointEntry(
+            "r2d2-vit-b-23m-flickr30k-cna",
+            _VITB_FT.format(task="Flickr30k-CNA"),
+            "r2d2-vit-b",
+            "r2d2",
+            "Zero-Corpus 23M (declared)",
+            "flickr30k-cna",
+        ),
+        CheckpointEntry(
+            "r2d2-vit-b-23m-iqr", _VITB_FT.format(task="IQR"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "iqr"
+        ),
+        CheckpointEntry(
+            "r2d2-vit-b-23m-icr", _VITB_FT.format(task="ICR"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "icr"
+        ),
+        CheckpointEntry(
+            "r2d2-vit-b-23m-iqm", _VITB_FT.format(task="IQM"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "iqm"
+        ),
+        CheckpointEntry(
+            "r2d2-vit-b-23m-icm", _VITB_FT.format(task="ICM"), "r2d2-vit-b", "r2d2", "Zero-Corpus 23M (declared)", "icm"
+        ),
     )
 }
 

@@ -240,7 +240,13 @@ class R2D2Model(nn.Module):
             self.img_joint_proj = nn.Linear(vw, jw)
             self.itm_head = nn.Linear(jw, 2)
             self.itm_head_i = nn.Linear(jw, 2)
-            for module in (self.text_joint_layer, self.img_joint_layer, self.img_joint_proj, self.itm_head, self.itm_head_i):
+            for module in (
+                self.text_joint_layer,
+                self.img_joint_layer,
+                self.img_joint_proj,
+                self.itm_head,
+                self.itm_head_i,
+            ):
                 module.apply(self._init_own)
         for module in (self.vision_proj, self.text_proj):
             module.apply(self._init_own)
@@ -330,7 +336,11 @@ class R2D2Model(nn.Module):
             raise RuntimeError("this model has no cross encoders (PRD2 is the dual encoder alone)")
 
     def text_image_cross(
-        self, text_tokens: torch.Tensor, text_mask: torch.Tensor, image_tokens: torch.Tensor, output_hidden_states: bool = False
+        self,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        image_tokens: torch.Tensor,
+        output_hidden_states: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """``text_joint_layer``: text tokens attend to the image tokens; [b, n, joint width]."""
         self._require_cross()
@@ -338,18 +348,28 @@ class R2D2Model(nn.Module):
         return (last, states) if output_hidden_states else last
 
     def image_text_cross(
-        self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor, output_hidden_states: bool = False
+        self,
+        image_tokens: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        output_hidden_states: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """``img_joint_layer`` on ``img_joint_proj(image_tokens)``, attending to the (masked) text tokens."""
         self._require_cross()
-        last, states = self.img_joint_layer(self.img_joint_proj(image_tokens), None, text_tokens, text_mask, output_hidden_states)
+        last, states = self.img_joint_layer(
+            self.img_joint_proj(image_tokens), None, text_tokens, text_mask, output_hidden_states
+        )
         return (last, states) if output_hidden_states else last
 
-    def text_image_logits(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+    def text_image_logits(
+        self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+    ) -> torch.Tensor:
         """``itm_head`` on the text-query branch's CLS: [b, 2] (column 1 = match)."""
         return self.itm_head(self.text_image_cross(text_tokens, text_mask, image_tokens)[:, 0, :])
 
-    def image_text_logits(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+    def image_text_logits(
+        self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+    ) -> torch.Tensor:
         """``itm_head_i`` on the image-query branch's CLS: [b, 2]."""
         return self.itm_head_i(self.image_text_cross(image_tokens, text_tokens, text_mask)[:, 0, :])
 
@@ -363,7 +383,9 @@ class R2D2Model(nn.Module):
         """P(match) [b] = mean over both heads of softmax(logits)[:, 1]."""
         return self.itm_probs(image_tokens, text_tokens, text_mask)[:, 1]
 
-    def forward(self, pixels: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, pixels: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Dual-encoder pass: token states, embeddings and the raw cosine matrix."""
         image_tokens = self.encode_image(pixels)
         text_tokens = self.encode_text(input_ids, attention_mask)

@@ -25,7 +25,9 @@ DEFAULT_TEXT_FIELDS = ("title", "content", "query")
 class TextImageTransform:
     """Picklable per-sample transform: pixels, tokens and (optionally) whole-word-masked tokens."""
 
-    def __init__(self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS) -> None:
+    def __init__(
+        self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+    ) -> None:
         self.image = R2D2ImageTransform(image_size)
         self.mask_rate = float(mask_rate)
         self.seed = int(seed)
@@ -53,8 +55,12 @@ class TextImageTransform:
         out: dict[str, Any] = {"pixels": self.image(image), "image_ids": int(image_id)}
         if self.mask_rate > 0:
             enc = whole_word_mask(text, self.tokenizer, self.rng(index), rate=self.mask_rate)
-            out.update(input_ids=enc["original_ids"], attention_mask=enc["attention_mask"],
-                       mlm_input_ids=enc["input_ids"], mlm_labels=enc["labels"])
+            out.update(
+                input_ids=enc["original_ids"],
+                attention_mask=enc["attention_mask"],
+                mlm_input_ids=enc["input_ids"],
+                mlm_labels=enc["labels"],
+            )
         else:
             enc = self.tokenizer([text])
             out.update(input_ids=enc["input_ids"][0], attention_mask=enc["attention_mask"][0])
@@ -85,7 +91,7 @@ def _corpus_iterable_class():
         def indices(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:
             logical = (worker + self.skip) % workers
             done = self.skip // workers + (1 if logical < self.skip % workers else 0)
-            return super().indices(rank, world, logical, workers)[done * self.batch_size:]
+            return super().indices(rank, world, logical, workers)[done * self.batch_size :]
 
     return ResumableCorpus
 
@@ -109,7 +115,12 @@ class CorpusLoader:
 
             self.corpus = load_corpus(self.corpus, root=self.root)
         self.dataset = _corpus_iterable_class()(
-            self.corpus, self.transform, shuffle=True, seed=self.seed, rank=self.rank, world_size=self.world_size,
+            self.corpus,
+            self.transform,
+            shuffle=True,
+            seed=self.seed,
+            rank=self.rank,
+            world_size=self.world_size,
             drop_last=True,
         )
         self.dataset.batch_size = self.batch_size
@@ -132,15 +143,22 @@ class CorpusLoader:
         self.dataset.set_epoch(epoch)
         self.transform.epoch = epoch
         self.dataset.skip = int(skip)
-        return DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, drop_last=True,
-                          generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
-                          persistent_workers=False)
+        return DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            drop_last=True,
+            generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
+            persistent_workers=False,
+        )
 
 
 class EpochBatchSampler(Sampler[list[int]]):
     """Seeded per-epoch permutation, split across ranks (equal batch counts), resumable after ``skip`` batches."""
 
-    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, shuffle: bool = True) -> None:
+    def __init__(
+        self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, shuffle: bool = True
+    ) -> None:
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.rank, self.world_size, self.shuffle = rank, world_size, shuffle
         self.epoch, self.skip = 0, 0
@@ -149,7 +167,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         return (self.n // self.world_size) // self.batch_size
 
     def __iter__(self):
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        order = (
+            np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        )
         order = order[: self.n - self.n % self.world_size][self.rank :: self.world_size]
         for b in range(self.skip, len(self)):
             yield order[b * self.batch_size : (b + 1) * self.batch_size].tolist()
@@ -201,7 +221,9 @@ class TaskLoader:
         self.dataset = TaskPairs(self.data, self.transform)
         self.sampler = EpochBatchSampler(len(self.dataset), self.batch_size, self.seed, self.rank, self.world_size)
         if len(self.sampler) < 1:
-            raise ZeroBenchError(f"{len(self.dataset)} training pairs are too few for batch size {self.batch_size} x {self.world_size} rank(s)")
+            raise ZeroBenchError(
+                f"{len(self.dataset)} training pairs are too few for batch size {self.batch_size} x {self.world_size} rank(s)"
+            )
 
     def batches_per_epoch(self) -> int:
         return len(self.sampler)
@@ -209,5 +231,9 @@ class TaskLoader:
     def epoch(self, epoch: int, skip: int = 0) -> DataLoader:
         self.sampler.epoch, self.sampler.skip = epoch, int(skip)
         self.transform.epoch = epoch
-        return DataLoader(self.dataset, batch_sampler=self.sampler, num_workers=self.num_workers,
-                          generator=torch.Generator().manual_seed(self.seed * 7919 + epoch))
+        return DataLoader(
+            self.dataset,
+            batch_sampler=self.sampler,
+            num_workers=self.num_workers,
+            generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
+        )

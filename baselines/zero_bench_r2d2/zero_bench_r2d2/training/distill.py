@@ -56,7 +56,11 @@ class FeatureQueue(nn.Module):
             return
         n = image_feat.shape[0]
         if n >= self.size:
-            image_feat, text_feat, image_ids = image_feat[-self.size:], text_feat[-self.size:], image_ids[-self.size:]
+            image_feat, text_feat, image_ids = (
+                image_feat[-self.size :],
+                text_feat[-self.size :],
+                image_ids[-self.size :],
+            )
             n = self.size
         idx = (int(self.ptr) + torch.arange(n, device=self.ptr.device)) % self.size
         self.image_feat[idx] = image_feat.detach().to(self.image_feat.dtype)
@@ -72,7 +76,10 @@ class FeatureQueue(nn.Module):
 
 @torch.no_grad()
 def tgd_targets(
-    t_image_feat: torch.Tensor, t_text_feat: torch.Tensor, t_image_bank: torch.Tensor, t_text_bank: torch.Tensor,
+    t_image_feat: torch.Tensor,
+    t_text_feat: torch.Tensor,
+    t_image_bank: torch.Tensor,
+    t_text_bank: torch.Tensor,
     temp: torch.Tensor | float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher distributions ``softmax(t_image @ t_text_bank / temp)`` (i2t) and the t2i counterpart, [n, m]."""

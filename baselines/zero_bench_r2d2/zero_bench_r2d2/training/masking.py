@@ -47,7 +47,7 @@ def word_groups(text: str, offsets: list[tuple[int, int]], special: list[bool]) 
     owner = np.full(len(text) + 1, -1, dtype=np.int64)
     for w, (s, e) in enumerate(spans):
         owner[s:e] = w
-    for t, ((s, e), sp) in enumerate(zip(offsets, special)):
+    for t, ((s, e), sp) in enumerate(zip(offsets, special, strict=False)):
         if sp or e <= s:
             continue
         w = int(owner[s]) if s < len(text) else -1
@@ -67,13 +67,13 @@ def whole_word_mask(
     enc = tokenizer._tok.encode(text)
     ids = np.asarray(enc.ids, dtype=np.int64)
     attn = np.asarray(enc.attention_mask, dtype=np.int64)
-    special = [bool(x) or not bool(a) for x, a in zip(enc.special_tokens_mask, enc.attention_mask)]
+    special = [bool(x) or not bool(a) for x, a in zip(enc.special_tokens_mask, enc.attention_mask, strict=False)]
     groups = word_groups(text, list(enc.offsets), special)
     n_tokens = sum(len(g) for g in groups)
     labels = np.full_like(ids, IGNORE)
     masked = ids.copy()
     if n_tokens and rate > 0:
-        target = max(1, int(round(n_tokens * rate)))
+        target = max(1, round(n_tokens * rate))
         chosen: list[int] = []
         for g in rng.permutation(len(groups)):
             group = groups[int(g)]

@@ -20,7 +20,11 @@ FGR_CLASS_WEIGHTS = (1.0, 2.0)  # [negative, positive]
 
 
 def _dist_ready() -> bool:
-    return torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
+    return (
+        torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and torch.distributed.get_world_size() > 1
+    )
 
 
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
@@ -54,7 +58,11 @@ def rank_share(local_count: torch.Tensor | float) -> float:
     t = torch.as_tensor(local_count, dtype=torch.float64).clone()
     if _dist_ready():
         world = torch.distributed.get_world_size()
-        dev = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
+        dev = (
+            torch.device("cuda", torch.cuda.current_device())
+            if torch.distributed.get_backend() == "nccl"
+            else torch.device("cpu")
+        )
         t = t.to(dev)
         torch.distributed.all_reduce(t)
         t = t / world
@@ -125,7 +133,9 @@ def sample_hard_negatives(
     Never returns a positive; raises when a row has no negative candidate (batch too small / one image).
     """
     if bool(pos.all(dim=1).any()):
-        raise ZeroBenchError("FGR: a row of the batch has no negative candidate (batch of one image); use a larger batch")
+        raise ZeroBenchError(
+            "FGR: a row of the batch has no negative candidate (batch of one image); use a larger batch"
+        )
     logits = sim.float() / float(temp)
     weights = torch.softmax(logits, dim=1).masked_fill(pos, 0.0)
     # rows whose negatives all underflowed to 0: fall back to uniform over the negatives
@@ -136,7 +146,9 @@ def sample_hard_negatives(
 
 
 def fgr_loss(
-    logits_text_image: torch.Tensor, logits_image_text: torch.Tensor, labels: torch.Tensor,
+    logits_text_image: torch.Tensor,
+    logits_image_text: torch.Tensor,
+    labels: torch.Tensor,
     class_weights: tuple[float, float] = FGR_CLASS_WEIGHTS,
 ) -> torch.Tensor:
     """Fine-grained ranking: weighted 2-way cross-entropy on the LOGITS of each head, mean of the two heads.
@@ -165,8 +177,9 @@ def mlm_loss(logits: torch.Tensor, labels: torch.Tensor, denominator: float | No
     return total / denom
 
 
-def fgd_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
-             denominator: float | None = None) -> torch.Tensor:
+def fgd_loss(
+    student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None, denominator: float | None = None
+) -> torch.Tensor:
     """Feature-guided distillation: mean squared error between student and (detached) teacher token features,
     averaged over the valid (``mask`` = 1) positions and the feature dimension (``denominator`` as in
     :func:`mlm_loss`)."""
@@ -178,6 +191,8 @@ def fgd_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | 
     return (diff * m).sum() / max(denom, 1.0)
 
 
-def matching_loss(logits_text_image: torch.Tensor, logits_image_text: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def matching_loss(
+    logits_text_image: torch.Tensor, logits_image_text: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
     """ICM/IQM fine-tuning: cross-entropy on each head's logits (not on averaged probabilities), mean of both."""
     return (F.cross_entropy(logits_text_image.float(), labels) + F.cross_entropy(logits_image_text.float(), labels)) / 2

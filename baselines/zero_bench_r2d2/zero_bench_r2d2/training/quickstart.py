@@ -122,8 +122,16 @@ def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
 
     # 1. data
     t0 = time.perf_counter()
-    sizes = ToySizes(corpus=cfg.corpus, itr_train=cfg.itr_train, itr_val=cfg.itr_val, itm_train=cfg.itm_train,
-                     itm_val=cfg.itm_val, flickr_train=cfg.flickr_train, flickr_val=cfg.flickr_val, flickr_test=cfg.flickr_test)
+    sizes = ToySizes(
+        corpus=cfg.corpus,
+        itr_train=cfg.itr_train,
+        itr_val=cfg.itr_val,
+        itm_train=cfg.itm_train,
+        itm_val=cfg.itm_val,
+        flickr_train=cfg.flickr_train,
+        flickr_val=cfg.flickr_val,
+        flickr_test=cfg.flickr_test,
+    )
     marker = toy_task_dir(data_root) / "zero-toy.json"
     wanted = {"seed": cfg.seed, "sizes": sizes.__dict__}
     have = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
@@ -137,14 +145,29 @@ def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
 
     # 2. pre-training
     t0 = time.perf_counter()
-    _say(f"[bold]2/5[/] pre-training {cfg.config} for {cfg.steps} steps x {cfg.batch_size} (GCPR + FGR + MLM + TgD + FgD)")
+    _say(
+        f"[bold]2/5[/] pre-training {cfg.config} for {cfg.steps} steps x {cfg.batch_size} (GCPR + FGR + MLM + TgD + FgD)"
+    )
     pre_dir = out / "pretrain"
     objective = ObjectiveConfig(queue_size=cfg.queue_size, seed=cfg.seed)
     summary = pretrain(
-        config=cfg.config, corpus=toy_corpus_dir(data_root), output_dir=pre_dir, objective=objective, dropout=cfg.dropout,
-        train={"max_steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "warmup_steps": cfg.warmup_steps,
-               "seed": cfg.seed, "num_workers": cfg.num_workers, "show_progress": cfg.show_progress, "log_every": 10,
-               "time_limit_s": cfg.pretrain_time_limit_s, "device": "cpu"},
+        config=cfg.config,
+        corpus=toy_corpus_dir(data_root),
+        output_dir=pre_dir,
+        objective=objective,
+        dropout=cfg.dropout,
+        train={
+            "max_steps": cfg.steps,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "warmup_steps": cfg.warmup_steps,
+            "seed": cfg.seed,
+            "num_workers": cfg.num_workers,
+            "show_progress": cfg.show_progress,
+            "log_every": 10,
+            "time_limit_s": cfg.pretrain_time_limit_s,
+            "device": "cpu",
+        },
     )
     pre_ckpt = pre_dir / "model.safetensors"
     timings["pretrain"] = time.perf_counter() - t0
@@ -155,7 +178,9 @@ def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     _say("[bold]3/5[/] zero-shot evaluation on the five toy tasks")
     rows: list[dict[str, Any]] = []
-    model = create_r2d2(checkpoint=str(pre_ckpt), config=cfg.config, training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)")
+    model = create_r2d2(
+        checkpoint=str(pre_ckpt), config=cfg.config, training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)"
+    )
     for task in TOY_TASKS:
         spec = get_task(task)
         split = spec.default_split
@@ -171,25 +196,49 @@ def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
     spec = get_task(task)
     _say(f"[bold]4/5[/] fine-tuning on {task} ({cfg.finetune_epochs} epochs, epoch chosen on val)")
     ft_dir = out / f"finetune-{task}"
-    ft = finetune(task=task, checkpoint=str(pre_ckpt), config=cfg.config, output_dir=ft_dir, data_dir=task_dir, dropout=cfg.dropout,
-                  train={"epochs": cfg.finetune_epochs, "lr": cfg.finetune_lr, "warmup_steps": cfg.finetune_warmup,
-                         "batch_size": cfg.finetune_batch_size, "seed": cfg.seed, "num_workers": cfg.num_workers,
-                         "show_progress": cfg.show_progress, "device": "cpu"})
+    ft = finetune(
+        task=task,
+        checkpoint=str(pre_ckpt),
+        config=cfg.config,
+        output_dir=ft_dir,
+        data_dir=task_dir,
+        dropout=cfg.dropout,
+        train={
+            "epochs": cfg.finetune_epochs,
+            "lr": cfg.finetune_lr,
+            "warmup_steps": cfg.finetune_warmup,
+            "batch_size": cfg.finetune_batch_size,
+            "seed": cfg.seed,
+            "num_workers": cfg.num_workers,
+            "show_progress": cfg.show_progress,
+            "device": "cpu",
+        },
+    )
     best = ft_dir / "model-best.safetensors"
-    tuned = create_r2d2(checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"), config=cfg.config,
-                        fine_tuned_on=task, training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)")
+    tuned = create_r2d2(
+        checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
+        config=cfg.config,
+        fine_tuned_on=task,
+        training_data=f"zero-toy corpus ({cfg.corpus} pairs, quickstart)",
+    )
     report_split = "test" if "test" in spec.splits else "val"
     result = evaluate(tuned, spec, report_split, data_dir=task_dir, use_cache=False, device="cpu")
     path = results_dir / f"{task}-fine-tuned.json"
     result.write(path)
-    rows.append(_row(task, report_split, "fine-tuned", result, chance_metrics(load_split(spec, task_dir, report_split)), path))
+    rows.append(
+        _row(task, report_split, "fine-tuned", result, chance_metrics(load_split(spec, task_dir, report_split)), path)
+    )
     timings["finetune"] = time.perf_counter() - t0
 
     # 5. table
     total = time.perf_counter() - t_start
     timings["total"] = total
-    summary_out = {"rows": rows, "timings_s": {k: round(v, 1) for k, v in timings.items()},
-                   "pretrain_steps": summary["step"], "finetune_best": ft.get("best")}
+    summary_out = {
+        "rows": rows,
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "pretrain_steps": summary["step"],
+        "finetune_best": ft.get("best"),
+    }
     (out / "quickstart.json").write_text(json.dumps(summary_out, indent=1, default=str) + "\n", encoding="utf-8")
     print_table(rows, total)
     return summary_out
@@ -197,9 +246,16 @@ def run_quickstart(cfg: QuickstartConfig) -> dict[str, Any]:
 
 def _row(task: str, split: str, setting: str, result, chance: dict[str, float], path: Path) -> dict[str, Any]:
     metric = "r_mean" if "r_mean" in result.metrics else "auc"
-    return {"task": task, "split": split, "setting": setting, "metric": metric,
-            "value": float(result.metrics[metric]), "chance": float(chance[metric]), "metrics": dict(result.metrics),
-            "result": str(path)}
+    return {
+        "task": task,
+        "split": split,
+        "setting": setting,
+        "metric": metric,
+        "value": float(result.metrics[metric]),
+        "chance": float(chance[metric]),
+        "metrics": dict(result.metrics),
+        "result": str(path),
+    }
 
 
 def print_table(rows: list[dict[str, Any]], total_s: float | None = None) -> None:
@@ -212,10 +268,14 @@ def print_table(rows: list[dict[str, Any]], total_s: float | None = None) -> Non
     for r in rows:
         ratio = r["value"] / r["chance"] if r["chance"] > 0 else math.inf
         name = "R mean (6)" if r["metric"] == "r_mean" else "AUC"
-        table.add_row(r["task"], r["split"], r["setting"], name, f"{r['value']:.2f}", f"{r['chance']:.2f}", f"{ratio:.1f}")
+        table.add_row(
+            r["task"], r["split"], r["setting"], name, f"{r['value']:.2f}", f"{r['chance']:.2f}", f"{ratio:.1f}"
+        )
     console = Console()
     console.print(table)
-    console.print("R mean (6): mean of R@1/5/10 in both directions (percent); AUC: ROC-AUC of P(match); "
-                  "chance: expected value of a random model on the same split")
+    console.print(
+        "R mean (6): mean of R@1/5/10 in both directions (percent); AUC: ROC-AUC of P(match); "
+        "chance: expected value of a random model on the same split"
+    )
     if total_s is not None:
         console.print(f"total wall time {total_s / 60:.1f} min; result JSONs beside this run's quickstart.json")
