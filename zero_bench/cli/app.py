@@ -30,8 +30,6 @@ COMMAND_MODULES = [
     "zero_bench.cli.train_cmd",
 ]
 
-_state = {"debug": False}
-
 
 def _version(value: bool) -> None:
     if value:
@@ -44,7 +42,7 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    _state["debug"] = debug
+    """Declares the global options; ``main`` reads ``--debug`` itself (errors can occur before this runs)."""
 
 
 for _module in COMMAND_MODULES:

@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
     def build_command(
         root: Path | None = typer.Option(None, help=ROOT_HELP),
         out: Path | None = typer.Option(None, help="Write the generated files here instead of the root."),
-        check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when the generated files are stale."),
+        check: bool = typer.Option(
+            False, "--check", help="Write nothing; fail (exit 2) when the generated files are stale."
+        ),
     ) -> None:
         """Regenerate leaderboard/README.md, index.html and charts/ from leaderboard/submissions/."""
         from zero_bench.leaderboard.build import build, stale_files
@@ -56,7 +58,7 @@ def register(app: typer.Typer) -> None:
         if check:
             stale = stale_files(folder)
             if stale:
-                # ZeroBenchError, not typer.Exit(1): app.main() drops the exit code of typer.Exit.
+                # like every failure: one line on stderr, exit 2
                 raise ZeroBenchError(
                     f"leaderboard files are stale: {', '.join(stale)}; run 'zero-bench leaderboard build'"
                 )

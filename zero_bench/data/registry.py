@@ -303,8 +303,6 @@ REGISTRY: dict[str, DatasetEntry] = {
     )
 }
 
-CORPORA = tuple(n for n, e in REGISTRY.items() if e.kind in ("corpus",))
-
 
 class MissingDataError(ZeroBenchError):
     """The dataset's files are not there; ``manual`` holds the steps to get them (the CLI prints them)."""

@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from zero_bench.evaluation.distributed import rank_and_world
+
 TEXT_FIELDS = ("key", "title", "content", "query", "keywords", "url", "image_url")
-
-
-def _dist_rank_world() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
 
 
 class CorpusIterable(IterableDataset):
@@ -76,7 +71,7 @@ class CorpusIterable(IterableDataset):
     def rank_world(self) -> tuple[int, int]:
         if self._rank is not None and self._world is not None:
             return self._rank, self._world
-        rank, world = _dist_rank_world()
+        rank, world = rank_and_world()
         return (self._rank if self._rank is not None else rank), (self._world if self._world is not None else world)
 
     def indices(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:

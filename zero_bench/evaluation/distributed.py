@@ -1,4 +1,5 @@
-"""torch.distributed helpers: under ``torchrun`` each rank does 1/N of the work and the results are gathered."""
+"""torch.distributed helpers, the one place for them (evaluation, data sharding, training, losses): under
+``torchrun`` each rank does 1/N of the work and the results are gathered."""
 
 from __future__ import annotations
 
@@ -7,10 +8,21 @@ import os
 import torch
 import torch.distributed as dist
 
+from zero_bench.errors import ZeroBenchError
+
+
+def is_initialized() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def is_distributed() -> bool:
+    """A process group with more than one rank is running."""
+    return is_initialized() and dist.get_world_size() > 1
+
 
 def init_from_env(device: torch.device) -> bool:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1); return whether distributed."""
-    if dist.is_available() and dist.is_initialized():
+    if is_initialized():
         return True
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
@@ -19,10 +31,50 @@ def init_from_env(device: torch.device) -> bool:
     return True
 
 
+def init_distributed(device: str | None = None) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) for training: picks this rank's GPU under torchrun (``LOCAL_RANK``), else the
+    CPU, and joins the process group (gloo on CPU, NCCL on GPU)."""
+    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    if want_cuda and not torch.cuda.is_available():
+        raise ZeroBenchError("device cuda requested but no CUDA GPU is available")
+    if want_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+    else:
+        dev = torch.device("cpu")
+    init_from_env(dev)
+    rank, world = rank_and_world()
+    return rank, world, dev
+
+
 def rank_and_world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
+    if is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def barrier() -> None:
+    if is_initialized():
+        dist.barrier()
+
+
+def collective_device() -> torch.device:
+    """Where tensors for a collective must live: this rank's GPU under NCCL, else the CPU."""
+    if is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
+    """Each value averaged over the ranks (the values themselves when not distributed)."""
+    if not is_initialized() or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=collective_device())
+    dist.all_reduce(t)
+    t /= dist.get_world_size()
+    return dict(zip(keys, t.tolist(), strict=True))
 
 
 def shard(n: int, rank: int, world: int) -> range:
@@ -52,6 +104,6 @@ def gather_rows(tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
 
 def finish() -> None:
     """Leave the process group cleanly (gloo aborts at interpreter exit otherwise)."""
-    if dist.is_available() and dist.is_initialized():
+    if is_initialized():
         dist.barrier()
         dist.destroy_process_group()

@@ -12,7 +12,14 @@ A plugin is a factory registered in the ``zero_bench.models`` entry-point group;
   states against row k of the text states, returning P(match) (or any score where higher means more
   likely a match) of shape ``[n]``.  The evaluator keeps the ``states`` returned by the encoders once per
   image and per text and indexes them for every pair it needs, so no image is encoded twice;
+* optionally ``rerank_with_similarity = True`` (a class attribute, default False): the re-ranking score of a
+  candidate pair is then ``score_pairs(...) + cosine similarity`` of its dual-encoder embeddings (what the
+  official R2D2 code ranks by), added by the evaluator; otherwise ``score_pairs`` alone;
 * ``to(device)``: move to a device (``torch.nn.Module`` provides it).
+
+Encoder outputs are cached on disk only for a model whose ``info.checkpoint_sha256`` is set: the hash is part of
+the cache key, so a model without it (random weights, weights built in memory) is encoded afresh every time and
+never read back from another model's cache.
 
 Mixed precision is applied by the evaluator through ``torch.autocast``; plugins need no precision argument.
 """
@@ -26,7 +33,7 @@ import torch
 
 from zero_bench.models.info import ModelInfo
 
-__all__ = ["Encoded", "Model", "ModelInfo", "PairScorer", "has_pair_scorer"]
+__all__ = ["Encoded", "Model", "ModelInfo", "PairScorer", "has_pair_scorer", "rerank_adds_similarity"]
 
 
 @dataclass
@@ -44,7 +51,9 @@ class Encoded:
 
 @runtime_checkable
 class Model(Protocol):
-    info: ModelInfo
+    """The dual encoder every model plugin provides (see the module docstring for each member)."""
+
+    info: ModelInfo  # ``info.checkpoint_sha256`` None: nothing is cached for this model
 
     def preprocess_image(self, image: Any) -> torch.Tensor: ...
 
@@ -57,7 +66,9 @@ class Model(Protocol):
 
 @runtime_checkable
 class PairScorer(Protocol):
-    """A model with a cross encoder; the evaluator uses it for re-ranking and matching."""
+    """A model with a cross encoder; the evaluator uses it for re-ranking and matching.  Such a model may set
+    ``rerank_with_similarity = True`` to re-rank by ``score_pairs`` plus the dual-encoder cosine (see
+    :func:`rerank_adds_similarity`)."""
 
     def score_pairs(
         self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]
@@ -66,3 +77,8 @@ class PairScorer(Protocol):
 
 def has_pair_scorer(model: object) -> bool:
     return callable(getattr(model, "score_pairs", None))
+
+
+def rerank_adds_similarity(model: object) -> bool:
+    """Whether re-ranking adds the dual-encoder cosine to the pair score (``rerank_with_similarity``)."""
+    return bool(getattr(model, "rerank_with_similarity", False))

@@ -1,31 +1,35 @@
-"""The training loop: DDP under torchrun (gloo on CPU, NCCL on GPU), mixed precision on GPU, gradient
-accumulation, optional gradient checkpointing, atomic resumable checkpoints, JSON Lines metrics, progress bar.
+"""A model-agnostic training loop: DDP under torchrun (gloo on CPU, NCCL on GPU), mixed precision on GPU,
+gradient accumulation, atomic resumable checkpoints, JSON Lines metrics, progress bar, model selection on a
+validation metric.  A model plugin drives it with an :class:`Objective` and a :class:`BatchSource`, and subclasses
+:class:`TrainingLoop` for what is its own (model file format, gradient checkpointing, DDP switches); the R2D2
+plugin's ``zero_bench_r2d2.training.trainer.Trainer`` is the example.
 
 Checkpoint ``checkpoint-last.pt`` (and ``checkpoint-STEP.pt`` with ``keep_every``) is one torch file:
-``model`` (the official R2D2 state dict: ``create_r2d2(checkpoint=that file)`` loads it), ``training_modules``
-(MLM head, EMA teacher, queue), ``optimizer``, ``scheduler``, ``scaler``, ``rng`` (torch / CUDA / numpy / python),
+``model`` (the objective's ``.model`` state dict), ``training_modules`` (the objective's ``training_state()``:
+heads, teachers, queues), ``optimizer``, ``scheduler``, ``scaler``, ``rng`` (torch / CUDA / numpy / python),
 ``position`` (epoch, batches done in the epoch, optimizer step), ``config`` and ``best`` (model selection).
 Everything is stored as tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
-import os
 import random
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import nn
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.evaluation.distributed import barrier, mean_over_ranks
 from zero_bench.fileio import atomic_path, atomic_write_text
 
 CHECKPOINT_LAST = "checkpoint-last.pt"
@@ -60,45 +64,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# distributed
-
-
-def init_distributed(device: str | None = None) -> tuple[int, int, torch.device]:
-    """(rank, world size, device); initialises the process group under torchrun (gloo on CPU, NCCL on GPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
-    if want_cuda and not torch.cuda.is_available():
-        raise ZeroBenchError("device cuda requested but no CUDA GPU is available")
-    if want_cuda:
-        torch.cuda.set_device(local)
-        dev = torch.device("cuda", local)
-    else:
-        dev = torch.device("cpu")
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend="nccl" if want_cuda else "gloo")
-    if torch.distributed.is_initialized():
-        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return rank, world, dev
-
-
-def _barrier() -> None:
-    if torch.distributed.is_initialized():
-        torch.distributed.barrier()
-
-
-def _mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
-    if not torch.distributed.is_initialized() or not values:
-        return values
-    keys = sorted(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
-    torch.distributed.all_reduce(t)
-    t /= torch.distributed.get_world_size()
-    return dict(zip(keys, t.tolist(), strict=False))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -182,18 +147,68 @@ def lr_lambda_factory(warmup: int, total: int, schedule: str, min_ratio: float) 
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class Trainer:
-    """Runs ``objective`` (an ``nn.Module`` returning ``{"loss": ..., other losses}``) over ``loader``.
+# the contract with the model plugin
 
-    ``loader`` has ``batches_per_epoch()`` and ``epoch(e, skip) -> iterable of batches``.  ``eval_fn(model)``, if
-    given, runs at each epoch end on every rank (collective under torchrun) and returns a metrics dict; ``config.select_metric`` picks the best
-    epoch (validation split only), whose weights go to ``model-best.safetensors``.
+
+@runtime_checkable
+class Objective(Protocol):
+    """What the loop trains: an ``nn.Module`` whose ``forward(batch)`` returns a dict of scalar losses with the
+    total under ``"loss"`` (so DDP can wrap it whole).  ``batch`` carries ``"step"``, the optimizer step."""
+
+    model: nn.Module  # the network that is exported; the rest is training-only state
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]: ...
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """Training-only tensors (heads, teacher, queue) saved in checkpoints beside ``model``."""
+        ...
+
+    def after_step(self) -> None:
+        """Called after every optimizer step (e.g. an EMA teacher update)."""
+        ...
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """The training data of one rank, resumable in the middle of an epoch."""
+
+    def batches_per_epoch(self) -> int: ...
+
+    def epoch(self, epoch: int, skip: int) -> Iterable[dict[str, Any]]:
+        """Batches of ``epoch`` (a deterministic order per epoch), the first ``skip`` left out."""
+        ...
+
+
+@dataclass
+class _Run:
+    """Bookkeeping of one ``fit`` call."""
+
+    stop_at: int
+    started: float
+    samples_per_step: int
+    mark: float = 0.0  # time of the last optimizer step
+    data_s: float = 0.0  # time spent waiting for batches
+    step_s: float = 0.0  # time between optimizer steps
+    micro: int = 0  # micro-batches accumulated towards the next optimizer step
+    losses: dict[str, float] = field(default_factory=dict)
+    exhausted: bool = False  # the loader ran out of batches in the current epoch
+    stopped_by_time: bool = False
+    progress: Any = None  # rich Progress on rank 0 when shown
+    task: Any = None
+
+
+class TrainingLoop:
+    """Runs ``objective`` over ``loader``.
+
+    ``eval_fn(model)``, if given, runs at each epoch end on every rank (collective under torchrun) and returns a
+    metrics dict; ``config.select_metric`` picks the best epoch (validation split only), whose weights go to
+    ``model-best`` through :meth:`write_model`.
     """
 
     def __init__(
         self,
-        objective: nn.Module,
-        loader: Any,
+        objective: Objective,
+        loader: BatchSource,
         config: TrainConfig,
         *,
         rank: int = 0,
@@ -203,6 +218,7 @@ class Trainer:
         run_info: dict[str, Any] | None = None,
     ) -> None:
         self.objective = objective
+        self.module: nn.Module = objective  # type: ignore[assignment]  # an Objective is an nn.Module
         self.loader = loader
         self.config = config
         self.rank, self.world_size = rank, world_size
@@ -211,26 +227,12 @@ class Trainer:
         self.run_info = run_info or {}
         self.out = Path(config.output_dir).expanduser()
         self.precision = resolve_precision(config.precision, self.device)
-        self.objective.to(self.device)
+        self.module.to(self.device)
         if config.gradient_checkpointing:
-            self.objective.model.set_gradient_checkpointing(True)
-        self.ddp: nn.Module = self.objective
-        if world_size > 1:
-            find_unused = not getattr(getattr(objective, "config", None), "all_on", lambda: True)()
-            import inspect
-
-            params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
-            no_sync = (
-                {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
-            )
-            self.ddp = nn.parallel.DistributedDataParallel(
-                self.objective,
-                device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=find_unused,
-                **no_sync,
-            )
+            self.enable_gradient_checkpointing()
+        self.ddp = self._wrap_ddp() if world_size > 1 else self.module
         self.optimizer = torch.optim.AdamW(
-            param_groups(self.objective, config.weight_decay), lr=config.lr, betas=(0.9, 0.999)
+            param_groups(self.module, config.weight_decay), lr=config.lr, betas=(0.9, 0.999)
         )
         self.steps_per_epoch = max(1, loader.batches_per_epoch() // config.grad_accum)
         self.total_steps = (
@@ -247,12 +249,40 @@ class Trainer:
         self.best: dict[str, Any] = {}
         self._last_lr = config.lr
         self.history: list[dict[str, Any]] = []
+        self.stopped_by_time = False
+
+    # -- what a model plugin may override -------------------------------------------------------------------------
+
+    def enable_gradient_checkpointing(self) -> None:
+        """Recompute activations in backward; only the model knows how."""
+        raise ZeroBenchError(f"{type(self).__name__}: this model has no gradient checkpointing")
+
+    def find_unused_parameters(self) -> bool:
+        """DDP's ``find_unused_parameters``: True when some parameters get no gradient in a step."""
+        return False
+
+    def write_model(self, path: Path) -> Path | None:
+        """Write the model file ``path`` (``OUTPUT/model.safetensors``, ``OUTPUT/model-best.safetensors``) for
+        evaluation.  The base loop has no model format of its own and writes none: the weights are in
+        ``checkpoint-last.pt``."""
+        return None
 
     # -- checkpoints --------------------------------------------------------------------------------------------
 
     @property
     def model(self) -> nn.Module:
         return self.objective.model
+
+    def _wrap_ddp(self) -> nn.Module:
+        params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
+        # buffers (e.g. a feature queue) are per rank: never broadcast them from rank 0
+        no_sync = "forward_sync_buffers" if "forward_sync_buffers" in params else "broadcast_buffers"
+        return nn.parallel.DistributedDataParallel(
+            self.module,
+            device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            find_unused_parameters=self.find_unused_parameters(),
+            **{no_sync: False},  # type: ignore[arg-type]
+        )
 
     def state(self) -> dict[str, Any]:
         return {
@@ -289,14 +319,7 @@ class Trainer:
         if missing:
             raise ZeroBenchError(f"{path}: not a resumable training checkpoint (missing {', '.join(sorted(missing))})")
         self.model.load_state_dict(state["model"])
-        extra = state.get("training_modules") or {}
-        if extra:
-            result = self.objective.load_state_dict(extra, strict=False)
-            bad = [k for k in result.missing_keys if not k.startswith("model.")]
-            if bad or result.unexpected_keys:
-                raise ZeroBenchError(
-                    f"{path}: training modules do not match this objective ({(bad or result.unexpected_keys)[:3]})"
-                )
+        self._load_training_modules(path, state.get("training_modules") or {})
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -304,24 +327,34 @@ class Trainer:
         pos = state["position"]
         self.epoch, self.batch_in_epoch, self.step = int(pos["epoch"]), int(pos["batch_in_epoch"]), int(pos["step"])
         self.best = json.loads(state.get("best") or "{}")
+        self._load_rng(path, state["rng"])
+
+    def _load_training_modules(self, path: Path, extra: dict[str, torch.Tensor]) -> None:
+        if not extra:
+            return
+        result = self.module.load_state_dict(extra, strict=False)
+        bad = [k for k in result.missing_keys if not k.startswith("model.")]
+        if bad or result.unexpected_keys:
+            raise ZeroBenchError(
+                f"{path}: training modules do not match this objective ({(bad or result.unexpected_keys)[:3]})"
+            )
+
+    def _load_rng(self, path: Path, rank0_state: dict[str, Any]) -> None:
         if self.rank == 0:
-            set_rng_state(state["rng"])
-        else:
-            rank_file = path.with_name(f"{path.stem}.rng-rank{self.rank}.pt")
-            if not rank_file.is_file():
-                raise ZeroBenchError(
-                    f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)"
-                )
-            set_rng_state(torch.load(str(rank_file), map_location="cpu", weights_only=True))
+            set_rng_state(rank0_state)
+            return
+        rank_file = path.with_name(f"{path.stem}.rng-rank{self.rank}.pt")
+        if not rank_file.is_file():
+            raise ZeroBenchError(
+                f"{rank_file}: RNG state of rank {self.rank} missing (resume with the same number of processes)"
+            )
+        set_rng_state(torch.load(str(rank_file), map_location="cpu", weights_only=True))
 
     def export(self, name: str) -> Path | None:
-        """Official-keys model file (safetensors) for ``create_r2d2(checkpoint=...)``."""
+        """The model file ``OUTPUT/name`` (rank 0 only), in the plugin's format (:meth:`write_model`)."""
         if self.rank != 0:
             return None
-        from zero_bench_r2d2.checkpoints import save_safetensors
-
-        meta = {"step": str(self.step), "config_name": str(getattr(self.model.config, "name", ""))}
-        return save_safetensors(self.model, self.out / name, metadata=meta)
+        return self.write_model(self.out / name)
 
     # -- metrics ------------------------------------------------------------------------------------------------
 
@@ -345,9 +378,23 @@ class Trainer:
         ]
         atomic_write_text(path, "".join(line + "\n" for line in keep))
 
+    def _write_run_config(self) -> None:
+        if self.rank != 0:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        described = {
+            "train": self.config.to_dict(),
+            "run": self.run_info,
+            "world_size": self.world_size,
+            "precision": self.precision,
+            "total_steps": self.total_steps,
+            "steps_per_epoch": self.steps_per_epoch,
+        }
+        atomic_write_text(self.out / "train_config.json", json.dumps(described, indent=1, default=str) + "\n")
+
     # -- loop ---------------------------------------------------------------------------------------------------
 
-    def _autocast(self):
+    def _autocast(self) -> AbstractContextManager[Any]:
         if self.precision == "fp32":
             return nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
@@ -358,9 +405,9 @@ class Trainer:
             k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()
         }
 
-    def _progress(self):
+    def _start_progress(self, run: _Run) -> None:
         if self.rank != 0 or not self.config.show_progress:
-            return None
+            return
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -370,7 +417,7 @@ class Trainer:
             TimeRemainingColumn,
         )
 
-        return Progress(
+        run.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -382,133 +429,86 @@ class Trainer:
             TimeRemainingColumn(),
             transient=False,
         )
+        run.progress.start()
+        run.task = run.progress.add_task(
+            "train", total=self.total_steps, completed=self.step, loss="-", speed="-", data="-"
+        )
 
     def fit(self, resume: str | Path | None = None) -> dict[str, Any]:
+        """Train until the schedule's end (or ``stop_after`` / ``time_limit_s``); resume from a run folder or
+        checkpoint file.  Returns a summary (step, epoch, best, history, wall time, data share)."""
+        run = self._begin(resume)
+        try:
+            while self.step < run.stop_at and self._train_epoch(run):
+                self._close_epoch(run)
+        finally:
+            if run.progress is not None:
+                run.progress.stop()
+        self.save()
+        if self.step >= self.total_steps or run.stopped_by_time:
+            self.export("model.safetensors")
+        barrier()
+        return self._summary(run)
+
+    def _begin(self, resume: str | Path | None) -> _Run:
         cfg = self.config
         if resume is not None:
             self.load(resume)
             self._trim_metrics()
         else:
             seed_everything(cfg.seed * 1009 + self.rank * 7)
-        if self.rank == 0:
-            self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(
-                self.out / "train_config.json",
-                json.dumps(
-                    {
-                        "train": cfg.to_dict(),
-                        "run": self.run_info,
-                        "world_size": self.world_size,
-                        "precision": self.precision,
-                        "total_steps": self.total_steps,
-                        "steps_per_epoch": self.steps_per_epoch,
-                    },
-                    indent=1,
-                    default=str,
-                )
-                + "\n",
-            )
-        self.objective.train()
-        progress = self._progress()
-        task = None
-        if progress is not None:
-            progress.start()
-            task = progress.add_task(
-                "train", total=self.total_steps, completed=self.step, loss="-", speed="-", data="-"
-            )
-        stop_at = self.total_steps if cfg.stop_after is None else min(self.total_steps, cfg.stop_after)
-        samples_per_step = cfg.batch_size * cfg.grad_accum * self.world_size
-        accum: dict[str, float] = {}
-        micro = 0
-        t_data = t_total = 0.0
-        t_mark = t_start = time.perf_counter()
+        self._write_run_config()
+        self.module.train()
+        now = time.perf_counter()
+        run = _Run(
+            stop_at=self.total_steps if cfg.stop_after is None else min(self.total_steps, cfg.stop_after),
+            started=now,
+            mark=now,
+            samples_per_step=cfg.batch_size * cfg.grad_accum * self.world_size,
+        )
         self.stopped_by_time = False
-        try:
-            while self.step < stop_at:
-                iterator = iter(self.loader.epoch(self.epoch, self.batch_in_epoch))
-                epoch_done = False
-                while self.step < stop_at:
-                    t0 = time.perf_counter()
-                    try:
-                        batch = next(iterator)
-                    except StopIteration:
-                        epoch_done = True
-                        break
-                    t_data += time.perf_counter() - t0
-                    batch = self._to_device(batch)
-                    batch["step"] = self.step
-                    micro += 1
-                    self.batch_in_epoch += 1
-                    last_micro = micro == cfg.grad_accum
-                    sync = nullcontext() if (last_micro or self.ddp is self.objective) else self.ddp.no_sync()
-                    with sync:
-                        with self._autocast():
-                            out = self.ddp(batch)
-                        self.scaler.scale(out["loss"] / cfg.grad_accum).backward()
-                    for k, v in out.items():
-                        accum[k] = accum.get(k, 0.0) + float(v.detach()) / cfg.grad_accum
-                    if not last_micro:
-                        continue
-                    self._optimizer_step()
-                    micro = 0
-                    now = time.perf_counter()
-                    dt, t_mark = now - t_mark, now
-                    t_total += dt
-                    if self.step % max(1, cfg.log_every) == 0 or self.step == stop_at:
-                        losses = _mean_over_ranks(accum, self.device)
-                        row = {
-                            "step": self.step,
-                            "epoch": self.epoch,
-                            "lr": self._last_lr,
-                            **{k: round(v, 6) for k, v in losses.items()},
-                            "samples_per_s": round(samples_per_step / max(dt, 1e-9), 2),
-                            "data_share": round(t_data / max(t_total, 1e-9), 4),
-                            "time": round(time.time(), 3),
-                        }
-                        self._log(row)
-                        if task is not None:
-                            progress.update(
-                                task,
-                                completed=self.step,
-                                loss=f"{losses['loss']:.4f}",
-                                speed=f"{row['samples_per_s']:.1f}",
-                                data=f"{100 * row['data_share']:.0f}%",
-                            )
-                    accum = {}
-                    if cfg.time_limit_s is not None and time.perf_counter() - t_start > cfg.time_limit_s:
-                        self.stopped_by_time = True
-                        stop_at = self.step
-                    if cfg.save_every and self.step % cfg.save_every == 0:
-                        self.save()
-                    if cfg.keep_every and self.step % cfg.keep_every == 0:
-                        self.save(f"checkpoint-{self.step:07d}.pt")
-                if not epoch_done and self.batch_in_epoch >= self.loader.batches_per_epoch():
-                    epoch_done = True
-                if not epoch_done:
-                    break
-                if micro:  # an incomplete accumulation at the end of an epoch is dropped
-                    self.optimizer.zero_grad(set_to_none=True)
-                    micro, accum = 0, {}
-                self._end_epoch()
-                self.epoch += 1
-                self.batch_in_epoch = 0
-                self.save()
-        finally:
-            if progress is not None:
-                progress.stop()
-        self.save()
-        if self.step >= self.total_steps or self.stopped_by_time:
-            self.export("model.safetensors")
-        _barrier()
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "best": self.best,
-            "history": self.history,
-            "stopped_by_time": self.stopped_by_time,
-            "wall_s": time.perf_counter() - t_start,
-            "data_share": t_data / max(t_total, 1e-9),
-        }
+        self._start_progress(run)
+        return run
+
+    def _epoch_batches(self, run: _Run) -> Iterator[dict[str, Any]]:
+        """The rest of the current epoch's batches, until the run's last step; times the waits for data."""
+        iterator = iter(self.loader.epoch(self.epoch, self.batch_in_epoch))
+        run.exhausted = False
+        while self.step < run.stop_at:
+            t0 = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                run.exhausted = True
+                return
+            run.data_s += time.perf_counter() - t0
+            yield batch
+
+    def _train_epoch(self, run: _Run) -> bool:
+        """Train on the current epoch; return whether it was completed (False: stopped inside it)."""
+        for batch in self._epoch_batches(run):
+            if self._accumulate(batch, run):
+                self._optimizer_step()
+                self._after_optimizer_step(run)
+        return run.exhausted or self.batch_in_epoch >= self.loader.batches_per_epoch()
+
+    def _accumulate(self, batch: dict[str, Any], run: _Run) -> bool:
+        """Forward and backward on one micro-batch; return whether the optimizer step is due."""
+        cfg = self.config
+        batch = self._to_device(batch)
+        batch["step"] = self.step
+        run.micro += 1
+        self.batch_in_epoch += 1
+        last_micro = run.micro == cfg.grad_accum
+        # gradients are all-reduced only on the last micro-batch of an accumulation
+        sync = nullcontext() if (last_micro or self.ddp is self.module) else self.ddp.no_sync()
+        with sync:
+            with self._autocast():
+                out = self.ddp(batch)
+            self.scaler.scale(out["loss"] / cfg.grad_accum).backward()
+        for k, v in out.items():
+            run.losses[k] = run.losses.get(k, 0.0) + float(v.detach()) / cfg.grad_accum
+        return last_micro
 
     def _optimizer_step(self) -> None:
         cfg = self.config
@@ -523,15 +523,63 @@ class Trainer:
         self.objective.after_step()
         self.step += 1
 
-    def _end_epoch(self) -> None:
+    def _after_optimizer_step(self, run: _Run) -> None:
+        """Log, honour the time limit, save checkpoints."""
+        cfg = self.config
+        run.micro = 0
+        now = time.perf_counter()
+        dt, run.mark = now - run.mark, now
+        run.step_s += dt
+        if self.step % max(1, cfg.log_every) == 0 or self.step == run.stop_at:
+            self._log_step(run, dt)
+        run.losses = {}
+        if cfg.time_limit_s is not None and now - run.started > cfg.time_limit_s:
+            run.stopped_by_time = self.stopped_by_time = True
+            run.stop_at = self.step
+        if cfg.save_every and self.step % cfg.save_every == 0:
+            self.save()
+        if cfg.keep_every and self.step % cfg.keep_every == 0:
+            self.save(f"checkpoint-{self.step:07d}.pt")
+
+    def _log_step(self, run: _Run, dt: float) -> None:
+        losses = mean_over_ranks(run.losses)
+        row = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "lr": self._last_lr,
+            **{k: round(v, 6) for k, v in losses.items()},
+            "samples_per_s": round(run.samples_per_step / max(dt, 1e-9), 2),
+            "data_share": round(run.data_s / max(run.step_s, 1e-9), 4),
+            "time": round(time.time(), 3),
+        }
+        self._log(row)
+        if run.progress is not None:
+            run.progress.update(
+                run.task,
+                completed=self.step,
+                loss=f"{losses['loss']:.4f}",
+                speed=f"{row['samples_per_s']:.1f}",
+                data=f"{100 * row['data_share']:.0f}%",
+            )
+
+    def _close_epoch(self, run: _Run) -> None:
+        if run.micro:  # an incomplete accumulation at the end of an epoch is dropped
+            self.optimizer.zero_grad(set_to_none=True)
+            run.micro, run.losses = 0, {}
+        self._validate()
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.save()
+
+    def _validate(self) -> None:
         """Validation at the end of an epoch.  Under torchrun every rank takes part (the evaluator shards the
         work over the process group and gathers the results); rank 0 logs and exports the best weights."""
         if self.eval_fn is None:
             return
-        self.objective.eval()
+        self.module.eval()
         with torch.no_grad():
             metrics = self.eval_fn(self.model)
-        self.objective.train()
+        self.module.train()
         if self.rank == 0:
             row = {
                 "step": self.step,
@@ -544,4 +592,15 @@ class Trainer:
         if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):
             self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
             self.export("model-best.safetensors")
-        _barrier()
+        barrier()
+
+    def _summary(self, run: _Run) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "best": self.best,
+            "history": self.history,
+            "stopped_by_time": run.stopped_by_time,
+            "wall_s": time.perf_counter() - run.started,
+            "data_share": run.data_s / max(run.step_s, 1e-9),
+        }

@@ -242,14 +242,6 @@ def checkpoints_dir() -> Path:
     return home() / "checkpoints"
 
 
-def list_checkpoints() -> list[CheckpointEntry]:
-    return list(REGISTRY.values())
-
-
-def is_registry_name(name: str) -> bool:
-    return name in REGISTRY
-
-
 def resolve_checkpoint(name_or_path: str | Path) -> tuple[Path, CheckpointEntry | None]:
     """A local file path, or a registry name whose file must already be in ``$ZERO_BENCH_HOME/checkpoints/``."""
     text = str(name_or_path)

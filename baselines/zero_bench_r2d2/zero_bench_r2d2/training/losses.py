@@ -15,21 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.evaluation.distributed import collective_device, is_distributed, rank_and_world
 
 FGR_CLASS_WEIGHTS = (1.0, 2.0)  # [negative, positive]
 
 
-def _dist_ready() -> bool:
-    return (
-        torch.distributed.is_available()
-        and torch.distributed.is_initialized()
-        and torch.distributed.get_world_size() > 1
-    )
-
-
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` from every rank (rank order) along dim 0; backward sums the gradients of all ranks."""
-    if not _dist_ready():
+    if not is_distributed():
         return x
     from torch.distributed.nn.functional import all_gather
 
@@ -38,7 +31,7 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
-    if not _dist_ready():
+    if not is_distributed():
         return x
     parts = [torch.empty_like(x) for _ in range(torch.distributed.get_world_size())]
     torch.distributed.all_gather(parts, x.contiguous())
@@ -47,7 +40,7 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
 
 def local_slice(n_local: int) -> slice:
     """Rows of this rank inside a gathered batch (equal batch sizes on every rank)."""
-    rank = torch.distributed.get_rank() if _dist_ready() else 0
+    rank, _ = rank_and_world()
     return slice(rank * n_local, (rank + 1) * n_local)
 
 
@@ -56,14 +49,9 @@ def rank_share(local_count: torch.Tensor | float) -> float:
     """The global count divided by the world size: dividing a rank's SUM by it makes the mean over ranks (what
     DDP's gradient averaging computes) equal to the mean over the whole gathered batch."""
     t = torch.as_tensor(local_count, dtype=torch.float64).clone()
-    if _dist_ready():
+    if is_distributed():
         world = torch.distributed.get_world_size()
-        dev = (
-            torch.device("cuda", torch.cuda.current_device())
-            if torch.distributed.get_backend() == "nccl"
-            else torch.device("cpu")
-        )
-        t = t.to(dev)
+        t = t.to(collective_device())
         torch.distributed.all_reduce(t)
         t = t / world
     return float(t)

@@ -8,7 +8,7 @@ GPU.  Model selection uses the validation split only.  Pre-training values are o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +267,3 @@ def finetune(
     summary["output_dir"] = str(Path(output_dir))
     summary["trainer"] = trainer
     return summary
-
-
-def with_overrides(recipe: FinetuneRecipe, **changes: Any) -> FinetuneRecipe:
-    return replace(recipe, **changes)
