@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
-from zero_bench.cli.app import app
+from zero_bench.cli.app import app, main
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,10 @@ def test_train_then_finetune_retrieval_and_matching(toy, tmp_path):
         assert state["run"]["recipe"]["kind"] == ("retrieval" if task == "icr" else "matching")
 
 
-def test_unknown_trainer_is_one_line_error():
-    result = CliRunner().invoke(app, ["train", "--model", "nope", "--corpus", "zero-toy"])
-    assert result.exit_code != 0 and "no registered trainer" in str(result.exception)
+def test_unknown_trainer_is_one_line_error(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["zero-bench", "train", "--model", "nope", "--corpus", "zero-toy"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("error: model 'nope' has no registered trainer") and err.count("\n") == 1, err

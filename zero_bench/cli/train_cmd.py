@@ -8,33 +8,83 @@ plugin by name).  Both training commands run under ``torchrun`` as they are (DDP
 
 from __future__ import annotations
 
-import json
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from zero_bench.cli.options import key_values
-from zero_bench.errors import ZeroBenchError
+from zero_bench.models.registry import get_trainer
 
-GROUP = "zero_bench.trainers"
+# The option block shared by ``train`` and ``finetune`` (declared once; None means the recipe's default).
+ModelName = Annotated[str, typer.Option("--model", "-m", help="Model with a registered trainer.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt.")]
+Epochs = Annotated[float | None, typer.Option(help="Epochs (default: the recipe's).")]
+MaxSteps = Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")]
+BatchSize = Annotated[int | None, typer.Option(help="Per-process micro-batch (default: the recipe's).")]
+GradAccum = Annotated[int | None, typer.Option(help="Micro-batches per optimizer step.")]
+Lr = Annotated[float | None, typer.Option(help="Peak learning rate (default: the recipe's).")]
+WarmupSteps = Annotated[int | None, typer.Option(help="Linear warm-up steps (default: the recipe's).")]
+Precision = Annotated[str | None, typer.Option(help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, fp16, bf16.")]
+GradientCheckpointing = Annotated[
+    bool, typer.Option("--gradient-checkpointing", help="Recompute activations in backward.")
+]
+Workers = Annotated[int | None, typer.Option(help="DataLoader workers per process.")]
+SaveEvery = Annotated[int | None, typer.Option(help="Save checkpoint-last.pt every N steps.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed.")]
+Device = Annotated[str | None, typer.Option(help="cpu or cuda (default cuda when available).")]
+Settings = Annotated[
+    list[str],
+    typer.Option(
+        "--set", help="Objective / training KEY=VALUE, e.g. mlm_weight=0, queue_size=4096 (repeatable; trainer's)."
+    ),
+]
+Plot = Annotated[bool, typer.Option("--plot", help="Write OUTPUT/loss.png at the end.")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
 
 
-def get_trainer(name: str) -> Any:
-    eps = {ep.name: ep for ep in entry_points(group=GROUP)}
-    if name not in eps:
-        known = ", ".join(sorted(eps)) or "none installed"
-        raise ZeroBenchError(f"model {name!r} has no registered trainer (entry points '{GROUP}': {known})")
-    return eps[name].load()
+def training_options(
+    *,
+    epochs: float | None,
+    max_steps: int | None,
+    batch_size: int | None,
+    grad_accum: int | None,
+    lr: float | None,
+    warmup_steps: int | None,
+    precision: str | None,
+    gradient_checkpointing: bool,
+    workers: int | None,
+    save_every: int | None,
+    seed: int | None,
+    device: str | None,
+    settings: list[str],
+    no_progress: bool,
+) -> dict[str, Any]:
+    """The shared option block as the trainer's ``options`` (see ``zero_bench.models.trainer_protocol``)."""
+    options: dict[str, Any] = {
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "lr": lr,
+        "warmup_steps": warmup_steps,
+        "precision": precision,
+        "num_workers": workers,
+        "save_every": save_every,
+        "seed": seed,
+        "device": device,
+        "show_progress": not no_progress,
+    }
+    if gradient_checkpointing:
+        options["gradient_checkpointing"] = True
+    return options | key_values(settings, "--set")
 
 
 def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
-    import torch
+    from zero_bench.evaluation.distributed import finish, rank_and_world
 
-    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    rank, _ = rank_and_world()
+    finish()
     if rank != 0:
         return
     typer.echo(f"{summary.get('step', '?')} optimizer steps; checkpoints and metrics.jsonl in {output}")
@@ -44,104 +94,63 @@ def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
             f"best epoch {b['epoch']} on val: {b['metric']} = {b['value']:.2f} -> {output / 'model-best.safetensors'}"
         )
     if plot:
+        from zero_bench.training.plots import plot_losses
+
         typer.echo(f"loss curves: {plot_losses(output)}")
-
-
-def plot_losses(output: Path) -> Path:
-    """Plot ``metrics.jsonl`` of a run folder (generic: every logged loss key) to ``loss.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from zero_bench.fileio import atomic_path
-
-    metrics = output / "metrics.jsonl"
-    if not metrics.is_file():
-        raise ZeroBenchError(f"{metrics}: no metrics log to plot")
-    rows = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if "loss" in r]
-    if not rows:
-        raise ZeroBenchError(f"{metrics}: no training rows to plot")
-    skip = {"step", "epoch", "lr", "samples_per_s", "data_share", "time"}
-    keys = sorted({k for r in rows for k, v in r.items() if k not in skip and isinstance(v, (int, float))})
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for k in keys:
-        pts = [(r["step"], r[k]) for r in rows if k in r and r[k] > 0]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=k, linewidth=1.4 if k == "loss" else 0.9)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (log scale)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(f"training losses: {output.name}")
-    out = output / "loss.png"
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return out
 
 
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
-        model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
-        config: str | None = typer.Option(
-            None, "--config", help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny or a folder)."
-        ),
         corpus: str = typer.Option(
             ..., "--corpus", help="Pre-training corpus: zero-23m, zero-2.3m, zero-toy, ... or a corpus folder."
+        ),
+        model: ModelName = "r2d2",
+        config: str | None = typer.Option(
+            None, "--config", help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny or a folder)."
         ),
         output: Path = typer.Option(
             Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."
         ),
-        resume: bool = typer.Option(False, "--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt."),
+        resume: Resume = False,
         init: str | None = typer.Option(None, "--init", help="Initialise the weights from this checkpoint."),
         data_root: Path | None = typer.Option(
             None, "--data-root", help="Data root holding the corpus (default: ZERO_BENCH_HOME/data)."
         ),
-        epochs: float | None = typer.Option(None, help="Epochs over the corpus (default 1)."),
-        max_steps: int | None = typer.Option(None, help="Optimizer steps (overrides --epochs)."),
-        batch_size: int | None = typer.Option(None, help="Per-process micro-batch (default 64)."),
-        grad_accum: int | None = typer.Option(None, help="Micro-batches per optimizer step."),
-        lr: float | None = typer.Option(None, help="Peak learning rate (default 1e-4)."),
-        warmup_steps: int | None = typer.Option(None, help="Linear warm-up steps (default 1000)."),
-        precision: str | None = typer.Option(None, help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, fp16, bf16."),
-        gradient_checkpointing: bool = typer.Option(
-            False, "--gradient-checkpointing", help="Recompute activations in backward."
-        ),
-        workers: int | None = typer.Option(None, help="DataLoader workers per process."),
-        save_every: int | None = typer.Option(None, help="Save checkpoint-last.pt every N steps."),
-        seed: int | None = typer.Option(None, help="Random seed."),
-        device: str | None = typer.Option(None, help="cpu or cuda (default cuda when available)."),
-        set_: list[str] = typer.Option(
-            [],
-            "--set",
-            help="Objective / training KEY=VALUE, e.g. mlm_weight=0, tgd_alpha=0, queue_size=4096 (repeatable).",
-        ),
-        plot: bool = typer.Option(False, "--plot", help="Write OUTPUT/loss.png at the end."),
-        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        epochs: Epochs = None,
+        max_steps: MaxSteps = None,
+        batch_size: BatchSize = None,
+        grad_accum: GradAccum = None,
+        lr: Lr = None,
+        warmup_steps: WarmupSteps = None,
+        precision: Precision = None,
+        gradient_checkpointing: GradientCheckpointing = False,
+        workers: Workers = None,
+        save_every: SaveEvery = None,
+        seed: Seed = None,
+        device: Device = None,
+        set_: Settings = [],  # noqa: B006 (typer copies the default)
+        plot: Plot = False,
+        no_progress: NoProgress = False,
     ) -> None:
         """Pre-train a model on a corpus (R2D2: GCPR + FGR + MLM with TgD/FgD distillation)."""
         trainer = get_trainer(model)
-        options = {
-            "epochs": epochs,
-            "max_steps": max_steps,
-            "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "lr": lr,
-            "warmup_steps": warmup_steps,
-            "precision": precision,
-            "num_workers": workers,
-            "save_every": save_every,
-            "seed": seed,
-            "device": device,
-            "show_progress": not no_progress,
-        }
-        if gradient_checkpointing:
-            options["gradient_checkpointing"] = True
-        options |= key_values(set_, "--set")
+        options = training_options(
+            epochs=epochs,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            lr=lr,
+            warmup_steps=warmup_steps,
+            precision=precision,
+            gradient_checkpointing=gradient_checkpointing,
+            workers=workers,
+            save_every=save_every,
+            seed=seed,
+            device=device,
+            settings=set_,
+            no_progress=no_progress,
+        )
         summary = trainer.pretrain(
             config=config,
             corpus=corpus,
@@ -155,8 +164,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("finetune")
     def finetune_command(
-        model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
         task: str = typer.Option(..., "--task", "-t", help="icr, iqr, flickr30k-cna, icm or iqm."),
+        model: ModelName = "r2d2",
         checkpoint: str | None = typer.Option(
             None, "--checkpoint", help="Pre-trained checkpoint (file or registered name)."
         ),
@@ -165,41 +174,42 @@ def register(app: typer.Typer) -> None:
         ),
         output: Path | None = typer.Option(None, "--output", "-o", help="Run folder (default runs/finetune-TASK)."),
         data_dir: Path | None = typer.Option(None, "--data-dir", help="Task folder in the official layout."),
-        resume: bool = typer.Option(False, "--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt."),
-        epochs: float | None = typer.Option(None, help="Override the recipe's epochs."),
-        max_steps: int | None = typer.Option(None, help="Optimizer steps (overrides epochs)."),
-        batch_size: int | None = typer.Option(None, help="Override the recipe's per-process batch."),
-        grad_accum: int | None = typer.Option(None, help="Micro-batches per optimizer step."),
-        lr: float | None = typer.Option(None, help="Override the recipe's learning rate."),
-        warmup_steps: int | None = typer.Option(None, help="Override the recipe's warm-up."),
-        precision: str | None = typer.Option(None, help="auto, fp32, fp16, bf16."),
-        gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing"),
-        workers: int | None = typer.Option(None, help="DataLoader workers per process."),
-        seed: int | None = typer.Option(None, help="Random seed."),
-        device: str | None = typer.Option(None, help="cpu or cuda."),
-        set_: list[str] = typer.Option([], "--set", help="Training KEY=VALUE (repeatable)."),
-        plot: bool = typer.Option(False, "--plot", help="Write OUTPUT/loss.png at the end."),
-        no_progress: bool = typer.Option(False, "--no-progress"),
+        resume: Resume = False,
+        epochs: Epochs = None,
+        max_steps: MaxSteps = None,
+        batch_size: BatchSize = None,
+        grad_accum: GradAccum = None,
+        lr: Lr = None,
+        warmup_steps: WarmupSteps = None,
+        precision: Precision = None,
+        gradient_checkpointing: GradientCheckpointing = False,
+        workers: Workers = None,
+        save_every: SaveEvery = None,
+        seed: Seed = None,
+        device: Device = None,
+        set_: Settings = [],  # noqa: B006 (typer copies the default)
+        plot: Plot = False,
+        no_progress: NoProgress = False,
     ) -> None:
         """Fine-tune on a task's train split with the official recipe; the best epoch is chosen on val (never test)."""
         trainer = get_trainer(model)
         out = output or Path("runs") / f"finetune-{task}"
-        options = {
-            "epochs": epochs,
-            "max_steps": max_steps,
-            "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "lr": lr,
-            "warmup_steps": warmup_steps,
-            "precision": precision,
-            "num_workers": workers,
-            "seed": seed,
-            "device": device,
-            "show_progress": not no_progress,
-        }
-        if gradient_checkpointing:
-            options["gradient_checkpointing"] = True
-        options |= key_values(set_, "--set")
+        options = training_options(
+            epochs=epochs,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            lr=lr,
+            warmup_steps=warmup_steps,
+            precision=precision,
+            gradient_checkpointing=gradient_checkpointing,
+            workers=workers,
+            save_every=save_every,
+            seed=seed,
+            device=device,
+            settings=set_,
+            no_progress=no_progress,
+        )
         summary = trainer.finetune(
             task=task,
             checkpoint=checkpoint,
@@ -213,12 +223,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("quickstart")
     def quickstart_command(
-        model: str = typer.Option("r2d2", "--model", "-m", help="Model with a registered trainer."),
+        model: ModelName = "r2d2",
         output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
         steps: int | None = typer.Option(None, help="Pre-training steps (default 300)."),
         finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
-        seed: int | None = typer.Option(None, help="Random seed."),
-        no_progress: bool = typer.Option(False, "--no-progress"),
+        seed: Seed = None,
+        no_progress: NoProgress = False,
     ) -> None:
         """Offline demo on a CPU (< 10 min): zero-toy, tiny pre-training, zero-shot on 5 toy tasks, one fine-tuning."""
         from zero_bench.paths import home

@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from zero_bench.data.lock import LockFile, VerifyReport, verify_against_lock
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_dir, atomic_write_text, sha256_file
 from zero_bench.paths import data_root
@@ -397,26 +398,26 @@ def iter_rows(ds, columns: Iterable[str] | None = None, batch_size: int = 1000) 
         yield from batch.to_pylist()
 
 
-def verify_corpus(name: str, root: str | Path | None = None) -> dict:
-    """Re-hash every corpus shard (manifest) and record file (lock); returns {ok, missing, changed}."""
-    from zero_bench.data.lock import LockFile, verify_against_lock
-
+def verify_corpus(name: str, root: str | Path | None = None) -> VerifyReport:
+    """Re-hash every corpus shard (manifest) and record file (lock); the same report as ``verify_dataset``."""
     folder = corpus_dir(name, root)
     manifest = read_manifest(folder)
-    ok, missing, changed = [], [], []
+    report = VerifyReport(str(name))
     for shard in manifest["corpus"]["shards"]:
         path = folder / shard["file"]
+        report.checked += 1
         if not path.is_file():
-            missing.append(f"corpus/{shard['file']}")
+            report.missing.append(f"corpus/{shard['file']}")
         elif sha256_file(path) != shard["sha256"]:
-            changed.append(f"corpus/{shard['file']}")
+            report.changed.append(f"corpus/{shard['file']}")
         else:
-            ok.append(f"corpus/{shard['file']}")
+            report.ok += 1
     ds_dir = folder.parent
     lock = LockFile.load(ds_dir)
     for entry in lock.entries:
-        report = verify_against_lock(lock, entry, ds_dir)
-        ok += [f for f in lock.files(entry) if f not in report.missing and f not in report.changed]
-        missing += report.missing
-        changed += report.changed
-    return {"ok": ok, "missing": missing, "changed": changed}
+        part = verify_against_lock(lock, entry, ds_dir)
+        report.checked += part.checked
+        report.ok += part.ok
+        report.missing += part.missing
+        report.changed += part.changed
+    return report

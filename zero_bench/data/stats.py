@@ -3,7 +3,6 @@ most frequent words, image sizes; optional histograms (matplotlib, Agg)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +134,7 @@ def corpus_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20, s
 def task_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20) -> Stats:
     """Text statistics of a task dataset's annotation files (all splits)."""
     from zero_bench.data.registry import get_entry
+    from zero_bench.formats import iter_annotations
     from zero_bench.paths import data_root
     from zero_bench.taskspec import get_task
 
@@ -146,19 +146,7 @@ def task_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20) -> 
         path = base / s.annotation
         if not path.is_file():
             continue
-        values = []
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.rstrip("\n")
-                if len(line.strip()) < 3:
-                    continue
-                if spec.format == "flickr30k-cna-txt":
-                    values.append(line.split("\t", 1)[-1])
-                else:
-                    try:
-                        values.append(str(json.loads(line).get("text", "")))
-                    except ValueError:
-                        continue
+        values = [record.text for record in iter_annotations(spec, path)]
         total += len(values)
         texts[split] = values[:sample]
     stats = Stats(name=name, rows=total, sampled=sum(len(v) for v in texts.values()))

@@ -144,8 +144,7 @@ def install_task_dataset(name: str, source: str | None, root: str | Path | None 
 
 def _check_images(name: str, target: Path, report: InstallReport) -> None:
     """Count referenced images that do not exist (official ccmb layout only)."""
-    import json
-
+    from zero_bench.formats import iter_annotations
     from zero_bench.taskspec import get_task
 
     try:
@@ -159,21 +158,10 @@ def _check_images(name: str, target: Path, report: InstallReport) -> None:
         ann = target / split.annotation
         if not ann.is_file():
             continue
-        with open(ann, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if len(line) < 3:
-                    continue
-                if spec.format == "flickr30k-cna-txt":
-                    file = line.split("#", 1)[0] + ".jpg"
-                else:
-                    try:
-                        file = Path(json.loads(line)["image_path"]).name
-                    except (ValueError, KeyError, TypeError):
-                        continue
-                report.checked_images += 1
-                if not (image_dir / file).is_file():
-                    report.missing_images += 1
+        for record in iter_annotations(spec, ann):
+            report.checked_images += 1
+            if record.image is None or not (image_dir / record.image).is_file():
+                report.missing_images += 1
 
 
 def verify_dataset(name: str, root: str | Path | None = None):

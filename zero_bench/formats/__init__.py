@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
 from zero_bench.formats.cn_clip import read_cn_clip
-from zero_bench.formats.official import read_flickr30k_cna, read_itm_jsonl, read_itr_jsonl
+from zero_bench.formats.jsonl import read_json_lines
+from zero_bench.formats.official import (
+    flickr30k_cna_lines,
+    json_records,
+    read_flickr30k_cna,
+    read_itm_jsonl,
+    read_itr_jsonl,
+)
 from zero_bench.paths import data_root
 from zero_bench.taskspec import TaskSpec
 
-__all__ = ["ImageItem", "MatchingData", "RetrievalData", "annotation_checksum", "load_split", "task_data_dir"]
+__all__ = [
+    "Annotation",
+    "ImageItem",
+    "MatchingData",
+    "RetrievalData",
+    "annotation_checksum",
+    "iter_annotations",
+    "load_split",
+    "task_data_dir",
+]
+
+
+class Annotation(NamedTuple):
+    """One annotation line: its number, its text and the image file it names (None in the Chinese-CLIP layout,
+    whose texts name images by id)."""
+
+    line: int
+    text: str
+    image: str | None
+
+
+def iter_annotations(spec: TaskSpec, path: Path) -> Iterator[Annotation]:
+    """The texts and image references of an annotation file of ``spec``'s format, parsed by the same rules as
+    :func:`load_split` (one-line errors naming file and line) but without opening any image."""
+    if spec.format == "flickr30k-cna-txt":
+        for number, image, caption in flickr30k_cna_lines(path):
+            yield Annotation(number, caption, image)
+    elif spec.format == "cn-clip":
+        for number, record in read_json_lines(path, ("text",)):
+            yield Annotation(number, str(record["text"]), None)
+    else:
+        for number, record in json_records(path, ("text", "image_path")):
+            yield Annotation(number, record["text"], Path(record["image_path"]).name)
 
 
 def task_data_dir(spec: TaskSpec, data_dir: str | Path | None = None) -> Path:

@@ -16,7 +16,7 @@ from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
 from zero_bench.formats.jsonl import read_json_lines, read_lines
 
 
-def _json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+def json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
     for number, record in read_json_lines(path, required):
         if not isinstance(record["text"], str):
             raise DataFormatError(path, "field 'text' must be a string", number)
@@ -56,7 +56,7 @@ def read_itr_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
     images = _ImageIndex(path, image_dir)
     texts: list[str] = []
     gold: list[tuple[int, int]] = []
-    for number, record in _json_records(path, ("text", "image_path")):
+    for number, record in json_records(path, ("text", "image_path")):
         image = images.add(Path(record["image_path"]).name, number)
         gold.append((len(texts), image))
         texts.append(record["text"])
@@ -79,7 +79,7 @@ def read_itm_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
     texts: list[str] = []
     pair_image: list[int] = []
     labels: list[int] = []
-    for number, record in _json_records(path, ("text", "image_path", "label")):
+    for number, record in json_records(path, ("text", "image_path", "label")):
         label = record["label"]
         if isinstance(label, bool) or label not in (0, 1):
             raise DataFormatError(path, f"label must be 0 or 1, got {label!r}", number)
@@ -101,11 +101,9 @@ def read_itm_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
     )
 
 
-def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sha256: str) -> RetrievalData:
-    """``<image_id>#<k>\\t<caption>`` per line; lines shorter than 3 characters are skipped (official rule)."""
-    images = _ImageIndex(path, image_dir)
-    texts: list[str] = []
-    gold: list[tuple[int, int]] = []
+def flickr30k_cna_lines(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line number, image file, caption) of ``<image_id>#<k>\\t<caption>`` lines; lines shorter than 3
+    characters are skipped (official rule)."""
     for number, line in read_lines(path):
         if len(line) < 3:
             continue
@@ -113,7 +111,16 @@ def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sh
         image_id, hash_sign, _ = head.partition("#")
         if not tab or not hash_sign or not image_id:
             raise DataFormatError(path, "expected '<image_id>#<k><TAB><caption>'", number)
-        image = images.add(f"{image_id}.jpg", number)
+        yield number, f"{image_id}.jpg", caption
+
+
+def read_flickr30k_cna(path: Path, image_dir: Path, *, task: str, split: str, sha256: str) -> RetrievalData:
+    """Flickr30k-CNA captions (:func:`flickr30k_cna_lines`)."""
+    images = _ImageIndex(path, image_dir)
+    texts: list[str] = []
+    gold: list[tuple[int, int]] = []
+    for number, image_file, caption in flickr30k_cna_lines(path):
+        image = images.add(image_file, number)
         gold.append((len(texts), image))
         texts.append(caption)
     _check_non_empty(path, len(texts))

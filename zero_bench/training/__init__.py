@@ -1,0 +1,1 @@
+"""Model-agnostic training: the loop (``trainer``) and the figures of a run (``plots``)."""
