@@ -36,6 +36,20 @@ class MeanRecall(str, Enum):
     mean_of_3_i2t = "mean_of_3_i2t"  # R@1/5/10 image-to-text only
     mean_of_r1 = "mean_of_r1"  # R@1 both ways
 
+    @property
+    def metric(self) -> str | None:
+        """The metric key that holds this mean (None: no key of ours computes it)."""
+        return MEAN_RECALL_PARTS[self][0] if self in MEAN_RECALL_PARTS else None
+
+
+# The one mapping "mean recall" -> (metric key, the recall keys it averages); task validation, the leaderboard
+# schema (re-checks reported means) and the page's text read it.
+MEAN_RECALL_PARTS: dict[MeanRecall, tuple[str, tuple[str, ...]]] = {
+    MeanRecall.mean_of_6: ("r_mean", ("txt_r1", "txt_r5", "txt_r10", "img_r1", "img_r5", "img_r10")),
+    MeanRecall.mean_of_3_t2i: ("img_r_mean", ("img_r1", "img_r5", "img_r10")),
+    MeanRecall.mean_of_3_i2t: ("txt_r_mean", ("txt_r1", "txt_r5", "txt_r10")),
+}
+
 
 RETRIEVAL_METRICS = ("txt_r1", "txt_r5", "txt_r10", "txt_r_mean", "img_r1", "img_r5", "img_r10", "img_r_mean", "r_mean")
 MATCHING_METRICS = ("auc", "accuracy")
@@ -94,6 +108,11 @@ class TaskSpec(BaseModel):
                 raise ValueError("a retrieval task must list its directions")
             if self.mean_recall is None:
                 raise ValueError("a retrieval task must say which mean recall it reports (mean_recall)")
+            key = self.mean_recall.metric
+            if key is None or key not in self.metrics:
+                raise ValueError(
+                    f"mean_recall {self.mean_recall.value} is reported as {key!r}, which is not among the metrics"
+                )
         if self.format == "cn-clip":
             missing = [s for s, spec in self.splits.items() if spec.images is None]
             if missing:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.taskspec import get_task
 
 Kind = Literal["corpus", "task", "images", "toy"]
 
 _ZERO_SITE = "http://zero.so.com"
 _CCMB_LICENSE = "Research use only (terms of the Zero / CCMB release, zero.so.com)"
-_ZERO_CITATION = 'Xie et al., "CCMB: A Large-scale Chinese Cross-modal Benchmark", ACM MM 2023 (arXiv:2205.03860)'
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _corpus(name: str, title: str, size: str, steps: tuple[str, ...], notes: str
         size=size,
         folder=name,
         homepage=_ZERO_SITE,
-        citation=_ZERO_CITATION,
+        citation=get_task("icr").citation,  # the CCMB paper, which introduced the corpus and the tasks
         license=_CCMB_LICENSE,
         source="record files (JSON / JSON Lines, optionally .gz) with image URLs from zero.so.com; the images are "
         "fetched from their original URLs with img2dataset (expect dead links)",
@@ -113,55 +113,49 @@ _CCMB_STEPS = (
 )
 
 
-def _ccmb(name: str, title: str, size: str, task_folder: str, prefix: str) -> DatasetEntry:
-    what = f"{task_folder}/train/{prefix}_train.json, {task_folder}/val/{prefix}_val.json and IQR_IQM_ICR_ICM_images/"
+def task_files(task: str) -> tuple[FileSpec, ...]:
+    """The files of a task dataset, from its task definition (``tasks/<task>.yaml``): each split's annotation
+    (and image TSV), then the image folder."""
+    spec = get_task(task)
+    files: list[FileSpec] = []
+    for split, s in spec.splits.items():
+        files.append(FileSpec(s.annotation, f"{split} split ({spec.format})"))
+        if s.images:
+            files.append(FileSpec(s.images, f"{split} images (base64 TSV)"))
+    if spec.image_dir:
+        files.append(FileSpec(spec.image_dir, "image files", folder=True))
+    return tuple(files)
+
+
+def _task_entry(name: str, **fields: object) -> DatasetEntry:
+    """A task dataset's entry: folder, files, citation, licence and homepage come from its task definition."""
+    spec = get_task(name)
     return DatasetEntry(
         name=name,
         kind="task",
+        folder=spec.data_folder,
+        files=task_files(name),
+        citation=spec.citation,
+        license=spec.license,
+        homepage=spec.homepage,
+        tasks=(name,),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _ccmb(name: str, title: str, size: str) -> DatasetEntry:
+    what = ", ".join(f.path + ("/" if f.folder else "") for f in task_files(name))
+    return _task_entry(
+        name,
         title=title,
         size=size,
-        folder="ccmb",
-        homepage=_ZERO_SITE,
-        citation=_ZERO_CITATION,
-        license=_CCMB_LICENSE,
-        tasks=(name,),
         source="CCMB downstream release (zero.so.com); distributed as an archive after accepting the terms",
-        files=(
-            FileSpec(f"{task_folder}/train/{prefix}_train.json", "JSON Lines, train split"),
-            FileSpec(f"{task_folder}/val/{prefix}_val.json", "JSON Lines, val split (the official evaluation split)"),
-            FileSpec("IQR_IQM_ICR_ICM_images", "images shared by ICR/IQR/ICM/IQM", folder=True),
-        ),
         manual_steps=tuple(s.format(what=what, name=name) for s in _CCMB_STEPS),
     )
 
 
-def _cnclip(
-    name: str,
-    title: str,
-    folder: str,
-    splits: tuple[str, ...],
-    source: str,
-    license: str,
-    steps: tuple[str, ...],
-    homepage: str | None = None,
-) -> DatasetEntry:
-    files = tuple(
-        f
-        for s in splits
-        for f in (FileSpec(f"{s}_texts.jsonl", f"{s} texts"), FileSpec(f"{s}_imgs.tsv", f"{s} images (base64 TSV)"))
-    )
-    return DatasetEntry(
-        name=name,
-        kind="task",
-        title=title,
-        folder=folder,
-        source=source,
-        license=license,
-        files=files,
-        manual_steps=steps,
-        tasks=(name,),
-        homepage=homepage,
-    )
+def _cnclip(name: str, title: str, source: str, steps: tuple[str, ...]) -> DatasetEntry:
+    return _task_entry(name, title=title, source=source, manual_steps=steps)
 
 
 _CNCLIP_STEP = (
@@ -196,25 +190,14 @@ REGISTRY: dict[str, DatasetEntry] = {
             ),
             notes="several texts per image",
         ),
-        _ccmb("icm", "ICM image-caption matching", "400k pairs", "ICM", "long_itm"),
-        _ccmb("iqm", "IQM image-query matching", "400k pairs", "IQM", "short_itm"),
-        _ccmb("icr", "ICR image-caption retrieval", "200k pairs", "ICR", "long_itr"),
-        _ccmb("iqr", "IQR image-query retrieval", "200k pairs", "IQR", "short_itr"),
-        DatasetEntry(
-            name="flickr30k-cna",
-            kind="task",
+        _ccmb("icm", "ICM image-caption matching", "400k pairs"),
+        _ccmb("iqm", "IQM image-query matching", "400k pairs"),
+        _ccmb("icr", "ICR image-caption retrieval", "200k pairs"),
+        _ccmb("iqr", "IQR image-query retrieval", "200k pairs"),
+        _task_entry(
+            "flickr30k-cna",
             title="Flickr30k-CNA: Flickr30k with 5 professional Chinese captions",
-            folder="ccmb",
-            homepage=_ZERO_SITE,
-            citation=_ZERO_CITATION,
-            tasks=("flickr30k-cna",),
-            license=_CCMB_LICENSE + "; images under the Flickr30k terms",
             source="CCMB downstream release (captions); images from Flickr30k (entry flickr30k-images)",
-            files=tuple(
-                FileSpec(f"{s}/flickr30k_cna_{s}.txt", f"{s} captions: <id>#<k>\\t<caption>")
-                for s in ("train", "val", "test")
-            )
-            + (FileSpec("Flickr30k-images", "the Flickr30k images (entry flickr30k-images)", folder=True),),
             manual_steps=(
                 "Download the Flickr30k-CNA captions from http://zero.so.com (CCMB downstream release).",
                 "Run: zero-bench download flickr30k-cna --from <archive or folder> (a test file named "
@@ -241,10 +224,7 @@ REGISTRY: dict[str, DatasetEntry] = {
         _cnclip(
             "flickr30k-cn",
             "Flickr30k-CN (Chinese-CLIP layout)",
-            "Flickr30k-CN",
-            ("train", "valid", "test"),
             "Flickr30k-CN captions (Lan et al. 2017) with Flickr30k images, pre-processed by Chinese-CLIP",
-            "Flickr30k terms (non-commercial research); check the source for the Chinese captions",
             (
                 _CNCLIP_STEP,
                 "Run: zero-bench download flickr30k-cn --from <archive or folder> (installed as <data root>/Flickr30k-CN).",
@@ -253,10 +233,7 @@ REGISTRY: dict[str, DatasetEntry] = {
         _cnclip(
             "coco-cn",
             "COCO-CN (Chinese-CLIP layout)",
-            "COCO-CN",
-            ("train", "valid", "test"),
             "COCO-CN (Li et al. 2019): the captions are given on request by the authors (e-mail), images from MS-COCO",
-            "COCO-CN terms (research use, by request); MS-COCO images under their Flickr licences",
             (
                 "Request COCO-CN from its authors (github.com/li-xirong/coco-cn: an e-mail request), or use the "
                 "Chinese-CLIP pre-processed copy once you hold the permission.",
@@ -266,20 +243,13 @@ REGISTRY: dict[str, DatasetEntry] = {
         _cnclip(
             "muge",
             "MUGE retrieval (Chinese-CLIP layout)",
-            "MUGE",
-            ("train", "valid"),
             "MUGE multimodal retrieval (tianchi.aliyun.com), pre-processed by Chinese-CLIP; test labels are not public",
-            "Research use; check the MUGE terms",
             (_CNCLIP_STEP, "Run: zero-bench download muge --from <archive or folder> (installed as <data root>/MUGE)."),
-            homepage="https://tianchi.aliyun.com/muge",
         ),
         _cnclip(
             "aic-icc",
             "AI Challenger image captioning (Chinese-CLIP layout)",
-            "AIC-ICC",
-            ("train", "valid"),
             "AI Challenger 2017 image Chinese captioning; distribution is by registration; the retrieval protocol is unknown",
-            "AI Challenger terms (research use)",
             (
                 "Obtain AI Challenger ICC (registration required) and convert it to the Chinese-CLIP layout "
                 "(valid_texts.jsonl + valid_imgs.tsv).",

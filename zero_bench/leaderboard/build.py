@@ -31,9 +31,9 @@ CHART_DIR = "charts"
 CHART_TOP = 20  # bars per chart
 
 MEAN_RECALL_TEXT = {
-    MeanRecall.mean_of_6: "mean of R@1/5/10 in both directions (6 numbers; official `r_mean`)",
-    MeanRecall.mean_of_3_t2i: "mean of text-to-image R@1/5/10 (3 numbers; `img_r_mean`)",
-    MeanRecall.mean_of_3_i2t: "mean of image-to-text R@1/5/10 (3 numbers; `txt_r_mean`)",
+    MeanRecall.mean_of_6: f"mean of R@1/5/10 in both directions (6 numbers; official `{MeanRecall.mean_of_6.metric}`)",
+    MeanRecall.mean_of_3_t2i: f"mean of text-to-image R@1/5/10 (3 numbers; `{MeanRecall.mean_of_3_t2i.metric}`)",
+    MeanRecall.mean_of_3_i2t: f"mean of image-to-text R@1/5/10 (3 numbers; `{MeanRecall.mean_of_3_i2t.metric}`)",
     MeanRecall.mean_of_r1: "mean of R@1 in both directions",
 }
 METRIC_LABELS = {

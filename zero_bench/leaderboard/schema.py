@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.results import RunInfo
-from zero_bench.taskspec import MeanRecall, TaskKind, TaskSpec, all_tasks
+from zero_bench.taskspec import MEAN_RECALL_PARTS, MeanRecall, TaskKind, TaskSpec, all_tasks
 
 FORMAT = "zero-bench-leaderboard-model/1"
 BUNDLE_FORMAT = "zero-bench-bundle/1"
@@ -223,11 +223,7 @@ def check_metrics(
     if spec.primary_metric not in metrics:
         raise Rejected(f"{prefix}.{spec.primary_metric}", f"the primary metric of {spec.name} is missing", where)
     if status == "reported":
-        for mean, parts in (
-            ("txt_r_mean", ("txt_r1", "txt_r5", "txt_r10")),
-            ("img_r_mean", ("img_r1", "img_r5", "img_r10")),
-            ("r_mean", ("txt_r1", "txt_r5", "txt_r10", "img_r1", "img_r5", "img_r10")),
-        ):
+        for mean, parts in MEAN_RECALL_PARTS.values():
             if mean in metrics and all(p in metrics for p in parts):
                 expected = sum(metrics[p] for p in parts) / len(parts)
                 if abs(metrics[mean] - expected) > MEAN_TOLERANCE:
