@@ -12,7 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, for tests.data.imageserver
 
 
 def main() -> None:
@@ -27,9 +27,9 @@ def main() -> None:
     args = ap.parse_args()
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from imageserver import ImageServer, record, write_records
     from img2dataset import download
 
+    from tests.data.imageserver import ImageServer, record, write_records
     from zero_bench.data.corpus import build_corpus, download_corpus
     from zero_bench.data.fetch import FetchOptions
 

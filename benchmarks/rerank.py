@@ -5,7 +5,7 @@
 * ours: ``evaluate(plugin, "icr", top_k=k, use_cache=False)`` on CPU: candidate pairs of both directions pooled and
   de-duplicated, scored in batches of ``--pair-batch`` across queries.  Its re-ranking time is the run minus the
   same run with ``top_k=0`` (encoding + cosine ranking only).
-* official: ``compute_cross_score`` restated (tests/r2d2/evalkit.py): for each image query its k candidates
+* official: ``compute_cross_score`` restated (zero_bench/testing.py): for each image query its k candidates
   (image repeated k times) in one batch, then for each text query its k candidates, nothing shared between the
   directions; encoding through the module methods in batches of 64.
 
@@ -64,7 +64,8 @@ def run_ours(plugin, data: Path, k: int, pair_batch: int):
 
 
 def run_official(plugin, data: Path, k: int):
-    from tests.r2d2.evalkit import encode_all, official_cross_scores, official_rankings, official_recalls, read_itr
+    from zero_bench.testing import official_cross_scores, official_rankings, official_recalls, read_itr
+    from zero_bench_r2d2.testing import encode_all
 
     images, texts, img2txt = read_itr(data / "ICR" / "val" / "long_itr_val.json", data / "IQR_IQM_ICR_ICM_images")
     began = time.perf_counter()
@@ -92,8 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from tests.r2d2.evalkit import save_random_checkpoint
     from zero_bench_r2d2.plugin import create_r2d2
+    from zero_bench_r2d2.testing import save_random_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -6,11 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for tests.core.builders
-
-from tests.core.builders import ColourModel
 from zero_bench.evaluation.distributed import finish, rank_and_world
 from zero_bench.evaluation.evaluator import evaluate
+from zero_bench.testing import ColourModel
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.builders import ColourModel, make_itm_folder, make_itr_folder
 from zero_bench.evaluation.evaluator import evaluate
+from zero_bench.testing import ColourModel, make_itm_folder, make_itr_folder
 
 SCRIPT = Path(__file__).with_name("dist_eval.py")
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.builders import ColourModel, make_cn_clip_folder, make_itm_folder, make_itr_folder
 from zero_bench.evaluation.evaluator import evaluate
 from zero_bench.formats import load_split
 from zero_bench.metrics import retrieval_metrics
 from zero_bench.predictions import score_predictions
 from zero_bench.results import Result
 from zero_bench.taskspec import get_task
+from zero_bench.testing import ColourModel, make_cn_clip_folder, make_itm_folder, make_itr_folder
 
 
 def test_retrieval_dual_encoder_equals_metrics_and_predictions_rescore(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.core.builders import colour_image, make_cn_clip_folder, make_itm_folder, make_itr_folder, write_jpeg
 from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats import MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import all_tasks, get_task
+from zero_bench.testing import colour_image, make_cn_clip_folder, make_itm_folder, make_itr_folder, write_jpeg
 
 
 def test_every_shipped_task_definition_is_valid() -> None:

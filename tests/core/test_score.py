@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.builders import make_cn_clip_folder, make_itm_folder, make_itr_folder
 from zero_bench.errors import DataFormatError
 from zero_bench.formats import load_split
 from zero_bench.predictions import score_predictions
 from zero_bench.taskspec import get_task
+from zero_bench.testing import make_cn_clip_folder, make_itm_folder, make_itr_folder
 
 
 def _perfect_lines(n_images: int, per_image: int) -> list[dict]:

@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from imageserver import ImageServer
+from tests.data.imageserver import ImageServer
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from imageserver import record, write_records
 
+from tests.data.imageserver import record, write_records
 from zero_bench.data.corpus import download_corpus, load_corpus, verify_corpus
 from zero_bench.data.fetch import FetchOptions
 from zero_bench.errors import ZeroBenchError
@@ -168,7 +168,7 @@ def _cli(root: Path, src: Path | None) -> list[str]:
 
 
 def test_sigkill_halfway_then_resume_gives_same_keys(tmp_path):
-    from imageserver import ImageServer
+    from tests.data.imageserver import ImageServer
 
     server = ImageServer(delay_s=0.15).start()
     try:

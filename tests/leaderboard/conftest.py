@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lb_helpers import copy_leaderboard, icm_predictions, icr_predictions, make_ccmb
+
+from tests.leaderboard.lb_helpers import copy_leaderboard, icm_predictions, icr_predictions, make_ccmb
 
 
 @pytest.fixture(scope="session")

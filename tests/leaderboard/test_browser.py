@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from lb_helpers import copy_leaderboard
 
+from tests.leaderboard.lb_helpers import copy_leaderboard
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, slugify
 from zero_bench.taskspec import get_task

@@ -7,8 +7,8 @@ import re
 import shutil
 
 import pytest
-from lb_helpers import REPO, copy_leaderboard, snapshot
 
+from tests.leaderboard.lb_helpers import REPO, copy_leaderboard, snapshot
 from zero_bench.leaderboard.build import build, load_submissions, render, stale_files
 from zero_bench.leaderboard.schema import Rejected
 from zero_bench.leaderboard.submit import read_model_file

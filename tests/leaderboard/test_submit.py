@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from lb_helpers import CARD, REPO, result_dict, snapshot, write_json
 
+from tests.leaderboard.lb_helpers import CARD, REPO, result_dict, snapshot, write_json
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import MAX_SUBMISSION_BYTES, Rejected, slugify
 from zero_bench.leaderboard.submit import read_model_file, submit

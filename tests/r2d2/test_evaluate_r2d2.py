@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.builders import make_itm_folder, make_itr_folder
-from tests.r2d2.evalkit import (
-    encode_all,
-    official_cross_scores,
-    official_rankings,
-    official_recalls,
-    read_itr,
-    save_random_checkpoint,
-)
 from zero_bench.evaluation.evaluator import evaluate
 from zero_bench.fileio import sha256_file
 from zero_bench.results import Result
 from zero_bench.taskspec import get_task
+from zero_bench.testing import (
+    make_itm_folder,
+    make_itr_folder,
+    official_cross_scores,
+    official_rankings,
+    official_recalls,
+    read_itr,
+)
+from zero_bench_r2d2.testing import encode_all, save_random_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 N_IMAGES, PER_IMAGE = 12, 2

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from zero_bench.errors import ZeroBenchError
+
+if TYPE_CHECKING:
+    from zero_bench.data.fetch import FetchOptions
+    from zero_bench.data.toy import ToySizes
 
 
 def register(app: typer.Typer) -> None:
@@ -73,107 +78,63 @@ def register(app: typer.Typer) -> None:
 
         entry = get_entry(name)
         try:
-            _download(
-                entry,
-                name,
-                source,
-                root,
-                processes,
-                threads,
-                image_size,
-                resize_mode,
-                upscale,
-                retries,
-                timeout,
-                samples_per_shard,
-                max_image_area,
-                min_image_size,
-                no_opt_out,
-                distributor,
-                retry_failed,
-                seed,
-                scale,
-                quiet,
-            )
+            if entry.kind == "toy":
+                from zero_bench.data.toy import ToySizes
+
+                _install_toy(root, seed, ToySizes().scaled(scale))
+            elif entry.kind == "corpus":
+                from zero_bench.data.fetch import DEFAULT_DISALLOWED, FetchOptions
+
+                options = FetchOptions(
+                    threads=threads,
+                    image_size=image_size,
+                    resize_mode=resize_mode,
+                    resize_only_if_bigger=not upscale,
+                    retries=retries,
+                    timeout=timeout,
+                    samples_per_shard=samples_per_shard,
+                    max_image_area=max_image_area,
+                    min_image_size=min_image_size,
+                    disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
+                    distributor=distributor,
+                    show_progress=not quiet,
+                    **({} if processes is None else {"processes": processes}),
+                )
+                _install_corpus(name, source, root, options, retry_failed)
+            else:
+                _install_task(name, source, root)
         except MissingDataError as exc:
             console.print(exc.manual, highlight=False, markup=False)
             raise
 
-    def _download(
-        entry,
-        name,
-        source,
-        root,
-        processes,
-        threads,
-        image_size,
-        resize_mode,
-        upscale,
-        retries,
-        timeout,
-        samples_per_shard,
-        max_image_area,
-        min_image_size,
-        no_opt_out,
-        distributor,
-        retry_failed,
-        seed,
-        scale,
-        quiet,
+    def _install_toy(root: Path | None, seed: int, sizes: ToySizes) -> None:
+        from zero_bench.data.toy import generate_zero_toy
+
+        with console.status("generating zero-toy"):
+            out = generate_zero_toy(root, seed=seed, sizes=sizes)
+        console.print(f"zero-toy (seed {seed}) written to {out}: corpus {sizes.corpus} rows, tasks in {out / 'ccmb'}")
+
+    def _install_corpus(
+        name: str, source: str | None, root: Path | None, options: FetchOptions, retry_failed: bool
     ) -> None:
-        if entry.kind == "toy":
-            from dataclasses import asdict, fields
+        from zero_bench.data.corpus import download_corpus
 
-            from zero_bench.data.toy import ToySizes, generate_zero_toy
+        result = download_corpus(
+            name, source=source, root=root, options=options, retry_failed=retry_failed, echo=console.print
+        )
+        dl = result.manifest["download"]
+        table = Table(title=f"{name}: {result.rows} rows in {result.folder}")
+        table.add_column("outcome")
+        table.add_column("samples", justify="right")
+        table.add_row("success", str(dl["success"]))
+        for reason, count in dl["failures"].items():
+            table.add_row(f"failed: {reason}", str(count))
+        console.print(table)
+        console.print(
+            f"success rate {dl['success_rate']:.1%}; Arrow build {result.rows / max(result.seconds, 1e-9):.0f} rows/s"
+        )
 
-            base = asdict(ToySizes())
-            sizes = ToySizes(
-                **{
-                    f.name: (max(1, round(base[f.name] * scale)) if not f.name.startswith("image_") else base[f.name])
-                    for f in fields(ToySizes)
-                }
-            )
-            with console.status("generating zero-toy"):
-                out = generate_zero_toy(root, seed=seed, sizes=sizes)
-            console.print(
-                f"zero-toy (seed {seed}) written to {out}: corpus {sizes.corpus} rows, tasks in {out / 'ccmb'}"
-            )
-            return
-        if entry.kind == "corpus":
-            from zero_bench.data.corpus import download_corpus
-            from zero_bench.data.fetch import DEFAULT_DISALLOWED, FetchOptions
-
-            kw = {} if processes is None else {"processes": processes}
-            options = FetchOptions(
-                threads=threads,
-                image_size=image_size,
-                resize_mode=resize_mode,
-                resize_only_if_bigger=not upscale,
-                retries=retries,
-                timeout=timeout,
-                samples_per_shard=samples_per_shard,
-                max_image_area=max_image_area,
-                min_image_size=min_image_size,
-                disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
-                distributor=distributor,
-                show_progress=not quiet,
-                **kw,
-            )
-            result = download_corpus(
-                name, source=source, root=root, options=options, retry_failed=retry_failed, echo=console.print
-            )
-            dl = result.manifest["download"]
-            table = Table(title=f"{name}: {result.rows} rows in {result.folder}")
-            table.add_column("outcome")
-            table.add_column("samples", justify="right")
-            table.add_row("success", str(dl["success"]))
-            for reason, count in dl["failures"].items():
-                table.add_row(f"failed: {reason}", str(count))
-            console.print(table)
-            console.print(
-                f"success rate {dl['success_rate']:.1%}; Arrow build {result.rows / max(result.seconds, 1e-9):.0f} rows/s"
-            )
-            return
+    def _install_task(name: str, source: str | None, root: Path | None) -> None:
         from zero_bench.data.tasks import install_task_dataset
 
         report = install_task_dataset(name, source, root=root, echo=console.print)
@@ -202,23 +163,22 @@ def register(app: typer.Typer) -> None:
         from zero_bench.data.registry import REGISTRY
 
         entry = REGISTRY.get(name)
-        if entry is None or entry.kind in ("corpus",) or (entry.kind == "toy"):
+        if entry is None or entry.kind in ("corpus", "toy"):
             from zero_bench.data.corpus import verify_corpus
 
-            res = verify_corpus(name, root)
-            ok, missing, changed = res["ok"], res["missing"], res["changed"]
+            report = verify_corpus(name, root)
         else:
             from zero_bench.data.tasks import verify_dataset
 
-            rep = verify_dataset(name, root)
-            ok, missing, changed = [None] * rep.ok, rep.missing, rep.changed
-        for f in missing:
+            report = verify_dataset(name, root)
+        for f in report.missing:
             console.print(f"[red]missing[/red] {f}")
-        for f in changed:
+        for f in report.changed:
             console.print(f"[red]changed[/red] {f}")
-        console.print(f"{name}: {len(ok)} ok, {len(missing)} missing, {len(changed)} changed")
-        if missing or changed:
-            raise ZeroBenchError(f"{name}: verification failed ({len(missing)} missing, {len(changed)} changed)")
+        missing, changed = len(report.missing), len(report.changed)
+        console.print(f"{name}: {report.ok} ok, {missing} missing, {changed} changed")
+        if not report.clean:
+            raise ZeroBenchError(f"{name}: verification failed ({missing} missing, {changed} changed)")
 
     @app.command("stats")
     def stats_cmd(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import sha256_file
 from zero_bench.paths import data_root
+
+if TYPE_CHECKING:
+    from zero_bench.data.lock import VerifyReport
 
 # names found in third-party copies / the original archives -> the official layout
 ALIASES = {
@@ -164,7 +168,7 @@ def _check_images(name: str, target: Path, report: InstallReport) -> None:
                 report.missing_images += 1
 
 
-def verify_dataset(name: str, root: str | Path | None = None):
+def verify_dataset(name: str, root: str | Path | None = None) -> VerifyReport:
     """Re-hash every file pinned for ``name`` in its lock file; returns a VerifyReport."""
     from zero_bench.data.lock import LockFile, verify_against_lock
     from zero_bench.data.registry import get_entry

@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +249,15 @@ class ToySizes:
     flickr_test: int = 100
     image_min: int = 64
     image_max: int = 96
+
+    def scaled(self, factor: float) -> ToySizes:
+        """Every count multiplied by ``factor`` (at least 1); the image sizes unchanged."""
+        counts = {
+            f.name: max(1, round(getattr(self, f.name) * factor))
+            for f in fields(self)
+            if not f.name.startswith("image_")
+        }
+        return replace(self, **counts)
 
 
 def _rng(seed: int, section: str) -> np.random.Generator:

@@ -1,4 +1,7 @@
-"""Small datasets in the official layouts, with real image files, and a small real model for tests."""
+"""Test doubles shared by the test suite, the benchmarks and plugin authors' own tests: small datasets in the
+official layouts with real image files, a real (tiny) colour model implementing the Model protocol, and the
+official R2D2 evaluation (``compute_cross_score`` + ``itm_eval``) restated one query at a time, to compare the
+evaluator against.  Nothing in the toolkit itself imports this module."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import base64
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,7 +106,13 @@ class ColourModel(torch.nn.Module):
 
     rerank_with_similarity = True
 
-    def __init__(self, cross: bool = False, noise: float = 0.0, checkpoint_sha256: str | None = "ab" * 32) -> None:
+    def __init__(
+        self,
+        cross: bool = False,
+        noise: float = 0.0,
+        checkpoint_sha256: str | None = "ab" * 32,
+        info: ModelInfo | None = None,
+    ) -> None:
         super().__init__()
         protos = torch.tensor([COLOURS[n] for n in NAMES], dtype=torch.float32) / 255.0
         self.register_buffer("prototypes", protos)
@@ -112,7 +122,7 @@ class ColourModel(torch.nn.Module):
         self.register_buffer("mix_text", torch.randn(len(NAMES), len(NAMES), generator=gen) * noise)
         self.scale = torch.nn.Parameter(torch.tensor(20.0))
         self.calls = {"images": 0, "texts": 0, "pairs": 0}
-        self.info = ModelInfo(
+        self.info = info or ModelInfo(
             name="colour-test-model",
             parameters=1,
             training_data="none (test model)",
@@ -146,3 +156,82 @@ class ColourModel(torch.nn.Module):
         self.calls["pairs"] += image_states["rgb"].shape[0]
         logits = self._colour_logits(image_states["rgb"])
         return torch.softmax(logits, dim=-1).gather(1, text_states["colour"][:, None]).squeeze(1)
+
+
+# -- the official re-ranking and recalls, restated --------------------------------------------------------------
+
+
+def read_itr(annotation: Path, image_dir: Path) -> tuple[list[Path], list[str], dict[int, list[int]]]:
+    """The official ICR/IQR file read directly: images in first-appearance order, texts in line order."""
+    images: list[Path] = []
+    index: dict[str, int] = {}
+    texts: list[str] = []
+    img2txt: dict[int, list[int]] = {}
+    for t, line in enumerate(annotation.read_text(encoding="utf-8").splitlines()):
+        record = json.loads(line)
+        name = Path(record["image_path"]).name
+        if name not in index:
+            index[name] = len(images)
+            images.append(image_dir / name)
+        texts.append(record["text"])
+        img2txt.setdefault(index[name], []).append(t)
+    return images, texts, img2txt
+
+
+@torch.no_grad()
+def official_cross_scores(
+    model: Any,
+    sim: torch.Tensor,
+    image_tokens: torch.Tensor,
+    text_tokens: torch.Tensor,
+    text_mask: torch.Tensor,
+    top_k: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The official ``compute_cross_score`` both ways: per query, its top-k by cosine get ITM + cosine, every other
+    cell -100; each query scored on its own (image repeated k times, or text repeated k times), directions apart.
+    Returns (i2t [images, texts], t2i [texts, images], pairs scored)."""
+    n_img, n_txt = sim.shape
+    i2t = torch.full((n_img, n_txt), -100.0)
+    t2i = torch.full((n_txt, n_img), -100.0)
+    pairs = 0
+    k_i = min(top_k, n_txt)
+    for i in range(n_img):
+        top = sim[i].topk(k_i)
+        itm = model.itm_score(image_tokens[i].expand(k_i, -1, -1), text_tokens[top.indices], text_mask[top.indices])
+        i2t[i, top.indices] = itm + top.values
+        pairs += k_i
+    k_t = min(top_k, n_img)
+    for t in range(n_txt):
+        top = sim[:, t].topk(k_t)
+        itm = model.itm_score(
+            image_tokens[top.indices], text_tokens[t].expand(k_t, -1, -1), text_mask[t].expand(k_t, -1)
+        )
+        t2i[t, top.indices] = itm + top.values
+        pairs += k_t
+    return i2t.numpy(), t2i.numpy(), pairs
+
+
+def official_rankings(i2t: np.ndarray, t2i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Descending order of the official score matrices.
+
+    The official ``itm_eval`` uses ``np.argsort(score)[::-1]``, whose order among the equal -100 cells is not
+    specified by numpy; like the evaluator we put those in ascending index order (a stable sort of -score).  The
+    candidates themselves have distinct scores, so their order is the official one exactly.
+    """
+    return np.argsort(-i2t, axis=1, kind="stable"), np.argsort(-t2i, axis=1, kind="stable")
+
+
+def official_recalls(
+    rank_i2t: np.ndarray, rank_t2i: np.ndarray, img2txt: dict[int, list[int]], txt2img: dict[int, int]
+) -> dict[str, float]:
+    """The official ``itm_eval``: best rank of any gold item per query, R@1/5/10 in percent, means."""
+    ranks_i = np.array([min(int(np.where(rank_i2t[i] == t)[0][0]) for t in img2txt[i]) for i in sorted(img2txt)])
+    ranks_t = np.array([int(np.where(rank_t2i[t] == txt2img[t])[0][0]) for t in sorted(txt2img)])
+    out = {}
+    for k in (1, 5, 10):
+        out[f"txt_r{k}"] = 100.0 * float(np.mean(ranks_i < k))
+        out[f"img_r{k}"] = 100.0 * float(np.mean(ranks_t < k))
+    out["txt_r_mean"] = (out["txt_r1"] + out["txt_r5"] + out["txt_r10"]) / 3
+    out["img_r_mean"] = (out["img_r1"] + out["img_r5"] + out["img_r10"]) / 3
+    out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
+    return out
