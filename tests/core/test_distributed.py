@@ -36,6 +36,7 @@ def _torchrun(data: Path, out: Path, task: str) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["icr", "icm"])
 def test_two_ranks_equal_one_process(tmp_path: Path, task: str) -> None:
     if task == "icr":

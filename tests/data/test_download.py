@@ -167,6 +167,7 @@ def _cli(root: Path, src: Path | None) -> list[str]:
     return cmd + (["--from", str(src)] if src else [])
 
 
+@pytest.mark.slow
 def test_sigkill_halfway_then_resume_gives_same_keys(tmp_path):
     from tests.data.imageserver import ImageServer
 
@@ -207,12 +208,32 @@ def test_sigkill_halfway_then_resume_gives_same_keys(tmp_path):
     assert sorted(resumed) == sorted(clean)
 
 
-def test_pyspark_distributor_local(image_server, tmp_path):
-    pytest.importorskip("pyspark")
+def _need_java() -> None:
+    """pyspark needs a Java runtime: skip locally without one, but fail under CI (where .ci/run installs it)."""
     import shutil
 
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("pyspark needs a Java runtime")
+    if shutil.which("java") is not None or os.environ.get("JAVA_HOME"):
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail("the pyspark test cannot run under CI without Java: apt-get install -y default-jre-headless")
+    pytest.skip("pyspark needs a Java runtime (apt-get install -y default-jre-headless)")
+
+
+def test_missing_java_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI without Java"):
+        _need_java()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="default-jre-headless"):
+        _need_java()
+
+
+@pytest.mark.slow
+def test_pyspark_distributor_local(image_server, tmp_path):
+    pytest.importorskip("pyspark")  # the spark extra; .ci/run installs it
+    _need_java()
     src = write_records(
         tmp_path / "src" / "r.jsonl",
         [record(f"s{i}", f"{image_server.base}/img/{i}.jpg", i) for i in range(6)]

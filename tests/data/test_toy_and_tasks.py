@@ -82,11 +82,13 @@ def test_matching_negatives_differ_in_one_attribute():
         if attr == "background":
             assert neg.objects == scene.objects
         else:
-            diffs = [(a, b) for a, b in zip(scene.objects, neg.objects, strict=False) if a != b]
-            changed = {
-                f for a, b in diffs for f in ("shape", "color", "size", "position") if getattr(a, f) != getattr(b, f)
-            }
-            assert changed == {attr} or (attr == "position" and changed <= {"position", "shape", "color", "size"})
+            # objects are kept sorted by position, so compare them as sets: exactly one object is replaced, by
+            # one that differs from it in exactly the named attribute
+            (old,) = set(scene.objects) - set(neg.objects)
+            (new,) = set(neg.objects) - set(scene.objects)
+            changed = {f for f in ("shape", "color", "size", "position") if getattr(old, f) != getattr(new, f)}
+            assert changed == {attr}, (attr, old, new)
+            assert neg.tone == scene.tone and neg.bg == scene.bg
         qneg, _qattr = mutate(scene, rng, ("color", "shape"))
         assert query(qneg) != query(scene)
 

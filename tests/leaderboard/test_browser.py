@@ -81,6 +81,7 @@ def _column(page, table_id: str, index: int) -> list[str]:
     return page.eval_on_selector_all(f"#{table_id} tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)")
 
 
+@pytest.mark.slow
 def test_page_sort_filter_card_and_no_injected_script(tmp_path):
     _need_browser()
     from playwright.sync_api import sync_playwright

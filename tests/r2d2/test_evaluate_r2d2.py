@@ -220,6 +220,7 @@ def test_matching_auc_equals_sklearn_on_direct_scores(setup: dict, plugin, tmp_p
     assert result.metrics["auc"] == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_torchrun_two_ranks_equal_one_process(setup: dict, plugin) -> None:
     top_k = 4
     single_pred = setup["root"] / "single.jsonl"

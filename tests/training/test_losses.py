@@ -64,13 +64,18 @@ def test_hard_negatives_never_pick_a_positive_and_follow_the_similarity():
     g = torch.Generator().manual_seed(0)
     ids = torch.tensor([0, 0, 1, 2, 2, 2, 3, 4])
     pos = L.positive_mask(ids, ids)
-    # positives get by far the highest similarity: sampling must still avoid them
-    sim = torch.randn(8, 8, generator=g) * 0.1 + pos.float() * 10
+    # positives get by far the highest similarity (e^20 times the weight of a negative): sampling must still avoid
+    # them (a larger gap would underflow every negative's weight and test only the uniform fallback)
+    sim = torch.randn(8, 8, generator=g) * 0.1 + pos.float()
     counts = torch.zeros(8, 8)
     for _ in range(300):
         idx = L.sample_hard_negatives(sim, pos, 0.05, g)
         assert not bool(pos[torch.arange(8), idx].any())
         counts[torch.arange(8), idx] += 1
+    # the draws follow softmax(sim / temp) over the negatives (300 draws: standard error below 0.03)
+    expected = torch.softmax((sim / 0.05).masked_fill(pos, float("-inf")), dim=1)
+    assert float(counts[pos].sum()) == 0 and torch.equal(counts.sum(dim=1), torch.full((8,), 300.0))
+    assert float((counts / 300 - expected).abs().max()) < 0.12
     # one clearly hardest negative per row is drawn nearly always
     sim2 = torch.zeros(4, 4)
     sim2[0, 2] = 1.0
