@@ -105,6 +105,9 @@ class ColourModel(torch.nn.Module):
     """
 
     rerank_with_similarity = True
+    prototypes: torch.Tensor
+    mix_image: torch.Tensor
+    mix_text: torch.Tensor
 
     def __init__(
         self,

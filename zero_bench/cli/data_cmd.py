@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
             elif entry.kind == "corpus":
                 from zero_bench.data.fetch import DEFAULT_DISALLOWED, FetchOptions
 
+                cpus: dict[str, int] = {} if processes is None else {"processes": processes}
                 options = FetchOptions(
                     threads=threads,
                     image_size=image_size,
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
                     disallowed_header_directives=() if no_opt_out else DEFAULT_DISALLOWED,
                     distributor=distributor,
                     show_progress=not quiet,
-                    **({} if processes is None else {"processes": processes}),
+                    **cpus,  # type: ignore[arg-type]
                 )
                 _install_corpus(name, source, root, options, retry_failed)
             else:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -121,7 +122,7 @@ class CorpusWriter:
             shard["sha256"] = sha256_file(self.folder / final)
             shard["bytes"] = (self.folder / final).stat().st_size
         # datasets.load_from_disk compatibility
-        state = {
+        state: dict[str, Any] = {
             "_data_files": [{"filename": s["file"]} for s in self.shards],
             "_fingerprint": _fingerprint(self.shards),
             "_format_columns": None,

@@ -185,8 +185,8 @@ def build_input_table(files: list[Path], out: Path, *, chunk: int = 100_000) -> 
             for record in iter_raw(path):
                 stats.total += 1
                 row, problem = normalise(record, seen)
-                if problem:
-                    stats.malformed[problem] += 1
+                if problem or row is None:
+                    stats.malformed[problem or "not a record"] += 1
                     continue
                 buffer["row"].append(stats.valid)
                 for c in COLUMNS:

@@ -223,8 +223,10 @@ def render(scene: Scene) -> Image.Image:
         elif o.shape == "正方形":
             q = r * 0.85
             draw.rectangle([cx - q, cy - q, cx + q, cy + q], fill=color)
-        else:
+        elif poly is not None:
             draw.polygon(poly, fill=color)
+        else:
+            raise ValueError(f"no outline for shape {o.shape!r}")
     return img
 
 

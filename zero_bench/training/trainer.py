@@ -72,7 +72,7 @@ class TrainConfig:
 
 def rng_state() -> dict[str, Any]:
     py = random.getstate()
-    np_state = np.random.get_state()
+    np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -501,7 +501,10 @@ class TrainingLoop:
         self.batch_in_epoch += 1
         last_micro = run.micro == cfg.grad_accum
         # gradients are all-reduced only on the last micro-batch of an accumulation
-        sync = nullcontext() if (last_micro or self.ddp is self.module) else self.ddp.no_sync()
+        ddp = self.ddp
+        sync = (
+            ddp.no_sync() if not last_micro and isinstance(ddp, nn.parallel.DistributedDataParallel) else nullcontext()
+        )
         with sync:
             with self._autocast():
                 out = self.ddp(batch)

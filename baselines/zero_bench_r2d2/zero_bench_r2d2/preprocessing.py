@@ -26,7 +26,7 @@ class R2D2ImageTransform:
 
         if image.mode != "RGB":
             image = image.convert("RGB")
-        resized = image.resize((self.image_size, self.image_size), Image.BICUBIC)
+        resized = image.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
         array = np.asarray(resized, dtype=np.uint8).copy()
         x = torch.from_numpy(array).permute(2, 0, 1).contiguous().to(torch.float32).div(255)
         mean = torch.tensor(CLIP_MEAN, dtype=torch.float32).view(3, 1, 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -48,6 +49,9 @@ class R2D2Tokenizer:
     """``tokenizer(texts) -> {"input_ids", "attention_mask"}`` int64 tensors [n, max_length]."""
 
     def __init__(self, vocab_file: str | Path | None = None, max_length: int = MAX_TEXT_LENGTH) -> None:
+        self._load(vocab_file, max_length)
+
+    def _load(self, vocab_file: str | Path | None, max_length: int) -> None:
         self.vocab_file = Path(vocab_file) if vocab_file is not None else vocab_path()
         self.max_length = max_length
         self._tok, self.vocab = _build(self.vocab_file, max_length)
@@ -78,9 +82,10 @@ class R2D2Tokenizer:
         """Token strings including specials and padding."""
         return self._tok.encode(text).tokens
 
-    def hf_tokenizer(self):
+    def hf_tokenizer(self) -> Any:
         """A transformers ``BertTokenizerFast`` wrapping the same tokenizer (for MLM collators etc.)."""
-        from transformers import BertTokenizerFast
+        # transformers 5 exports the name lazily (an alias of BertTokenizer), which its type stubs do not show
+        from transformers import BertTokenizerFast  # type: ignore[attr-defined,unused-ignore]
 
         return BertTokenizerFast(
             tokenizer_object=self._tok.__class__.from_str(self._tok.to_str()),
@@ -96,7 +101,7 @@ class R2D2Tokenizer:
         return {"vocab_file": str(self.vocab_file), "max_length": self.max_length}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["vocab_file"], state["max_length"])
+        self._load(state["vocab_file"], state["max_length"])
 
 
 @lru_cache(maxsize=4)
