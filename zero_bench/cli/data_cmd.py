@@ -136,6 +136,7 @@ def register(app: typer.Typer) -> None:
         )
 
     def _install_task(name: str, source: str | None, root: Path | None) -> None:
+        from zero_bench.data.registry import image_source
         from zero_bench.data.tasks import install_task_dataset
 
         report = install_task_dataset(name, source, root=root, echo=console.print)
@@ -152,7 +153,7 @@ def register(app: typer.Typer) -> None:
         if report.missing_images:
             raise ZeroBenchError(
                 f"{report.folder}: {report.missing_images} referenced images are missing "
-                f"(install the image folder: zero-bench download {'flickr30k-images' if name == 'flickr30k-cna' else name} --from ...)"
+                f"(install the image folder: zero-bench download {image_source(name)} --from ...)"
             )
 
     @app.command("verify")

@@ -282,6 +282,16 @@ class MissingDataError(ZeroBenchError):
         self.manual = manual
 
 
+def image_source(name: str) -> str:
+    """The dataset that installs ``name``'s image folder: an ``images`` entry holding that folder, else ``name``."""
+    entry = get_entry(name)
+    wanted = {(entry.folder, f.path) for f in entry.files if f.folder}
+    for other in REGISTRY.values():
+        if other.kind == "images" and {(other.folder, f.path) for f in other.files} & wanted:
+            return other.name
+    return name
+
+
 def get_entry(name: str) -> DatasetEntry:
     if name not in REGISTRY:
         raise ZeroBenchError(f"unknown dataset {name!r}; known datasets: {', '.join(REGISTRY)}")
