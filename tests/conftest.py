@@ -19,6 +19,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 
+from zero_bench.testing import skip_or_fail  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -26,10 +28,7 @@ def reference_dir(env_var: str, default: Path) -> Path:
     """A shared reference folder: the env var's path or the default; skipped if absent, failed under CI=true."""
     path = Path(os.environ.get(env_var, str(default))).expanduser()
     if not path.is_dir():
-        message = f"reference data not found at {path} (set {env_var})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"reference data not found at {path} (set {env_var})")
     return path
 
 

@@ -18,6 +18,7 @@ from tests.data.imageserver import record, write_records
 from zero_bench.data.corpus import download_corpus, load_corpus, verify_corpus
 from zero_bench.data.fetch import FetchOptions
 from zero_bench.errors import ZeroBenchError
+from zero_bench.testing import skip_or_fail
 
 FAILURES = {
     "f404": ("/404/1", "http_404"),
@@ -212,18 +213,15 @@ def _need_java() -> None:
     """pyspark needs a Java runtime: skip locally without one, but fail under CI (where .ci/run installs it)."""
     import shutil
 
-    if shutil.which("java") is not None or os.environ.get("JAVA_HOME"):
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail("the pyspark test cannot run under CI without Java: apt-get install -y default-jre-headless")
-    pytest.skip("pyspark needs a Java runtime (apt-get install -y default-jre-headless)")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        skip_or_fail("pyspark needs a Java runtime (apt-get install -y default-jre-headless)")
 
 
 def test_missing_java_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("PATH", "")
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="cannot run under CI without Java"):
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI: pyspark needs a Java runtime"):
         _need_java()
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="default-jre-headless"):

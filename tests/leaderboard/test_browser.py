@@ -15,6 +15,7 @@ from tests.leaderboard.lb_helpers import copy_leaderboard
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, slugify
 from zero_bench.taskspec import get_task
+from zero_bench.testing import skip_or_fail
 
 CHROMIUM = Path(os.environ.get("ZERO_BENCH_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -52,9 +53,7 @@ def _need_browser():
         except ImportError:
             reason = "the playwright Python package is not installed"
     if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
+        skip_or_fail(f"the browser test needs {reason}")
 
 
 def _hostile_leaderboard(root: Path) -> None:
@@ -152,7 +151,7 @@ def test_page_sort_filter_card_and_no_injected_script(tmp_path):
 def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="browser test cannot run under CI"):
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI: the browser test needs"):
         _need_browser()
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):

@@ -43,41 +43,34 @@ Plot = Annotated[bool, typer.Option("--plot", help="Write OUTPUT/loss.png at the
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
 
 
-def training_options(
-    *,
-    epochs: float | None,
-    max_steps: int | None,
-    batch_size: int | None,
-    grad_accum: int | None,
-    lr: float | None,
-    warmup_steps: int | None,
-    precision: str | None,
-    gradient_checkpointing: bool,
-    workers: int | None,
-    save_every: int | None,
-    seed: int | None,
-    device: str | None,
-    settings: list[str],
-    no_progress: bool,
-) -> dict[str, Any]:
-    """The shared option block as the trainer's ``options`` (see ``zero_bench.models.trainer_protocol``)."""
-    options: dict[str, Any] = {
-        "epochs": epochs,
-        "max_steps": max_steps,
-        "batch_size": batch_size,
-        "grad_accum": grad_accum,
-        "lr": lr,
-        "warmup_steps": warmup_steps,
-        "precision": precision,
-        "num_workers": workers,
-        "save_every": save_every,
-        "seed": seed,
-        "device": device,
-        "show_progress": not no_progress,
-    }
-    if gradient_checkpointing:
-        options["gradient_checkpointing"] = True
-    return options | key_values(settings, "--set")
+SHARED = (
+    "epochs",
+    "max_steps",
+    "batch_size",
+    "grad_accum",
+    "lr",
+    "warmup_steps",
+    "precision",
+    "gradient_checkpointing",
+    "workers",
+    "save_every",
+    "seed",
+    "device",
+    "set_",
+    "no_progress",
+)
+
+
+def training_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The shared option block (``values``: a command's parameters by name) as the trainer's ``options`` (see
+    ``zero_bench.models.trainer_protocol``)."""
+    shared = {k: values[k] for k in SHARED}
+    options: dict[str, Any] = {k: v for k, v in shared.items() if k not in ("workers", "set_", "no_progress")}
+    options["num_workers"] = shared["workers"]
+    options["show_progress"] = not shared["no_progress"]
+    if not shared["gradient_checkpointing"]:
+        del options["gradient_checkpointing"]  # unset: the recipe's default
+    return options | key_values(shared["set_"], "--set")
 
 
 def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
@@ -134,23 +127,8 @@ def register(app: typer.Typer) -> None:
         no_progress: NoProgress = False,
     ) -> None:
         """Pre-train a model on a corpus (R2D2: GCPR + FGR + MLM with TgD/FgD distillation)."""
+        options = training_options(locals())  # first: locals() is the parameters only
         trainer = get_trainer(model)
-        options = training_options(
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            lr=lr,
-            warmup_steps=warmup_steps,
-            precision=precision,
-            gradient_checkpointing=gradient_checkpointing,
-            workers=workers,
-            save_every=save_every,
-            seed=seed,
-            device=device,
-            settings=set_,
-            no_progress=no_progress,
-        )
         summary = trainer.pretrain(
             config=config,
             corpus=corpus,
@@ -192,24 +170,9 @@ def register(app: typer.Typer) -> None:
         no_progress: NoProgress = False,
     ) -> None:
         """Fine-tune on a task's train split with the official recipe; the best epoch is chosen on val (never test)."""
+        options = training_options(locals())  # first: locals() is the parameters only
         trainer = get_trainer(model)
         out = output or Path("runs") / f"finetune-{task}"
-        options = training_options(
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            lr=lr,
-            warmup_steps=warmup_steps,
-            precision=precision,
-            gradient_checkpointing=gradient_checkpointing,
-            workers=workers,
-            save_every=save_every,
-            seed=seed,
-            device=device,
-            settings=set_,
-            no_progress=no_progress,
-        )
         summary = trainer.finetune(
             task=task,
             checkpoint=checkpoint,
