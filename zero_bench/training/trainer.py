@@ -155,9 +155,12 @@ class Objective(Protocol):
     """What the loop trains: an ``nn.Module`` whose ``forward(batch)`` returns a dict of scalar losses with the
     total under ``"loss"`` (so DDP can wrap it whole).  ``batch`` carries ``"step"``, the optimizer step."""
 
-    model: nn.Module  # the network that is exported; the rest is training-only state
+    @property
+    def model(self) -> nn.Module:
+        """The network that is exported; the rest is training-only state."""
+        ...
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]: ...
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]: ...
 
     def training_state(self) -> dict[str, torch.Tensor]:
         """Training-only tensors (heads, teacher, queue) saved in checkpoints beside ``model``."""
