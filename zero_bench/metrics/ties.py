@@ -1,0 +1,121 @@
+"""Tie rules, and how far the order of tied scores can move a recall.
+
+Two rules order candidates with equal scores:
+
+* ``index`` (the default everywhere in zero-bench): ascending index, i.e. a stable sort by descending score, the
+  order of Chinese-CLIP's scripts;
+* ``official``: the order of R2D2's official ``itm_eval``, ``np.argsort(row)[::-1]`` (numpy's default sort, then
+  reversed).  numpy's default sort promises no order among equal keys (which one it gives depends on the row,
+  its length and the CPU's sort kernels), so it is reproduced by calling exactly that on the full score row of
+  every query whose ranking has a tie.
+
+Only the rank of a query's best gold matters for recall, and only ties at or above that rank can move it: the
+best order puts the gold first among the items tied with it, the worst order last.  Every query's three ranks
+(rule, best, worst) give the metrics and their tie range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+TieRule = Literal["index", "official"]
+TIE_RULES: tuple[TieRule, ...] = ("index", "official")
+
+
+def check_tie_rule(rule: str) -> TieRule:
+    if rule not in TIE_RULES:
+        raise ValueError(f"unknown tie rule {rule!r}: expected one of {', '.join(TIE_RULES)}")
+    return rule  # type: ignore[return-value]
+
+
+def official_order(row: np.ndarray) -> np.ndarray:
+    """Candidates best first as the official ``itm_eval`` orders them: ``np.argsort(row)[::-1]``."""
+    return np.argsort(row)[::-1]
+
+
+@dataclass
+class QueryRanks:
+    """0-based rank of every query's best gold in one direction: under the rule used, and under the best and
+    the worst order of ties.  ``has_gold`` marks the queries that count (items without gold are no queries)."""
+
+    rank: np.ndarray
+    best: np.ndarray
+    worst: np.ndarray
+    has_gold: np.ndarray
+
+
+def row_ranks(row: np.ndarray, golds: np.ndarray, rule: TieRule) -> tuple[int, int, int]:
+    """(rank under ``rule``, best, worst) of the best gold among ``golds`` in one query's full score row."""
+    values = row[golds]
+    top = values.max()
+    higher = int(np.count_nonzero(row > top))
+    tied = int(np.count_nonzero(row == top))
+    gold_tied = int(np.count_nonzero(values == top))
+    best, worst = higher, higher + tied - gold_tied
+    if rule == "official":
+        position = np.empty(row.size, dtype=np.int64)
+        position[official_order(row)] = np.arange(row.size)
+        return int(position[golds].min()), best, worst
+    first = int(golds[values == top].min())  # the first tied gold by index, after the tied non-gold before it
+    return higher + int(np.count_nonzero(row[:first] == top)), best, worst
+
+
+def golds_by_query(query: np.ndarray, item: np.ndarray, n_queries: int) -> list[np.ndarray]:
+    """Gold items of every query, from flat (query, item) pairs."""
+    order = np.argsort(query, kind="stable")
+    bounds = np.searchsorted(query[order], np.arange(n_queries + 1))
+    items = item[order]
+    return [items[bounds[q] : bounds[q + 1]] for q in range(n_queries)]
+
+
+def resolve_rows(
+    ranks: QueryRanks,
+    queries: np.ndarray,
+    rows: Callable[[np.ndarray], np.ndarray],
+    golds: list[np.ndarray],
+    rule: TieRule,
+    *,
+    set_rank: bool,
+    batch: int = 256,
+) -> None:
+    """Recompute the best and worst ranks of ``queries`` (the ones with ties) from their full score rows, in
+    place, and their rank under ``rule`` where ``set_rank``."""
+    for start in range(0, queries.size, batch):
+        chunk = queries[start : start + batch]
+        for query, row in zip(chunk, rows(chunk), strict=True):
+            if golds[query].size:
+                rank, ranks.best[query], ranks.worst[query] = row_ranks(row, golds[query], rule)
+                if set_rank:
+                    ranks.rank[query] = rank
+
+
+def recall_at(ranks: dict[str, tuple[np.ndarray, np.ndarray]], ks: Sequence[int]) -> dict[str, float]:
+    """Official keys from per-direction (ranks, has_gold): ``{prefix}_r{k}``, ``{prefix}_r_mean``, ``r_mean``."""
+    levels = sorted(set(int(k) for k in ks))
+    out: dict[str, float] = {}
+    for prefix, (rank, has_gold) in ranks.items():
+        if not has_gold.any():
+            continue
+        values = [100.0 * float(np.count_nonzero(rank[has_gold] < k)) / int(has_gold.sum()) for k in levels]
+        for k, value in zip(levels, values, strict=True):
+            out[f"{prefix}_r{k}"] = value
+        out[f"{prefix}_r_mean"] = sum(values) / len(values)
+    if "txt_r_mean" in out and "img_r_mean" in out:
+        out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
+    return out
+
+
+def metrics_and_tie_range(
+    ranks: dict[str, QueryRanks], ks: Sequence[int]
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """The metrics under the rule used, and per metric its (lowest, highest) value over all orders of ties.
+
+    Recall only grows as ranks fall, so the best order of every query at once gives every maximum."""
+    metrics = recall_at({p: (r.rank, r.has_gold) for p, r in ranks.items()}, ks)
+    low = recall_at({p: (r.worst, r.has_gold) for p, r in ranks.items()}, ks)
+    high = recall_at({p: (r.best, r.has_gold) for p, r in ranks.items()}, ks)
+    return metrics, {key: (low[key], high[key]) for key in metrics}
