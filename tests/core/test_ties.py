@@ -120,10 +120,11 @@ def test_official_rule_equals_itm_eval_on_toy_iqr_val(toy_iqr_val) -> None:
     assert index != official  # the two rules differ here, so the test above says something
 
     low, high = (_extreme_order_metrics(scores, text_to_image, first) for first in (False, True))
-    for metrics, tie_range in (
-        metrics_and_tie_range(retrieval_ranks_from_scores(scores, text_to_image), (1, 5, 10)),
-        retrieval_metrics_with_ties(images, texts, text_to_image, normalize=False, tie_rule="official"),
+    for expected, (metrics, tie_range) in (
+        (index, metrics_and_tie_range(retrieval_ranks_from_scores(scores, text_to_image), (1, 5, 10))),
+        (official, retrieval_metrics_with_ties(images, texts, text_to_image, normalize=False, tie_rule="official")),
     ):
+        _assert_equal(metrics, expected)
         for key, (lowest, highest) in tie_range.items():
             assert lowest == pytest.approx(low[key]) and highest == pytest.approx(high[key]), key
             assert lowest <= min(index[key], official[key]) and max(index[key], official[key]) <= highest, key
