@@ -62,9 +62,9 @@ def _extreme_order_metrics(scores: np.ndarray, text_to_image: np.ndarray, gold_f
             order = np.lexsort((gold if not gold_first else ~gold, -row))
             out.append(int(np.flatnonzero(gold[order])[0]))
         ranks[prefix] = np.array(out)
-    metrics = {}
+    metrics: dict[str, float] = {}
     for prefix, rank in ranks.items():
-        values = [100.0 * np.mean(rank < k) for k in (1, 5, 10)]
+        values = [100.0 * float(np.mean(rank < k)) for k in (1, 5, 10)]
         metrics.update({f"{prefix}_r{k}": v for k, v in zip((1, 5, 10), values, strict=True)})
         metrics[f"{prefix}_r_mean"] = sum(values) / 3
     metrics["r_mean"] = (metrics["txt_r_mean"] + metrics["img_r_mean"]) / 2
@@ -90,8 +90,9 @@ def toy_iqr_val(tmp_path_factory: pytest.TempPathFactory):
     from zero_bench.taskspec import get_task
 
     root: Path = tmp_path_factory.mktemp("toy")
-    sizes = {"itr_train": 1, "itm_train": 2, "itm_val": 2, "flickr_train": 1, "flickr_val": 1, "flickr_test": 1}
-    generate_zero_toy(root, corpus=False, **sizes)
+    generate_zero_toy(
+        root, corpus=False, itr_train=1, itm_train=2, itm_val=2, flickr_train=1, flickr_val=1, flickr_test=1
+    )
     return load_split(get_task("iqr"), toy_task_dir(root), "val")
 
 
@@ -107,7 +108,7 @@ def test_official_rule_equals_itm_eval_on_toy_iqr_val(toy_iqr_val) -> None:
     # Each image near its gold query's embedding: a near-oracle, where ties decide many top-1 places.
     images = np.zeros((data.num_images, 32), dtype=np.float32)
     images[text_to_image] = texts
-    images += rng.normal(scale=0.3, size=images.shape).astype(np.float32)
+    images += np.asarray(rng.normal(scale=0.3, size=images.shape), dtype=np.float32)
     images /= np.linalg.norm(images, axis=1, keepdims=True)
     texts /= np.linalg.norm(texts, axis=1, keepdims=True)
     scores = (torch.from_numpy(images) @ torch.from_numpy(texts).T).numpy()
@@ -155,7 +156,7 @@ def test_duplicate_embeddings_follow_the_official_order() -> None:
     texts = base_texts[rng.integers(0, 20, size=90)]
     text_to_image = np.arange(90) % 30
     images = texts[np.array([np.flatnonzero(text_to_image == i)[0] for i in range(30)])]
-    images = images + rng.normal(scale=0.5, size=images.shape).astype(np.float32)
+    images = images + np.asarray(rng.normal(scale=0.5, size=images.shape), dtype=np.float32)
     images[5] = images[4]  # a duplicated image: ties for the text queries too
     scores = (torch.from_numpy(images) @ torch.from_numpy(texts).T).numpy()
     official = official_itm_eval(scores, scores.T, *_official_inputs(text_to_image, 30))

@@ -65,14 +65,14 @@ class RetrievalRecall:
 
     def __init__(self, gold: np.ndarray, n_images: int, n_texts: int, ks: Sequence[int] = (1, 5, 10)) -> None:
         self.ks = tuple(sorted(set(int(k) for k in ks)))
-        gold = torch.as_tensor(gold, dtype=torch.int64)
+        pairs = torch.as_tensor(gold, dtype=torch.int64)
         self.n_images, self.n_texts = n_images, n_texts
         # Dense relevance would be images x texts; keep hashed pair ids instead.
-        self._pair_keys = torch.unique(gold[:, 1] * n_texts + gold[:, 0])
+        self._pair_keys = torch.unique(pairs[:, 1] * n_texts + pairs[:, 0])
         self._image_has_gold = torch.zeros(n_images, dtype=torch.bool)
-        self._image_has_gold[gold[:, 1]] = True
+        self._image_has_gold[pairs[:, 1]] = True
         self._text_has_gold = torch.zeros(n_texts, dtype=torch.bool)
-        self._text_has_gold[gold[:, 0]] = True
+        self._text_has_gold[pairs[:, 0]] = True
         self._hits = {"txt": torch.zeros(len(self.ks)), "img": torch.zeros(len(self.ks))}
         self._queries = {"txt": 0, "img": 0}
 

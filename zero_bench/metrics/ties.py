@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -26,10 +26,10 @@ TieRule = Literal["index", "official"]
 TIE_RULES: tuple[TieRule, ...] = ("index", "official")
 
 
-def check_tie_rule(rule: str) -> TieRule:
+def check_tie_rule(rule: TieRule | str) -> TieRule:
     if rule not in TIE_RULES:
         raise ValueError(f"unknown tie rule {rule!r}: expected one of {', '.join(TIE_RULES)}")
-    return rule  # type: ignore[return-value]
+    return cast(TieRule, rule)
 
 
 def official_order(row: np.ndarray) -> np.ndarray:
