@@ -26,7 +26,7 @@ TieRule = Literal["index", "official"]
 TIE_RULES: tuple[TieRule, ...] = ("index", "official")
 
 
-def check_tie_rule(rule: TieRule | str) -> TieRule:
+def check_tie_rule(rule: str) -> TieRule:
     if rule not in TIE_RULES:
         raise ValueError(f"unknown tie rule {rule!r}: expected one of {', '.join(TIE_RULES)}")
     return cast(TieRule, rule)
