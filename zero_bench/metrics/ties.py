@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 
@@ -29,7 +29,7 @@ TIE_RULES: tuple[TieRule, ...] = ("index", "official")
 def check_tie_rule(rule: str) -> TieRule:
     if rule not in TIE_RULES:
         raise ValueError(f"unknown tie rule {rule!r}: expected one of {', '.join(TIE_RULES)}")
-    return cast(TieRule, rule)
+    return rule
 
 
 def official_order(row: np.ndarray) -> np.ndarray:
