@@ -31,6 +31,7 @@ from zero_bench.metrics.ties import (
     check_tie_rule,
     golds_by_query,
     metrics_and_tie_range,
+    rankings_under_rule,
     resolve_rows,
 )
 
@@ -210,24 +211,6 @@ def full_rows(queries: np.ndarray, items: np.ndarray) -> Callable[[np.ndarray], 
     return rows
 
 
-def tied_queries(values: torch.Tensor, depth: int) -> np.ndarray:
-    """Queries whose ranked values (best first) have two equal neighbours among the first ``depth`` + 1: the
-    only ones whose top ``depth`` an order of ties can change."""
-    head = values[:, : depth + 1]
-    return torch.nonzero((head[:, 1:] == head[:, :-1]).any(dim=1)).squeeze(1).numpy()
-
-
-def _list_ranks(items: torch.Tensor, query: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray:
-    """Position of each query's first gold (flat ``query``, ``item`` pairs) in its ranked list, or the list's
-    length where none is listed."""
-    listed = items.numpy()
-    gold_keys = np.unique(query * n_items + item)
-    keys = np.arange(listed.shape[0])[:, None] * n_items + listed
-    found = gold_keys[np.searchsorted(gold_keys, keys).clip(max=gold_keys.size - 1)] == keys
-    found &= listed >= 0
-    return np.where(found.any(axis=1), found.argmax(axis=1), listed.shape[1])
-
-
 def retrieval_ranks(
     image_emb: torch.Tensor | np.ndarray,
     text_emb: torch.Tensor | np.ndarray,
@@ -253,14 +236,16 @@ def retrieval_ranks(
         ("txt", i2t, images_np, texts_np, 1),
         ("img", t2i, texts_np, images_np, 0),
     ):
-        query, item = gold[:, query_col], gold[:, 1 - query_col]
-        golds = golds_by_query(query, item, queries.shape[0])
-        rank = _list_ranks(topk.indices.cpu(), query, item, items.shape[0])
-        has_gold = np.bincount(query, minlength=queries.shape[0]) > 0
-        ranks = QueryRanks(rank, rank.copy(), rank.copy(), has_gold)
-        tied = tied_queries(topk.scores.cpu(), depth)
-        resolve_rows(ranks, tied, full_rows(queries, items), golds, tie_rule, set_rank=tie_rule == "official")
-        out[prefix] = ranks
+        width = min(depth, items.shape[0])
+        _, out[prefix] = rankings_under_rule(
+            topk.indices[:, :width],
+            topk.scores,
+            full_rows(queries, items),
+            gold[:, query_col],
+            gold[:, 1 - query_col],
+            items.shape[0],
+            tie_rule,
+        )
     return out
 
 

@@ -18,18 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
+import torch
 
-TieRule = Literal["index", "official"]
-TIE_RULES: tuple[TieRule, ...] = ("index", "official")
-
-
-def check_tie_rule(rule: str) -> TieRule:
-    if rule not in TIE_RULES:
-        raise ValueError(f"unknown tie rule {rule!r}: expected one of {', '.join(TIE_RULES)}")
-    return rule
+from zero_bench.metrics.rules import TieRule, check_tie_rule
 
 
 def official_order(row: np.ndarray) -> np.ndarray:
@@ -119,3 +112,70 @@ def metrics_and_tie_range(
     low = recall_at({p: (r.worst, r.has_gold) for p, r in ranks.items()}, ks)
     high = recall_at({p: (r.best, r.has_gold) for p, r in ranks.items()}, ks)
     return metrics, {key: (low[key], high[key]) for key in metrics}
+
+
+def tied_queries(values: torch.Tensor, depth: int) -> np.ndarray:
+    """Queries whose ranked values (best first) have two equal neighbours among the first ``depth`` + 1: the
+    only ones whose top ``depth`` an order of ties can change."""
+    head = values[:, : depth + 1]
+    return torch.nonzero((head[:, 1:] == head[:, :-1]).any(dim=1)).squeeze(1).cpu().numpy()
+
+
+def first_gold(ranked: np.ndarray, query: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray:
+    """Position of each query's first gold (flat ``query``, ``item`` pairs) in its ranked list, or the list's
+    length where none is listed."""
+    gold_keys = np.unique(query * n_items + item)
+    keys = np.arange(ranked.shape[0])[:, None] * n_items + ranked
+    found = gold_keys[np.searchsorted(gold_keys, keys).clip(max=gold_keys.size - 1)] == keys
+    found &= ranked >= 0
+    return np.where(found.any(axis=1), found.argmax(axis=1), ranked.shape[1])
+
+
+def rankings_under_rule(
+    ranked: torch.Tensor,
+    values: torch.Tensor,
+    rows: Callable[[np.ndarray], np.ndarray],
+    query: np.ndarray,
+    item: np.ndarray,
+    n_items: int,
+    rule: TieRule,
+) -> tuple[torch.Tensor, QueryRanks]:
+    """Rankings under ``rule`` and every query's three gold ranks, from rankings under the index rule.
+
+    ``ranked`` [queries, length]: each query's items best first, ties by ascending index; ``values``: their
+    scores in that order, at least ``length`` + 1 wide where more items exist (so that a tie across the cut
+    shows); ``rows(queries)``: those queries' full score rows, called only for queries with a tie;
+    ``query``, ``item``: the gold pairs."""
+    rule = check_tie_rule(rule)
+    n_queries, length = ranked.shape
+    rank = first_gold(ranked.cpu().numpy(), query, item, n_items)
+    ranks = QueryRanks(rank, rank.copy(), rank.copy(), np.bincount(query, minlength=n_queries) > 0)
+    tied = tied_queries(values.cpu(), length)
+    golds = golds_by_query(query, item, n_queries)
+    reordered = ranked.cpu().clone()
+    for start in range(0, tied.size, 256):
+        chunk = tied[start : start + 256]
+        for q, row in zip(chunk, rows(chunk), strict=True):
+            if rule == "official":
+                reordered[q] = torch.from_numpy(official_order(row)[:length].copy())
+            if golds[q].size:
+                in_rule, ranks.best[q], ranks.worst[q] = row_ranks(row, golds[q], rule)
+                if rule == "official":
+                    ranks.rank[q] = in_rule
+    return reordered.to(ranked.device), ranks
+
+
+# Where the official ``compute_cross_score`` puts every item that is not one of a query's re-ranked candidates.
+OFFICIAL_FILL = -100.0
+
+
+def reranked_rows(candidates: np.ndarray, scores: np.ndarray, n_items: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Full score rows after re-ranking, as the official code builds them: the candidates' new scores, and
+    :data:`OFFICIAL_FILL` for every other item (float32, as its ``torch.full``)."""
+
+    def rows(queries: np.ndarray) -> np.ndarray:
+        out = np.full((queries.size, n_items), OFFICIAL_FILL, dtype=np.float32)
+        np.put_along_axis(out, candidates[queries], scores[queries].astype(np.float32), axis=1)
+        return out
+
+    return rows
