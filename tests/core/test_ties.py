@@ -168,3 +168,52 @@ def test_duplicate_embeddings_follow_the_official_order() -> None:
 def test_unknown_tie_rule_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown tie rule 'random'"):
         retrieval_metrics_from_scores(np.eye(3, dtype=np.float32), [0, 1, 2], tie_rule="random")  # type: ignore[arg-type]
+
+
+def _colour_scores(model, data) -> np.ndarray:
+    """The cosine matrix of the test model's own embeddings, as the evaluator computes it."""
+    with torch.no_grad():
+        img = model.encode_images(torch.stack([model.preprocess_image(i.open()) for i in data.images])).embeddings
+        txt = model.encode_texts(data.texts).embeddings
+    norm = torch.nn.functional.normalize
+    return (norm(img, dim=-1) @ norm(txt, dim=-1).T).numpy()
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
+    from tests.core.builders import ColourModel, make_itr_folder
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.formats import load_split
+    from zero_bench.predictions import score_predictions
+    from zero_bench.results import Result
+    from zero_bench.taskspec import get_task
+
+    # 24 images in 12 colours, texts named by colour: the test model gives same-colour texts one embedding.
+    make_itr_folder(tmp_path / "data", n_images=24, per_image=2)
+    data = load_split(get_task("icr"), tmp_path / "data")
+    runs = {
+        rule: evaluate(
+            ColourModel(cross=cross, noise=0.6),
+            "icr",
+            data_dir=tmp_path / "data",
+            use_cache=False,
+            top_k=4 if cross else 0,
+            tie_rule=rule,
+            predictions=tmp_path / f"{rule}.jsonl",
+        )
+        for rule in ("index", "official")
+    }
+    for rule, result in runs.items():
+        assert result.tie_rule == rule and result.tie_range.keys() == result.metrics.keys()
+        assert score_predictions(get_task("icr"), data, tmp_path / f"{rule}.jsonl") == pytest.approx(result.metrics)
+        assert Result.model_validate_json(result.model_dump_json()) == result
+    for key, (low, high) in runs["index"].tie_range.items():
+        assert runs["official"].tie_range[key] == pytest.approx((low, high)), key
+        assert low <= runs["index"].metrics[key] <= high and low <= runs["official"].metrics[key] <= high, key
+    assert any(low < high for low, high in runs["index"].tie_range.values())
+    if not cross:
+        scores = _colour_scores(ColourModel(noise=0.6), data)
+        text_to_image = data.gold[np.argsort(data.gold[:, 0]), 1]
+        official = official_itm_eval(scores, scores.T, *_official_inputs(text_to_image, data.num_images))
+        for key, value in runs["official"].metrics.items():
+            assert value == pytest.approx(official[key], abs=1e-9), key

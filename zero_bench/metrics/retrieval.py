@@ -11,7 +11,7 @@ counted as queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -25,10 +25,10 @@ from zero_bench.metrics.ranking import (
     similarity_chunks,
     topk_both_ways,
 )
+from zero_bench.metrics.rules import TieRule, check_tie_rule
 from zero_bench.metrics.ties import (
     QueryRanks,
-    TieRule,
-    check_tie_rule,
+    Rows,
     golds_by_query,
     metrics_and_tie_range,
     rankings_under_rule,
@@ -199,7 +199,13 @@ def _tiles(images: np.ndarray, texts: np.ndarray) -> Iterator[tuple[int, int, np
             yield row0, col0, tile
 
 
-def full_rows(queries: np.ndarray, items: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def cosine_rows(queries: torch.Tensor, items: torch.Tensor) -> Rows:
+    """Full cosine rows of a batch of query positions, as :func:`retrieval_topk` scores them."""
+    queries, items = _prepared(queries, items, True)
+    return full_rows(queries.cpu().numpy(), items.cpu().numpy())
+
+
+def full_rows(queries: np.ndarray, items: np.ndarray) -> Rows:
     """Rows of ``queries @ items.T`` for a batch of query positions, by the same GEMM as the tiles."""
     gemm = cpu_gemm(queries.shape[0] * items.shape[0], queries.shape[1])
 

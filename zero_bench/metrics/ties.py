@@ -24,6 +24,9 @@ import torch
 
 from zero_bench.metrics.rules import TieRule, check_tie_rule
 
+# Full score rows of a batch of query positions.
+Rows = Callable[[np.ndarray], np.ndarray]
+
 
 def official_order(row: np.ndarray) -> np.ndarray:
     """Candidates best first as the official ``itm_eval`` orders them: ``np.argsort(row)[::-1]``."""
@@ -68,7 +71,7 @@ def golds_by_query(query: np.ndarray, item: np.ndarray, n_queries: int) -> list[
 def resolve_rows(
     ranks: QueryRanks,
     queries: np.ndarray,
-    rows: Callable[[np.ndarray], np.ndarray],
+    rows: Rows,
     golds: list[np.ndarray],
     rule: TieRule,
     *,
@@ -134,7 +137,7 @@ def first_gold(ranked: np.ndarray, query: np.ndarray, item: np.ndarray, n_items:
 def rankings_under_rule(
     ranked: torch.Tensor,
     values: torch.Tensor,
-    rows: Callable[[np.ndarray], np.ndarray],
+    rows: Rows,
     query: np.ndarray,
     item: np.ndarray,
     n_items: int,
@@ -169,7 +172,7 @@ def rankings_under_rule(
 OFFICIAL_FILL = -100.0
 
 
-def reranked_rows(candidates: np.ndarray, scores: np.ndarray, n_items: int) -> Callable[[np.ndarray], np.ndarray]:
+def reranked_rows(candidates: np.ndarray, scores: np.ndarray, n_items: int) -> Rows:
     """Full score rows after re-ranking, as the official code builds them: the candidates' new scores, and
     :data:`OFFICIAL_FILL` for every other item (float32, as its ``torch.full``)."""
 
@@ -179,3 +182,17 @@ def reranked_rows(candidates: np.ndarray, scores: np.ndarray, n_items: int) -> C
         return out
 
     return rows
+
+
+def reranked_values(
+    candidates: torch.Tensor, scores: torch.Tensor, n_items: int, width: int
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Re-ranked candidates [queries, k] with their new scores: (candidates, scores) as numpy, and the scores
+    best first (ties by index, as the re-ranked lists), padded with :data:`OFFICIAL_FILL` to ``width`` where
+    other items follow, so that a tie across the end of the candidates shows."""
+    by_index = torch.sort(candidates, dim=1, stable=True)
+    ordered = torch.sort(scores.gather(1, by_index.indices), dim=1, descending=True, stable=True).values
+    pad = min(width, n_items) - ordered.shape[1]
+    if pad > 0:
+        ordered = torch.cat([ordered, torch.full((ordered.shape[0], pad), OFFICIAL_FILL, dtype=ordered.dtype)], 1)
+    return candidates.cpu().numpy(), scores.cpu().numpy(), ordered.cpu()
