@@ -183,7 +183,7 @@ def _colour_scores(model, data) -> np.ndarray:
 def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
     from tests.core.builders import ColourModel, make_itr_folder
     from zero_bench.evaluation.evaluator import evaluate
-    from zero_bench.formats import load_split
+    from zero_bench.formats import RetrievalData, load_split
     from zero_bench.predictions import score_predictions
     from zero_bench.results import Result
     from zero_bench.taskspec import get_task
@@ -191,6 +191,7 @@ def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
     # 24 images in 12 colours, texts named by colour: the test model gives same-colour texts one embedding.
     make_itr_folder(tmp_path / "data", n_images=24, per_image=2)
     data = load_split(get_task("icr"), tmp_path / "data")
+    assert isinstance(data, RetrievalData)
     runs = {
         rule: evaluate(
             ColourModel(cross=cross, noise=0.6),
