@@ -20,7 +20,7 @@ import torch
 Gemm = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 # Problems smaller than this many scores are not worth a timing: they use torch, as the GPU path does.
-MIN_TIMED_SCORES = 1 << 26
+MIN_TIMED_SCORES = 1 << 24
 _PROBE_ROWS, _PROBE_COLS = 512, 8192
 
 

@@ -153,6 +153,10 @@ def retrieval_topk(
     index tie rule exactly.
     """
     image_emb, text_emb = _prepared(image_emb, text_emb, normalize)
+    return _topk_prepared(image_emb, text_emb, k, chunk_bytes)
+
+
+def _topk_prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, chunk_bytes: int) -> tuple[TopK, TopK]:
     n_images, n_texts = image_emb.shape[0], text_emb.shape[0]
     if image_emb.device.type != "cpu":
         chunks = similarity_chunks(image_emb, text_emb, rows_per_chunk(n_texts, chunk_bytes))
@@ -178,9 +182,16 @@ def _prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, normalize: bool) 
         image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
         text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
     text_emb = text_emb.to(image_emb.device)
-    if not (torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()):
+    if not (_finite(image_emb) and _finite(text_emb)):
         raise ValueError("embeddings contain NaN or infinity")
     return image_emb.contiguous(), text_emb.contiguous()
+
+
+def _finite(tensor: torch.Tensor) -> bool:
+    # On CPU numpy's check: torch's, between BLAS calls on other thread pools, can wait for idle threads.
+    if tensor.device.type == "cpu":
+        return bool(np.isfinite(tensor.detach().numpy()).all())
+    return bool(torch.isfinite(tensor).all())
 
 
 def _tiles(images: np.ndarray, texts: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -234,7 +245,7 @@ def retrieval_ranks(
     ones the order of ties can move) get their full score row recomputed by the same GEMM."""
     tie_rule = check_tie_rule(tie_rule)
     images, texts = _prepared(torch.as_tensor(image_emb), torch.as_tensor(text_emb), normalize)
-    i2t, t2i = retrieval_topk(images, texts, depth + 1, normalize=False, chunk_bytes=chunk_bytes)
+    i2t, t2i = _topk_prepared(images, texts, depth + 1, chunk_bytes)
     images_np, texts_np = images.cpu().numpy(), texts.cpu().numpy()
     gold = gold_pairs(text_to_image)
     out = {}

@@ -154,7 +154,7 @@ def rankings_under_rule(
     rank = first_gold(ranked.cpu().numpy(), query, item, n_items)
     ranks = QueryRanks(rank, rank.copy(), rank.copy(), np.bincount(query, minlength=n_queries) > 0)
     tied = tied_queries(values.cpu(), length)
-    golds = golds_by_query(query, item, n_queries)
+    golds = golds_by_query(query, item, n_queries) if tied.size else []
     reordered = ranked.cpu().clone()
     for start in range(0, tied.size, 256):
         chunk = tied[start : start + 256]
