@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ Gemm = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 # Problems smaller than this many scores are not worth a timing: they use torch, as the GPU path does.
 MIN_TIMED_SCORES = 1 << 24
-_PROBE_ROWS, _PROBE_COLS = 512, 8192
+_PROBE_ROWS, _PROBE_COLS = 256, 4096
 
 
 def numpy_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -33,22 +34,45 @@ def torch_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 GEMMS: dict[str, Gemm] = {"numpy": numpy_gemm, "torch": torch_gemm}
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Both libraries' GEMMs on one thread each while inside: the tiles are then computed on our own threads,
+    each followed at once by its fused pass, instead of a pool of BLAS threads that would still be spinning,
+    waiting for the next product, while the fused pass runs."""
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(torch_threads)
+
+
 _chosen: dict[int, str] = {}
 
 
-def time_gemm(gemm: Gemm, a: np.ndarray, b: np.ndarray, out: np.ndarray, repeats: int = 3) -> float:
-    """Best of ``repeats`` timings of one product (after one untimed call that loads the library's kernels)."""
-    gemm(a, b, out)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def time_gemms(a: np.ndarray, b: np.ndarray, out: np.ndarray, rounds: int = 5) -> dict[str, float]:
+    """Best time of each GEMM over ``rounds`` rounds that alternate them (so that a burst of load on the machine
+    hits both), after one untimed call each that loads the libraries' kernels."""
+    best = {}
+    for name, gemm in GEMMS.items():
         gemm(a, b, out)
-        best = min(best, time.perf_counter() - start)
+        best[name] = float("inf")
+    for _ in range(rounds):
+        for name, gemm in GEMMS.items():
+            start = time.perf_counter()
+            gemm(a, b, out)
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
 def fastest_gemm_name(dim: int) -> str:
-    """The name of the faster GEMM for tiles of ``dim``-wide rows (timed once per process and width)."""
+    """The name of the faster single-threaded GEMM for tiles of ``dim``-wide rows (timed once per process and
+    width)."""
     forced = os.environ.get("ZERO_BENCH_CPU_GEMM")
     if forced:
         if forced not in GEMMS:
@@ -59,7 +83,8 @@ def fastest_gemm_name(dim: int) -> str:
         a = rng.standard_normal((_PROBE_ROWS, dim), dtype=np.float32)
         b = rng.standard_normal((_PROBE_COLS, dim), dtype=np.float32)
         out = np.empty((_PROBE_ROWS, _PROBE_COLS), dtype=np.float32)
-        timings = {name: time_gemm(gemm, a, b, out) for name, gemm in GEMMS.items()}
+        with single_threaded():
+            timings = time_gemms(a, b, out)
         _chosen[dim] = min(timings, key=timings.__getitem__)
     return _chosen[dim]
 

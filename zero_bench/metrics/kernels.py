@@ -16,6 +16,7 @@ from functools import cache
 import numpy as np
 
 from zero_bench.metrics import _kernels
+from zero_bench.metrics.gemm import Gemm
 
 
 def n_threads() -> int:
@@ -68,6 +69,85 @@ def fused_counts(
 
 # Columns per block are a multiple of the kernel's group of scores (32).
 _GROUP = 32
+
+
+# Rows of a sub-tile that one thread computes and folds at once: small enough to stay in its core's cache.
+SUB_ROWS = 128
+
+
+def _product_block(
+    gemm: Gemm,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    row_values: np.ndarray,
+    part_values: np.ndarray,
+    part_items: np.ndarray,
+    col_values: np.ndarray,
+    col_items: np.ndarray,
+    row0: int,
+    col0: int,
+) -> None:
+    buffer = np.empty(min(SUB_ROWS, rows.shape[0]) * cols.shape[0], dtype=np.float32)
+    for start in range(0, rows.shape[0], SUB_ROWS):
+        sub = rows[start : start + SUB_ROWS]
+        tile = buffer[: sub.shape[0] * cols.shape[0]].reshape(sub.shape[0], cols.shape[0])
+        gemm(sub, cols, tile)
+        stop = start + sub.shape[0]
+        _kernels.topk_block(
+            tile,
+            row_values[start:stop],
+            part_values[start:stop],
+            part_items[start:stop],
+            col_values,
+            col_items,
+            0,
+            cols.shape[0],
+            row0 + start,
+            col0,
+        )
+
+
+def topk_of_product(
+    gemm: Gemm,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    row_values: np.ndarray,
+    row_items: np.ndarray,
+    col_values: np.ndarray,
+    col_items: np.ndarray,
+    row0: int,
+    col0: int,
+) -> None:
+    """:func:`update_topk` of the tile ``rows @ cols.T`` (rows row0.., columns col0..), computed by ``gemm`` in
+    blocks of columns, one per thread, each in sub-tiles folded right after their product while in cache.
+    Call inside :func:`zero_bench.metrics.gemm.single_threaded`."""
+    blocks = _bounds(cols.shape[0], n_threads(), _GROUP)
+    part_values = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -np.inf, dtype=row_values.dtype)
+    part_items = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -1, dtype=row_items.dtype)
+    _run(
+        [
+            (
+                _product_block,
+                gemm,
+                rows,
+                cols[a:b],
+                row_values,
+                part_values[n],
+                part_items[n],
+                col_values[a:b],
+                col_items[a:b],
+                row0,
+                col0 + a,
+            )
+            for n, (a, b) in enumerate(blocks)
+        ]
+    )
+    _run(
+        [
+            (_kernels.merge_rows, part_values, part_items, row_values, row_items, a, b)
+            for a, b in _bounds(rows.shape[0], n_threads())
+        ]
+    )
 
 
 def update_topk(

@@ -11,13 +11,13 @@ counted as queries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from zero_bench.metrics.gemm import cpu_gemm
-from zero_bench.metrics.kernels import fused_counts, update_topk
+from zero_bench.metrics.gemm import cpu_gemm, single_threaded
+from zero_bench.metrics.kernels import fused_counts, topk_of_product
 from zero_bench.metrics.ranking import (
     DEFAULT_CHUNK_BYTES,
     TopK,
@@ -166,9 +166,24 @@ def _topk_prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, chun
     row_items = np.full((n_images, k_i2t), -1, dtype=np.int64)
     col_values = np.full((n_texts, k_t2i), -np.inf, dtype=np.float32)
     col_items = np.full((n_texts, k_t2i), -1, dtype=np.int64)
-    for row0, col0, tile in _tiles(image_emb.numpy(), text_emb.numpy()):
-        rows, cols = slice(row0, row0 + tile.shape[0]), slice(col0, col0 + tile.shape[1])
-        update_topk(tile, row_values[rows], row_items[rows], col_values[cols], col_items[cols], row0, col0)
+    images, texts = image_emb.numpy(), text_emb.numpy()
+    gemm = cpu_gemm(n_images * n_texts, images.shape[1])
+    with single_threaded():
+        for row0 in range(0, n_images, TILE_ROWS):
+            rows = slice(row0, row0 + TILE_ROWS)
+            for col0 in range(0, n_texts, TILE_COLS):
+                cols = slice(col0, col0 + TILE_COLS)
+                topk_of_product(
+                    gemm,
+                    images[rows],
+                    texts[cols],
+                    row_values[rows],
+                    row_items[rows],
+                    col_values[cols],
+                    col_items[cols],
+                    row0,
+                    col0,
+                )
     return (
         TopK(torch.from_numpy(row_items), torch.from_numpy(row_values)),
         TopK(torch.from_numpy(col_items), torch.from_numpy(col_values)),
@@ -192,22 +207,6 @@ def _finite(tensor: torch.Tensor) -> bool:
     if tensor.device.type == "cpu":
         return bool(np.isfinite(tensor.detach().numpy()).all())
     return bool(torch.isfinite(tensor).all())
-
-
-def _tiles(images: np.ndarray, texts: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(row0, col0, images[row band] @ texts[column band].T) over the matrix, bands in increasing order.
-
-    One output buffer is reused for every tile: a fresh 64 MB array per tile would cost page faults that are a
-    sizeable share of the product itself."""
-    gemm = cpu_gemm(images.shape[0] * texts.shape[0], images.shape[1])
-    buffer = np.empty(min(TILE_ROWS, images.shape[0]) * min(TILE_COLS, texts.shape[0]), dtype=np.float32)
-    for row0 in range(0, images.shape[0], TILE_ROWS):
-        rows = images[row0 : row0 + TILE_ROWS]
-        for col0 in range(0, texts.shape[0], TILE_COLS):
-            cols = texts[col0 : col0 + TILE_COLS]
-            tile = buffer[: rows.shape[0] * cols.shape[0]].reshape(rows.shape[0], cols.shape[0])
-            gemm(rows, cols, tile)
-            yield row0, col0, tile
 
 
 def cosine_rows(queries: torch.Tensor, items: torch.Tensor) -> Rows:
