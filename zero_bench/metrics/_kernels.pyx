@@ -56,8 +56,8 @@ cdef inline void _insert(float* values, int64_t* items, Py_ssize_t length, float
     items[position] = item
 
 
-# Scores are visited in groups of this many: one maximum per group decides whether any of them can enter a
-# row's or a column's list; after the first tiles that is rare, so each score costs about one compare.
+# Scores are visited in groups of this many: two vectorised reductions per group decide whether any of them can
+# enter the row's list or a column's list; after the first rows and columns that is rare.
 cdef enum:
     GROUP = 32
 
@@ -80,44 +80,40 @@ def topk_block(
     cdef Py_ssize_t n_rows = tile.shape[0]
     cdef Py_ssize_t row_k = row_values.shape[1], col_k = col_values.shape[1]
     cdef Py_ssize_t row_last = row_k - 1, col_last = col_k - 1
-    cdef Py_ssize_t i, j, g, g0, g1, n_groups = (stop - start + GROUP - 1) // GROUP
+    cdef Py_ssize_t i, j, g0, g1
     cdef float best, kept, row_threshold, value
+    cdef int beats
     cdef const float* row
     cdef float[::1] thresholds = col_values[start:stop, col_last].copy()
-    cdef float[::1] group_mins = np.empty(max(n_groups, 1), dtype=np.float32)
-    cdef float* col_threshold = &thresholds[0]
-    cdef float* group_min = &group_mins[0]
+    cdef float* col_threshold = &thresholds[0] - start  # indexed by tile column
     with nogil:
-        for g in range(n_groups):
-            g0 = g * GROUP
-            group_min[g] = col_threshold[g0]
-            for j in range(g0 + 1, min(stop - start, g0 + GROUP)):
-                group_min[g] = min(group_min[g], col_threshold[j])
         for i in range(n_rows):
             row = &tile[i, 0]
             kept = row_values[i, row_last]  # the row's k-th best from earlier tiles
             row_threshold = max(kept, part_values[i, row_last])
-            for g in range(n_groups):
-                g0 = start + g * GROUP
+            g0 = start
+            while g0 < stop:
                 g1 = min(stop, g0 + GROUP)
+                # Two vectorised reductions per group: the best score (for the row's list) and whether any
+                # score beats its column's k-th best (for the columns' lists); both are rarely true.
                 best = row[g0]
-                for j in range(g0 + 1, g1):
+                beats = 0
+                for j in range(g0, g1):
                     best = max(best, row[j])
+                    beats |= row[j] > col_threshold[j]
                 if best > row_threshold:
                     for j in range(g0, g1):
                         value = row[j]
                         if value > row_threshold:
                             _insert(&part_values[i, 0], &part_items[i, 0], row_k, value, col0 + j)
                             row_threshold = max(kept, part_values[i, row_last])
-                if best > group_min[g]:
+                if beats:
                     for j in range(g0, g1):
                         value = row[j]
-                        if value > col_threshold[j - start]:
+                        if value > col_threshold[j]:
                             _insert(&col_values[j, 0], &col_items[j, 0], col_k, value, row0 + i)
-                            col_threshold[j - start] = col_values[j, col_last]
-                    group_min[g] = col_threshold[g0 - start]
-                    for j in range(g0 + 1, g1):
-                        group_min[g] = min(group_min[g], col_threshold[j - start])
+                            col_threshold[j] = col_values[j, col_last]
+                g0 = g1
 
 def merge_rows(
     const float[:, :, ::1] part_values,
