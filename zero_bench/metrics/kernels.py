@@ -4,7 +4,8 @@ built when the package is installed) release the GIL, so each thread takes a blo
 * :func:`fused_counts`: one pass counts, for every row query and every column query, the items scoring above
   and at-or-above its reference score (the equivalent torch code needs four compare-and-reduce passes with
   temporaries; this needs none).
-* :func:`update_topk`: one pass folds a tile of scores into running top-k lists of its rows and columns.
+* :func:`topk_of_product`: computes a tile of the similarity matrix and, in the same pass, folds it into running
+  top-k lists of its rows and columns.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def fused_counts(
     col_ref: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(row >, row >=, column >, column >=) counts of ``scores`` against per-row and per-column references."""
-    dtype = np.float64 if scores.dtype == np.float64 else np.float32
+    # float32 scores stay float32; anything else is compared in float64, where every float32 and int32 is exact.
+    dtype = np.float32 if scores.dtype in (np.float32, np.float16) else np.float64
     scores = np.ascontiguousarray(scores, dtype=dtype)
     row_ref = np.ascontiguousarray(row_ref, dtype=dtype)
     col_ref = np.ascontiguousarray(col_ref, dtype=dtype)
@@ -118,9 +120,11 @@ def topk_of_product(
     row0: int,
     col0: int,
 ) -> None:
-    """:func:`update_topk` of the tile ``rows @ cols.T`` (rows row0.., columns col0..), computed by ``gemm`` in
-    blocks of columns, one per thread, each in sub-tiles folded right after their product while in cache.
-    Call inside :func:`zero_bench.metrics.gemm.single_threaded`."""
+    """Fold the tile ``rows @ cols.T`` (rows row0.., columns col0..) into the running top-k lists of its rows
+    and columns.  It is computed by ``gemm`` in blocks of columns, one per thread, each in sub-tiles folded
+    right after their product while in cache; call inside :func:`zero_bench.metrics.gemm.single_threaded`.
+    Tiles must arrive in increasing column order for each row band and increasing row order for each column
+    band, so that index order decides ties."""
     blocks = _bounds(cols.shape[0], n_threads(), _GROUP)
     part_values = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -np.inf, dtype=row_values.dtype)
     part_items = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -1, dtype=row_items.dtype)
@@ -146,48 +150,5 @@ def topk_of_product(
         [
             (_kernels.merge_rows, part_values, part_items, row_values, row_items, a, b)
             for a, b in _bounds(rows.shape[0], n_threads())
-        ]
-    )
-
-
-def update_topk(
-    tile: np.ndarray,
-    row_values: np.ndarray,
-    row_items: np.ndarray,
-    col_values: np.ndarray,
-    col_items: np.ndarray,
-    row0: int,
-    col0: int,
-) -> None:
-    """Fold one tile of scores (rows row0.., columns col0..) into the running top-k lists of its rows and
-    columns.  Tiles must arrive in increasing column order for each row band and increasing row order for each
-    column band, so that index order decides ties."""
-    n_rows, n_cols = tile.shape
-    # Each column block owns its columns' lists; row lists are collected per block and merged after.
-    blocks = _bounds(n_cols, 2 * n_threads(), _GROUP)
-    part_values = np.full((len(blocks), n_rows, row_values.shape[1]), -np.inf, dtype=row_values.dtype)
-    part_items = np.full((len(blocks), n_rows, row_values.shape[1]), -1, dtype=row_items.dtype)
-    _run(
-        [
-            (
-                _kernels.topk_block,
-                tile,
-                row_values,
-                part_values[n],
-                part_items[n],
-                col_values,
-                col_items,
-                a,
-                b,
-                row0,
-                col0,
-            )
-            for n, (a, b) in enumerate(blocks)
-        ]
-    )
-    _run(
-        [
-            (_kernels.merge_rows, part_values, part_items, row_values, row_items, a, b)
-            for a, b in _bounds(n_rows, n_threads())
         ]
     )
