@@ -16,8 +16,16 @@ from functools import cache
 
 import numpy as np
 
-from zero_bench.metrics import _kernels
+from zero_bench.errors import ZeroBenchError
 from zero_bench.metrics.gemm import Gemm
+
+try:
+    from zero_bench.metrics import _kernels
+except ImportError as exc:  # a source checkout used without installing it
+    raise ZeroBenchError(
+        "zero_bench.metrics._kernels is not built: install the package (pip install -e . builds it; it needs a "
+        "C compiler) or run python setup.py build_ext --inplace"
+    ) from exc
 
 
 def n_threads() -> int:
