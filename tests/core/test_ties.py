@@ -218,3 +218,17 @@ def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
         official = official_itm_eval(scores, scores.T, *_official_inputs(text_to_image, data.num_images))
         for key, value in runs["official"].metrics.items():
             assert value == pytest.approx(official[key], abs=1e-9), key
+
+
+def test_cli_tie_rule_option_and_note() -> None:
+    from typer.testing import CliRunner
+
+    from zero_bench.cli.app import app
+    from zero_bench.cli.evaluate_cmd import tie_note
+
+    args = ["evaluate", "--model", "r2d2", "--task", "icr", "--tie-rule"]
+    out = CliRunner().invoke(app, [*args, "random"])
+    assert out.exit_code == 2 and "'random' is not one of" in " ".join(out.output.split())
+    assert "--tie-rule" in CliRunner().invoke(app, ["evaluate", "--help"]).output
+    note = tie_note("official", {"txt_r1": (0.4, 1.2), "img_r1": (5.0, 5.0)})
+    assert note == "; ties by official; tie-sensitive: txt_r1 0.40-1.20"
