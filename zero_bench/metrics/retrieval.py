@@ -4,9 +4,11 @@ Keys (percent): ``txt_r{k}`` image-to-text (an image query is a hit at k if ANY 
 k), ``img_r{k}`` text-to-image (a text query is a hit if a gold image is in its top k), ``txt_r_mean`` and
 ``img_r_mean`` (means over ``ks``) and ``r_mean`` (mean of both, the "mean of 6" for ks = 1, 5, 10).
 
-Ties are ordered by ascending index (see :mod:`zero_bench.metrics.ranking`); without ties the numbers equal the
-official implementation exactly.  Image queries without any gold text (distractor images in a gallery) are not
-counted as queries.
+Ties are ordered by ascending index by default (see :mod:`zero_bench.metrics.ranking`), or with
+``tie_rule="official"`` as the official ``np.argsort(row)[::-1]`` orders them (see :mod:`zero_bench.metrics.ties`);
+without ties both give the official numbers.  ``retrieval_metrics_with_ties`` also gives every metric's range
+over all orders of ties.  Image queries without any gold text (distractor images in a gallery) are not counted
+as queries.
 """
 
 from __future__ import annotations
