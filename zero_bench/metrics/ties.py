@@ -46,6 +46,7 @@ class QueryRanks:
 
 def row_ranks(row: np.ndarray, golds: np.ndarray, rule: TieRule) -> tuple[int, int, int]:
     """(rank under ``rule``, best, worst) of the best gold among ``golds`` in one query's full score row."""
+    golds = np.unique(golds)  # a gold pair listed twice is one item
     values = row[golds]
     top = values.max()
     higher = int(np.count_nonzero(row > top))
