@@ -102,7 +102,7 @@ def test_official_rule_equals_itm_eval_on_toy_iqr_val(toy_iqr_val) -> None:
     assert np.array_equal(np.sort(data.gold[:, 0]), np.arange(data.num_texts))  # one gold image per query
     text_to_image = data.gold[np.argsort(data.gold[:, 0]), 1]
     _, counts = np.unique(np.asarray(data.texts), return_counts=True)
-    assert counts[counts > 1].sum() == 171  # IQR's short queries repeat: ties are structural (README)
+    assert counts[counts > 1].sum() > 100  # IQR's short queries repeat (171 of 500 here): ties are structural
     rng = np.random.default_rng(0)
     texts = np.stack([_embedding_of(t, 32) for t in data.texts])
     # Each image near its gold query's embedding: a near-oracle, where ties decide many top-1 places.
