@@ -216,10 +216,6 @@ def _evaluate_retrieval(
     depth = max(k, length_i2t, length_t2i)
     # One more than needed, so that a tie across the end of a ranking shows.
     i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth + 1)
-    ties = (
-        (i2t.scores, cosine_rows(images.embeddings, texts.embeddings)),
-        (t2i.scores, cosine_rows(texts.embeddings, images.embeddings)),
-    )
     if k > 0:
         keys = candidate_keys(i2t, t2i, k, data.num_texts)
         pair_scores = score_candidate_pairs(
@@ -264,6 +260,10 @@ def _evaluate_retrieval(
     else:
         ranked_i2t, ranked_t2i = i2t.indices[:, :length_i2t], t2i.indices[:, :length_t2i]
         counts = {}
+        ties = (
+            (i2t.scores, cosine_rows(images.embeddings, texts.embeddings)),
+            (t2i.scores, cosine_rows(texts.embeddings, images.embeddings)),
+        )
     gold_text, gold_image = data.gold[:, 0], data.gold[:, 1]
     ranked_i2t, ranks_i2t = rankings_under_rule(
         ranked_i2t.cpu(), *ties[0], gold_image, gold_text, data.num_texts, tie_rule
