@@ -194,7 +194,7 @@ def _topk_prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, chun
 
 def _prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, normalize: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """float32 (L2-normalised) embeddings on the images' device, checked finite."""
-    image_emb, text_emb = torch.as_tensor(image_emb).float(), torch.as_tensor(text_emb).float()
+    image_emb, text_emb = torch.as_tensor(image_emb).detach().float(), torch.as_tensor(text_emb).detach().float()
     if normalize:
         image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
         text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
