@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_write_text
+from zero_bench.metrics.rules import TieRule
 from zero_bench.models.info import ModelInfo
 from zero_bench.taskspec import MeanRecall
 
@@ -50,6 +51,13 @@ class Result(BaseModel):
         description="fine-tuned means trained on this task's train split"
     )
     metrics: dict[str, float]
+    tie_rule: TieRule = Field(
+        default="index", description="order of tied scores: ascending index, or the official np.argsort(...)[::-1]"
+    )
+    tie_range: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="per retrieval metric, its (lowest, highest) value over every order of tied scores",
+    )
     mean_recall: MeanRecall | None = None
     rerank_top_k: int = Field(default=0, ge=0, description="0: dual encoder only")
     num_queries: dict[str, int] = Field(default_factory=dict, description="queries per direction, or pairs")
@@ -63,6 +71,14 @@ class Result(BaseModel):
             if not math.isfinite(value):
                 raise ValueError(f"metric {key} is not finite")
         return metrics
+
+    @field_validator("tie_range")
+    @classmethod
+    def _ordered(cls, tie_range: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for key, (low, high) in tie_range.items():
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError(f"tie_range {key} is not a finite (lowest, highest) pair")
+        return tie_range
 
     def write(self, path: str | Path) -> None:
         atomic_write_text(path, self.model_dump_json(indent=2) + "\n")

@@ -142,13 +142,13 @@ def _stable_rule_reference(scores: np.ndarray, text_to_image: np.ndarray, ks=(1,
         ("txt", scores, lambda q: np.flatnonzero(text_to_image == q)),
         ("img", scores.T, lambda q: [text_to_image[q]]),
     ):
-        ranks = []
+        listed = []
         for q, row in enumerate(matrix):
             order = np.argsort(-row, kind="stable")
-            ranks.append(min(int(np.flatnonzero(order == g)[0]) for g in gold_of(q)))
-        ranks = np.array(ranks)
+            listed.append(min(int(np.flatnonzero(order == g)[0]) for g in gold_of(q)))
+        ranks = np.array(listed)
         for k in ks:
-            out[f"{prefix}_r{k}"] = 100.0 * np.mean(ranks < k)
+            out[f"{prefix}_r{k}"] = 100.0 * float(np.mean(ranks < k))
     return out
 
 
@@ -168,8 +168,11 @@ def test_score_matrix_with_many_ties_follows_the_tie_rule(seed: int) -> None:
     assert via_topk == pytest.approx(ours)
 
 
-def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties() -> None:
+@pytest.mark.parametrize("gemm", ["numpy", "torch"])
+def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties(gemm: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from zero_bench.metrics.retrieval import TILE_COLS, retrieval_topk
+
+    monkeypatch.setenv("ZERO_BENCH_CPU_GEMM", gemm)  # both GEMMs, each in the threaded tile pipeline
 
     rng = np.random.default_rng(11)
     # Small integers: every dot product is exact, and there are many ties, also across tile borders.
@@ -188,3 +191,23 @@ def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties() -> None:
 def test_non_finite_embeddings_are_rejected() -> None:
     with pytest.raises(ValueError, match="NaN"):
         retrieval_metrics(torch.tensor([[float("nan"), 1.0]]), torch.ones(2, 2), [0, 0])
+
+
+def test_gemm_choice_is_timed_once_and_can_be_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zero_bench.metrics import gemm
+
+    monkeypatch.delenv("ZERO_BENCH_CPU_GEMM", raising=False)
+    monkeypatch.setattr(gemm, "_chosen", {})
+    name = gemm.fastest_gemm_name(24)
+    assert name in gemm.GEMMS and gemm._chosen == {24: name}
+    assert gemm.cpu_gemm(gemm.MIN_TIMED_SCORES, 24) is gemm.GEMMS[name]
+    monkeypatch.setenv("ZERO_BENCH_CPU_GEMM", "blas")
+    with pytest.raises(ValueError, match="ZERO_BENCH_CPU_GEMM='blas'"):
+        gemm.cpu_gemm(10, 24)
+    # The two GEMMs compute the same product (up to rounding).
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 24), dtype=np.float32), rng.standard_normal((9, 24), dtype=np.float32)
+    outs = [np.empty((7, 9), np.float32) for _ in gemm.GEMMS]
+    for out, fn in zip(outs, gemm.GEMMS.values(), strict=True):
+        fn(a, b, out)
+        np.testing.assert_allclose(out, a @ b.T, rtol=1e-5, atol=1e-5)

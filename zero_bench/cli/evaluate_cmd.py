@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -10,6 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from zero_bench.cli.options import key_values
+from zero_bench.metrics.rules import TIE_RULES, check_tie_rule
+
+TieRuleChoice = Enum("TieRuleChoice", {rule: rule for rule in TIE_RULES}, type=str)  # type: ignore[misc]
+
+
+def tie_note(rule: str, tie_range: dict[str, tuple[float, float]]) -> str:
+    """The tie rule used, and the metrics that another order of tied scores would change, with their range."""
+    moved = [f"{key} {low:.2f}-{high:.2f}" for key, (low, high) in tie_range.items() if low < high]
+    return f"; ties by {rule}" + (f"; tie-sensitive: {', '.join(moved)}" if moved else "")
 
 
 def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None:
@@ -48,6 +58,11 @@ def register(app: typer.Typer) -> None:
         precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
         seed: int = typer.Option(0, help="Random seed."),
+        tie_rule: TieRuleChoice = typer.Option(
+            TieRuleChoice("index"),
+            "--tie-rule",
+            help="Order of equal scores: index (ascending index) or official (R2D2 itm_eval's np.argsort()[::-1]).",
+        ),
     ) -> None:
         """Evaluate a model on one task split and write a Result JSON (the unit the leaderboard takes)."""
         from zero_bench.evaluation.distributed import finish, rank_and_world
@@ -77,6 +92,7 @@ def register(app: typer.Typer) -> None:
             predictions=predictions,
             seed=seed,
             show_progress=True,
+            tie_rule=check_tie_rule(tie_rule.value),
         )
         rank = rank_and_world()[0]
         finish()
@@ -87,6 +103,7 @@ def register(app: typer.Typer) -> None:
         note = f"{result.setting}; mean recall = {result.mean_recall.value}" if result.mean_recall else result.setting
         if result.rerank_top_k:
             note += f"; re-ranked top {result.rerank_top_k}"
+        note += tie_note(result.tie_rule, result.tie_range)
         print_metrics(f"{result.model.name} on {spec.name}/{result.task.split}", result.metrics, note)
         typer.echo(f"result written to {path}")
 

@@ -15,11 +15,20 @@ from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache, cache_key
 from zero_bench.evaluation.distributed import init_from_env, rank_and_world
 from zero_bench.evaluation.encode import AUTOCAST_DTYPES, encode_split
-from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings, score_candidate_pairs
+from zero_bench.evaluation.rerank import candidate_keys, candidate_scores, rerank_rankings, score_candidate_pairs
 from zero_bench.fileio import sha256_file
 from zero_bench.formats import MatchingData, RetrievalData, load_split
 from zero_bench.metrics.matching import matching_metrics
-from zero_bench.metrics.retrieval import retrieval_topk
+from zero_bench.metrics.ranking import TopK
+from zero_bench.metrics.retrieval import cosine_rows, retrieval_topk
+from zero_bench.metrics.rules import TieRule, check_tie_rule
+from zero_bench.metrics.ties import (
+    Rows,
+    metrics_and_tie_range,
+    rankings_under_rule,
+    reranked_rows,
+    reranked_values,
+)
 from zero_bench.models.protocol import Encoded, Model, has_pair_scorer
 from zero_bench.paths import cache_dir
 from zero_bench.predictions import (
@@ -114,6 +123,7 @@ def evaluate(
     predictions: str | Path | None = None,
     seed: int = 0,
     show_progress: bool = False,
+    tie_rule: TieRule = "index",
 ) -> Result:
     """Evaluate ``model`` on one split of ``task`` and return the Result (and write predictions if asked).
 
@@ -126,6 +136,10 @@ def evaluate(
         raise ZeroBenchError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
     if top_k is not None and top_k < 0:
         raise ZeroBenchError("--top-k must be >= 0")
+    try:
+        tie_rule = check_tie_rule(tie_rule)
+    except ValueError as exc:
+        raise ZeroBenchError(str(exc)) from exc
     data = load_split(spec, data_dir, split)  # validates everything before any model work
     chosen = pick_device(device)
     if chosen.type == "cuda" and chosen.index is None and "LOCAL_RANK" in os.environ:
@@ -156,11 +170,11 @@ def evaluate(
         k = spec.rerank_top_k if top_k is None else top_k
         if not run.cross:
             k = 0
-        metrics, counts, ranked = _evaluate_retrieval(run, data, k)
+        metrics, tie_range, counts, ranked = _evaluate_retrieval(run, data, k, tie_rule)
         if write:
             write_retrieval_predictions(predictions, data, spec, *ranked)
     else:
-        k = 0
+        k, tie_range = 0, {}
         metrics, counts, scores = _evaluate_matching(run, data)
         if write:
             write_matching_predictions(predictions, data, scores)
@@ -171,6 +185,8 @@ def evaluate(
         model=info,
         setting="fine-tuned" if info.fine_tuned_on == spec.name else "zero-shot",
         metrics={key: value for key, value in metrics.items() if key in spec.metrics},
+        tie_rule=tie_rule,
+        tie_range={key: value for key, value in tie_range.items() if key in spec.metrics},
         mean_recall=spec.mean_recall,
         rerank_top_k=k,
         num_queries=counts,
@@ -192,12 +208,14 @@ def _evaluate_retrieval(
     run: _Run,
     data: RetrievalData,
     k: int,
-) -> tuple[dict[str, float], dict[str, int], tuple[torch.Tensor, torch.Tensor]]:
+    tie_rule: TieRule = "index",
+) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, int], tuple[torch.Tensor, torch.Tensor]]:
     images = run.encode("images", data.images)
     texts = run.encode("texts", data.texts)
     length_i2t, length_t2i = ranking_length(data.num_texts), ranking_length(data.num_images)
     depth = max(k, length_i2t, length_t2i)
-    i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth)
+    # One more than needed, so that a tie across the end of a ranking shows.
+    i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth + 1)
     if k > 0:
         keys = candidate_keys(i2t, t2i, k, data.num_texts)
         pair_scores = score_candidate_pairs(
@@ -235,15 +253,49 @@ def _evaluate_retrieval(
             length=length_t2i,
         )
         counts = {"pairs_scored": int(keys.numel())}
+        ties = (
+            _reranked_ties(i2t, min(k, data.num_texts), keys, pair_scores, True, data, add, length_i2t),
+            _reranked_ties(t2i, min(k, data.num_images), keys, pair_scores, False, data, add, length_t2i),
+        )
     else:
         ranked_i2t, ranked_t2i = i2t.indices[:, :length_i2t], t2i.indices[:, :length_t2i]
         counts = {}
-    ranked_i2t, ranked_t2i = ranked_i2t.cpu(), ranked_t2i.cpu()
+        ties = (
+            (i2t.scores, cosine_rows(images.embeddings, texts.embeddings)),
+            (t2i.scores, cosine_rows(texts.embeddings, images.embeddings)),
+        )
+    gold_text, gold_image = data.gold[:, 0], data.gold[:, 1]
+    ranked_i2t, ranks_i2t = rankings_under_rule(
+        ranked_i2t.cpu(), *ties[0], gold_image, gold_text, data.num_texts, tie_rule
+    )
+    ranked_t2i, ranks_t2i = rankings_under_rule(
+        ranked_t2i.cpu(), *ties[1], gold_text, gold_image, data.num_images, tie_rule
+    )
     metrics = retrieval_metrics_from_rankings(data, ranked_i2t, ranked_t2i)
+    tie_range = metrics_and_tie_range({"txt": ranks_i2t, "img": ranks_t2i}, (1, 5, 10))[1]
     counts.update(
         {"image_queries": int(np.unique(data.gold[:, 1]).size), "text_queries": int(np.unique(data.gold[:, 0]).size)}
     )
-    return metrics, counts, (ranked_i2t, ranked_t2i)
+    return metrics, tie_range, counts, (ranked_i2t, ranked_t2i)
+
+
+def _reranked_ties(
+    topk: TopK,
+    k: int,
+    keys: torch.Tensor,
+    pair_scores: torch.Tensor,
+    queries_are_images: bool,
+    data: RetrievalData,
+    add: bool,
+    length: int,
+) -> tuple[torch.Tensor, Rows]:
+    """(re-ranked scores best first, full official rows) of every query, for the tie rule and tie range."""
+    cand, scores = candidate_scores(
+        topk, k, keys, pair_scores, queries_are_images=queries_are_images, n_texts=data.num_texts, add_similarity=add
+    )
+    n_items = data.num_texts if queries_are_images else data.num_images
+    cand_np, scores_np, values = reranked_values(cand.cpu(), scores.float().cpu(), n_items, length + 1)
+    return values, reranked_rows(cand_np, scores_np, n_items)
 
 
 def _evaluate_matching(run: _Run, data: MatchingData) -> tuple[dict[str, float], dict[str, int], np.ndarray]:

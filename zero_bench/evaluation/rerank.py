@@ -61,6 +61,26 @@ def score_candidate_pairs(
     return gather_rows(out, [len(shard(keys.numel(), r, world)) for r in range(world)])
 
 
+def candidate_scores(
+    topk: TopK,
+    k: int,
+    keys: torch.Tensor,
+    pair_scores: torch.Tensor,
+    *,
+    queries_are_images: bool,
+    n_texts: int,
+    add_similarity: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each query's top-k candidates [n_queries, k] and their new scores (cross score, + cosine if asked)."""
+    cand = topk.indices[:, :k]
+    query = torch.arange(cand.shape[0], device=cand.device)[:, None]
+    pair_key = query * n_texts + cand if queries_are_images else cand * n_texts + query
+    scores = pair_scores[torch.searchsorted(keys, pair_key)]
+    if add_similarity:
+        scores = scores + topk.scores[:, :k]
+    return cand, scores
+
+
 def rerank_rankings(
     topk: TopK,
     k: int,
@@ -74,13 +94,16 @@ def rerank_rankings(
     length: int,
 ) -> torch.Tensor:
     """Ranked positions [n_queries, length] after re-scoring each query's top k (ties by ascending index)."""
-    cand = topk.indices[:, :k]
+    cand, scores = candidate_scores(
+        topk,
+        k,
+        keys,
+        pair_scores,
+        queries_are_images=queries_are_images,
+        n_texts=n_texts,
+        add_similarity=add_similarity,
+    )
     n_queries = cand.shape[0]
-    query = torch.arange(n_queries, device=cand.device)[:, None]
-    pair_key = query * n_texts + cand if queries_are_images else cand * n_texts + query
-    scores = pair_scores[torch.searchsorted(keys, pair_key)]
-    if add_similarity:
-        scores = scores + topk.scores[:, :k]
     by_index = torch.sort(cand, dim=1, stable=True)
     cand, scores = by_index.values, scores.gather(1, by_index.indices)
     by_score = torch.sort(scores, dim=1, descending=True, stable=True).indices

@@ -4,9 +4,11 @@ Keys (percent): ``txt_r{k}`` image-to-text (an image query is a hit at k if ANY 
 k), ``img_r{k}`` text-to-image (a text query is a hit if a gold image is in its top k), ``txt_r_mean`` and
 ``img_r_mean`` (means over ``ks``) and ``r_mean`` (mean of both, the "mean of 6" for ks = 1, 5, 10).
 
-Ties are ordered by ascending index (see :mod:`zero_bench.metrics.ranking`); without ties the numbers equal the
-official implementation exactly.  Image queries without any gold text (distractor images in a gallery) are not
-counted as queries.
+Ties are ordered by ascending index by default (see :mod:`zero_bench.metrics.ranking`), or with
+``tie_rule="official"`` as the official ``np.argsort(row)[::-1]`` orders them (see :mod:`zero_bench.metrics.ties`);
+without ties both give the official numbers.  ``retrieval_metrics_with_ties`` also gives every metric's range
+over all orders of ties.  Image queries without any gold text (distractor images in a gallery) are not counted
+as queries.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from zero_bench.metrics.kernels import fused_counts, update_topk
+from zero_bench.metrics.gemm import cpu_gemm, single_threaded
+from zero_bench.metrics.kernels import fused_counts, topk_of_product
 from zero_bench.metrics.ranking import (
     DEFAULT_CHUNK_BYTES,
     TopK,
     rows_per_chunk,
     similarity_chunks,
     topk_both_ways,
+)
+from zero_bench.metrics.rules import TieRule, check_tie_rule
+from zero_bench.metrics.ties import (
+    QueryRanks,
+    Rows,
+    golds_by_query,
+    metrics_and_tie_range,
+    rankings_under_rule,
+    resolve_rows,
 )
 
 # CPU tiles of the similarity matrix (64 MB): large enough for an efficient matmul, small enough to bound memory.
@@ -128,10 +140,6 @@ def metrics_from_topk(
     return recall.compute()
 
 
-def _device(tensor: torch.Tensor) -> torch.device:
-    return tensor.device
-
-
 def retrieval_topk(
     image_emb: torch.Tensor,
     text_emb: torch.Tensor,
@@ -142,16 +150,15 @@ def retrieval_topk(
 ) -> tuple[TopK, TopK]:
     """Top-k texts per image and top-k images per text by cosine similarity, in one pass over the matrix.
 
-    On CPU the matrix is produced in tiles, each folded into the running lists by a fused loop; on
-    other devices in row chunks with torch operations.  Both follow the tie rule exactly.
+    On CPU the matrix is produced in tiles by the faster of numpy's and torch's GEMM, each tile folded into the
+    running lists by a fused loop; on other devices in row chunks with torch operations.  Both follow the
+    index tie rule exactly.
     """
-    image_emb, text_emb = torch.as_tensor(image_emb).float(), torch.as_tensor(text_emb).float()
-    if normalize:
-        image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
-        text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
-    text_emb = text_emb.to(image_emb.device)
-    if not (torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()):
-        raise ValueError("embeddings contain NaN or infinity")
+    image_emb, text_emb = _prepared(image_emb, text_emb, normalize)
+    return _topk_prepared(image_emb, text_emb, k, chunk_bytes)
+
+
+def _topk_prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, chunk_bytes: int) -> tuple[TopK, TopK]:
     n_images, n_texts = image_emb.shape[0], text_emb.shape[0]
     if image_emb.device.type != "cpu":
         chunks = similarity_chunks(image_emb, text_emb, rows_per_chunk(n_texts, chunk_bytes))
@@ -161,24 +168,103 @@ def retrieval_topk(
     row_items = np.full((n_images, k_i2t), -1, dtype=np.int64)
     col_values = np.full((n_texts, k_t2i), -np.inf, dtype=np.float32)
     col_items = np.full((n_texts, k_t2i), -1, dtype=np.int64)
-    band, width = TILE_ROWS, TILE_COLS
-    for row0 in range(0, n_images, band):
-        rows = image_emb[row0 : row0 + band]
-        for col0 in range(0, n_texts, width):
-            tile = (rows @ text_emb[col0 : col0 + width].t()).numpy()
-            update_topk(
-                tile,
-                row_values[row0 : row0 + band],
-                row_items[row0 : row0 + band],
-                col_values[col0 : col0 + width],
-                col_items[col0 : col0 + width],
-                row0,
-                col0,
-            )
+    images, texts = image_emb.numpy(), text_emb.numpy()
+    gemm = cpu_gemm(n_images * n_texts, images.shape[1])
+    with single_threaded():
+        for row0 in range(0, n_images, TILE_ROWS):
+            rows = slice(row0, row0 + TILE_ROWS)
+            for col0 in range(0, n_texts, TILE_COLS):
+                cols = slice(col0, col0 + TILE_COLS)
+                topk_of_product(
+                    gemm,
+                    images[rows],
+                    texts[cols],
+                    row_values[rows],
+                    row_items[rows],
+                    col_values[cols],
+                    col_items[cols],
+                    row0,
+                    col0,
+                )
     return (
         TopK(torch.from_numpy(row_items), torch.from_numpy(row_values)),
         TopK(torch.from_numpy(col_items), torch.from_numpy(col_values)),
     )
+
+
+def _prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, normalize: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 (L2-normalised) embeddings on the images' device, checked finite."""
+    image_emb, text_emb = torch.as_tensor(image_emb).detach().float(), torch.as_tensor(text_emb).detach().float()
+    if normalize:
+        image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
+        text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
+    text_emb = text_emb.to(image_emb.device)
+    if not (_finite(image_emb) and _finite(text_emb)):
+        raise ValueError("embeddings contain NaN or infinity")
+    return image_emb.contiguous(), text_emb.contiguous()
+
+
+def _finite(tensor: torch.Tensor) -> bool:
+    # On CPU numpy's check: torch's, between BLAS calls on other thread pools, can wait for idle threads.
+    if tensor.device.type == "cpu":
+        return bool(np.isfinite(tensor.detach().numpy()).all())
+    return bool(torch.isfinite(tensor).all())
+
+
+def cosine_rows(queries: torch.Tensor, items: torch.Tensor) -> Rows:
+    """Full cosine rows of a batch of query positions, as :func:`retrieval_topk` scores them."""
+    queries, items = _prepared(queries, items, True)
+    return full_rows(queries.cpu().numpy(), items.cpu().numpy())
+
+
+def full_rows(queries: np.ndarray, items: np.ndarray) -> Rows:
+    """Rows of ``queries @ items.T`` for a batch of query positions, by the same GEMM as the tiles."""
+    gemm = cpu_gemm(queries.shape[0] * items.shape[0], queries.shape[1])
+
+    def rows(positions: np.ndarray) -> np.ndarray:
+        out = np.empty((positions.size, items.shape[0]), dtype=np.float32)
+        gemm(np.ascontiguousarray(queries[positions]), items, out)
+        return out
+
+    return rows
+
+
+def retrieval_ranks(
+    image_emb: torch.Tensor | np.ndarray,
+    text_emb: torch.Tensor | np.ndarray,
+    text_to_image: GoldSpec,
+    depth: int = 10,
+    *,
+    normalize: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    tie_rule: TieRule = "index",
+) -> dict[str, QueryRanks]:
+    """Rank of every query's best gold both ways (exact up to ``depth``; deeper ranks read as ``depth`` + 1 or
+    more), under ``tie_rule`` and under the best and worst order of ties.
+
+    The top ``depth`` + 1 of every query come from the tiled pass; the queries with a tie among them (the only
+    ones the order of ties can move) get their full score row recomputed by the same GEMM."""
+    tie_rule = check_tie_rule(tie_rule)
+    images, texts = _prepared(torch.as_tensor(image_emb), torch.as_tensor(text_emb), normalize)
+    i2t, t2i = _topk_prepared(images, texts, depth + 1, chunk_bytes)
+    images_np, texts_np = images.cpu().numpy(), texts.cpu().numpy()
+    gold = gold_pairs(text_to_image)
+    out = {}
+    for prefix, topk, queries, items, query_col in (
+        ("txt", i2t, images_np, texts_np, 1),
+        ("img", t2i, texts_np, images_np, 0),
+    ):
+        width = min(depth, items.shape[0])
+        _, out[prefix] = rankings_under_rule(
+            topk.indices[:, :width],
+            topk.scores,
+            full_rows(queries, items),
+            gold[:, query_col],
+            gold[:, 1 - query_col],
+            items.shape[0],
+            tie_rule,
+        )
+    return out
 
 
 def retrieval_metrics(
@@ -189,16 +275,35 @@ def retrieval_metrics(
     *,
     normalize: bool = True,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    tie_rule: TieRule = "index",
 ) -> dict[str, float]:
     """Recall@k both ways from embeddings by cosine similarity.
 
     Rows are L2-normalised here unless ``normalize=False`` (then the dot product is used as given).  Memory is
     bounded by ``chunk_bytes`` plus the embeddings, whatever the gallery size; the computation runs on the
-    embeddings' device.
+    embeddings' device.  ``tie_rule``: ``"index"`` (ascending index) or ``"official"`` (``itm_eval``'s order);
+    :func:`retrieval_metrics_with_ties` also gives each metric's range over all orders of ties.
     """
-    image_emb, text_emb = torch.as_tensor(image_emb), torch.as_tensor(text_emb)
-    i2t, t2i = retrieval_topk(image_emb, text_emb, max(ks), normalize=normalize, chunk_bytes=chunk_bytes)
-    return metrics_from_topk(i2t, t2i, gold_pairs(text_to_image), image_emb.shape[0], text_emb.shape[0], ks)
+    return retrieval_metrics_with_ties(
+        image_emb, text_emb, text_to_image, ks, normalize=normalize, chunk_bytes=chunk_bytes, tie_rule=tie_rule
+    )[0]
+
+
+def retrieval_metrics_with_ties(
+    image_emb: torch.Tensor | np.ndarray,
+    text_emb: torch.Tensor | np.ndarray,
+    text_to_image: GoldSpec,
+    ks: Sequence[int] = (1, 5, 10),
+    *,
+    normalize: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    tie_rule: TieRule = "index",
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """(metrics under ``tie_rule``, per metric its (lowest, highest) value over all orders of tied scores)."""
+    ranks = retrieval_ranks(
+        image_emb, text_emb, text_to_image, max(ks), normalize=normalize, chunk_bytes=chunk_bytes, tie_rule=tie_rule
+    )
+    return metrics_and_tie_range(ranks, ks)
 
 
 def _best_gold(
@@ -206,58 +311,55 @@ def _best_gold(
     gold: np.ndarray,
     query_col: int,
     n_queries: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per query, the gold item that ranks first under the tie rule (highest score, then lowest index);
-    queries without gold get item -1 and value +inf (so nothing counts as ranked above it)."""
+) -> np.ndarray:
+    """Per query, the score of its best gold item; queries without gold get +inf (nothing ranks above it)."""
     query, item = gold[:, query_col], gold[:, 1 - query_col]
     values = scores[item, query] if query_col == 0 else scores[query, item]
-    order = np.lexsort((item, -values, query))  # by query, then value descending, then item ascending
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = query[order][1:] != query[order][:-1]
-    keep = order[first]
-    best_item = np.full(n_queries, -1, dtype=np.int64)
-    best_value = np.full(n_queries, np.inf, dtype=scores.dtype)
-    best_item[query[keep]] = item[keep]
-    best_value[query[keep]] = values[keep]
-    return best_item, best_value
+    best_value = np.full(n_queries, -np.inf, dtype=scores.dtype)
+    np.maximum.at(best_value, query, values)
+    best_value[np.isneginf(best_value)] = np.inf
+    return best_value
 
 
-def _tie_corrected(
-    higher: np.ndarray, at_least: np.ndarray, lines: np.ndarray, best_item: np.ndarray, best_value: np.ndarray
-) -> np.ndarray:
-    """Add, for queries whose best gold ties with other items (rare), the tied items with a lower index."""
-    ranks = higher.copy()
-    for query in np.flatnonzero(at_least - higher > 1):
-        item = best_item[query]
-        if item >= 0:
-            ranks[query] += int(np.count_nonzero(lines[query][:item] == best_value[query]))
-    return ranks
+def retrieval_ranks_from_scores(
+    scores: torch.Tensor | np.ndarray, text_to_image: GoldSpec, tie_rule: TieRule = "index"
+) -> dict[str, QueryRanks]:
+    """Rank of every query's best gold both ways in a full [images, texts] score matrix (higher = more
+    similar), under ``tie_rule`` and under the best and worst order of ties.
 
-
-def retrieval_metrics_from_scores(
-    scores: torch.Tensor | np.ndarray, text_to_image: GoldSpec, ks: Sequence[int] = (1, 5, 10)
-) -> dict[str, float]:
-    """Recall@k both ways from a precomputed [images, texts] score matrix (higher = more similar).
-
-    Each query's rank is counted directly (items scoring above its best gold, plus equal ones with a lower
-    index) in one fused pass over the matrix, with no sorting and no temporaries.
-    """
+    One fused pass counts, for every query, the items scoring above its best gold and at or above it; only
+    queries where the two differ by more than the gold itself (a tie) look at their row again."""
+    tie_rule = check_tie_rule(tie_rule)
     scores = scores.cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
     n_images, n_texts = scores.shape
     gold = gold_pairs(text_to_image)
-    image_best, image_value = _best_gold(scores, gold, 1, n_images)  # image queries: best gold text
-    text_best, text_value = _best_gold(scores, gold, 0, n_texts)  # text queries: best gold image
+    image_value = _best_gold(scores, gold, 1, n_images)  # image queries: their best gold text's score
+    text_value = _best_gold(scores, gold, 0, n_texts)  # text queries: their best gold image's score
     row_gt, row_ge, col_gt, col_ge = fused_counts(scores, image_value, text_value)
-    ranks = {
-        "txt": (_tie_corrected(row_gt, row_ge, scores, image_best, image_value), image_best >= 0),
-        "img": (_tie_corrected(col_gt, col_ge, scores.T, text_best, text_value), text_best >= 0),
-    }
-    levels = sorted(set(ks))
-    return summarise_recall(
-        {
-            prefix: [100.0 * float((rank[has_gold] < k).sum()) / int(has_gold.sum()) for k in levels]
-            for prefix, (rank, has_gold) in ranks.items()
-            if has_gold.any()
-        },
-        levels,
-    )
+    out = {}
+    for prefix, higher, at_least, value, query_col, lines in (
+        ("txt", row_gt, row_ge, image_value, 1, lambda q: scores[q]),
+        ("img", col_gt, col_ge, text_value, 0, lambda q: scores[:, q].T),
+    ):
+        query, item = gold[:, query_col], gold[:, 1 - query_col]
+        golds = golds_by_query(query, item, value.size)
+        ranks = QueryRanks(higher.copy(), higher.copy(), higher.copy(), np.isfinite(value))
+        resolve_rows(ranks, np.flatnonzero(at_least - higher > 1), lines, golds, tie_rule, set_rank=True)
+        out[prefix] = ranks
+    return out
+
+
+def retrieval_metrics_from_scores(
+    scores: torch.Tensor | np.ndarray,
+    text_to_image: GoldSpec,
+    ks: Sequence[int] = (1, 5, 10),
+    *,
+    tie_rule: TieRule = "index",
+) -> dict[str, float]:
+    """Recall@k both ways from a precomputed [images, texts] score matrix (higher = more similar).
+
+    Each query's rank is counted directly in one fused pass over the matrix, with no sorting and no
+    temporaries; ``tie_rule`` orders tied scores (``"index"``: ascending index; ``"official"``: ``itm_eval``'s
+    ``np.argsort(row)[::-1]``).
+    """
+    return metrics_and_tie_range(retrieval_ranks_from_scores(scores, text_to_image, tie_rule), ks)[0]
