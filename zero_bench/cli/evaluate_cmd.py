@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from zero_bench.cli.options import key_values
+from zero_bench.errors import ZeroBenchError
+
+if TYPE_CHECKING:
+    from zero_bench.results import Result
 
 
 def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None:
@@ -21,74 +26,145 @@ def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None
     Console().print(table)
 
 
+def _single_values(values: dict[str, list]) -> dict[str, Any]:
+    """Options that take one value: given twice is an error, never a silent choice of the last."""
+    for flag, given in values.items():
+        if len(given) > 1:
+            raise ZeroBenchError(f"{flag} was given {len(given)} times; it takes one value")
+    return {flag: (given[0] if given else None) for flag, given in values.items()}
+
+
+def _duplicates(values: list[str], flag: str) -> None:
+    seen = {v for v in values if values.count(v) > 1}
+    if seen:
+        raise ZeroBenchError(f"{flag} {sorted(seen)[0]!r} was given twice")
+
+
+def _report(result: Result) -> None:
+    note = f"{result.setting}; mean recall = {result.mean_recall.value}" if result.mean_recall else result.setting
+    if result.rerank_top_k:
+        note += f"; re-ranked top {result.rerank_top_k}"
+    print_metrics(f"{result.model.label} on {result.task.name}/{result.task.split}", result.metrics, note)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_command(
-        model: str = typer.Option(..., "--model", "-m", help="Registered model name (see 'zero-bench models')."),
-        task: str = typer.Option(..., "--task", "-t", help="Task name (see 'zero-bench tasks')."),
-        split: str | None = typer.Option(None, help="Split to evaluate; default: the task's default split."),
-        data_dir: Path | None = typer.Option(None, help="Folder in the official layout; default: the data root."),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", help="Result JSON path; default results/<model>-<task>-<split>.json."
+        model: list[str] = typer.Option(
+            ...,
+            "--model",
+            "-m",
+            help="Model: plugin, adapter:source or zoo name (see 'zero-bench models'); repeatable.",
         ),
-        predictions: Path | None = typer.Option(None, help="Also write the predictions (JSON Lines) here."),
-        top_k: int | None = typer.Option(
-            None,
-            help="Re-rank each query's top k with the cross encoder; 0 = dual encoder only; default: the task's k.",
+        task: list[str] = typer.Option(
+            ..., "--task", "-t", help="Task or suite (ccmb, public, all; see 'zero-bench tasks'); repeatable."
         ),
-        checkpoint: str | None = typer.Option(
-            None, help="Checkpoint file or registered checkpoint name, passed to the model."
+        split: list[str] = typer.Option([], help="Split(s) to evaluate; default: each task's default split."),
+        data_dir: list[Path] = typer.Option([], help="Folder in the official layout; default: the data root."),
+        output: list[Path] = typer.Option(
+            [], "--output", "-o", help="Result JSON path for one run, else a folder for all runs; default results/."
         ),
-        model_config: str | None = typer.Option(None, help="Model configuration name or folder, passed to the model."),
+        predictions: list[Path] = typer.Option(
+            [], help="Also write the predictions (JSON Lines): a file for one run, else a folder."
+        ),
+        top_k: list[int] = typer.Option(
+            [], help="Re-rank each query's top k with the cross encoder; 0 = dual encoder only; default: the task's k."
+        ),
+        checkpoint: list[str] = typer.Option(
+            [], help="Checkpoint file or registered checkpoint name, passed to the model; repeatable (one run each)."
+        ),
+        model_config: list[str] = typer.Option([], help="Model configuration name or file, passed to the model."),
         model_option: list[str] = typer.Option([], help="Extra KEY=VALUE option for the model factory (repeatable)."),
-        batch_size: int = typer.Option(64, min=1, help="Encoding batch size."),
-        pair_batch_size: int = typer.Option(256, min=1, help="Cross-encoder batch size (pairs)."),
-        workers: int = typer.Option(0, min=0, help="DataLoader workers for image decoding."),
-        device: str | None = typer.Option(None, help="cpu, cuda or cuda:N; default cuda when available."),
-        precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
+        random_init: bool = typer.Option(
+            False, "--random-init", help="Allow a model without loaded weights; every Result and table says so."
+        ),
+        skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep result files already written."),
+        batch_size: list[int] = typer.Option([], help="Encoding batch size (default 64)."),
+        pair_batch_size: list[int] = typer.Option([], help="Cross-encoder batch size in pairs (default 256)."),
+        workers: list[int] = typer.Option([], help="DataLoader workers for image decoding (default 0)."),
+        device: list[str] = typer.Option([], help="cpu, cuda or cuda:N; default cuda when available."),
+        precision: list[str] = typer.Option([], help="fp32 (default), fp16 or bf16 (autocast)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
-        seed: int = typer.Option(0, help="Random seed."),
+        seed: list[int] = typer.Option([], help="Random seed (default 0)."),
     ) -> None:
-        """Evaluate a model on one task split and write a Result JSON (the unit the leaderboard takes)."""
+        """Evaluate models on task splits and write one Result JSON per run (the unit the leaderboard takes).
+
+        Several -m, several -t (or suite names) and several --checkpoint make a grid; every split is read and
+        checked before any model is built.
+        """
+        from zero_bench.evaluation.batch import ModelRun, Outputs, check_data, plan_jobs, run_grid
         from zero_bench.evaluation.distributed import finish, rank_and_world
         from zero_bench.evaluation.evaluator import evaluate
         from zero_bench.models.registry import create_model
-        from zero_bench.taskspec import get_task
 
-        spec = get_task(task)
-        options = key_values(model_option, "--model-option")
-        if checkpoint is not None:
-            options["checkpoint"] = checkpoint
-        if model_config is not None:
-            options["config"] = model_config
-        instance = create_model(model, **options)
-        result = evaluate(
-            instance,
-            spec,
-            split,
-            data_dir=data_dir,
-            top_k=top_k,
-            batch_size=batch_size,
-            pair_batch_size=pair_batch_size,
-            num_workers=workers,
-            device=device,
-            precision=precision,
-            use_cache=not no_cache,
-            predictions=predictions,
-            seed=seed,
-            show_progress=True,
+        one = _single_values(
+            {
+                "--data-dir": data_dir,
+                "--output": output,
+                "--predictions": predictions,
+                "--top-k": top_k,
+                "--model-config": model_config,
+                "--batch-size": batch_size,
+                "--pair-batch-size": pair_batch_size,
+                "--workers": workers,
+                "--device": device,
+                "--precision": precision,
+                "--seed": seed,
+            }
         )
+        _duplicates(model, "--model")
+        _duplicates(checkpoint, "--checkpoint")
+        _duplicates(split, "--split")
+        jobs = plan_jobs(task, split)
+        config = one["--model-config"]
+        options = key_values(model_option, "--model-option")
+        if config is not None:
+            options["config"] = config
+        runs = [
+            ModelRun(name, {**options, **({"checkpoint": c} if c is not None else {})}, config)
+            for name in model
+            for c in (checkpoint or [None])
+        ]
+        outputs = Outputs.plan(one["--output"], one["--predictions"], len(runs) * len(jobs))
+        data = one["--data-dir"]
+        check_data(jobs, data)
         rank = rank_and_world()[0]
+        settings = {
+            "top_k": one["--top-k"],
+            "batch_size": one["--batch-size"] or 64,
+            "pair_batch_size": one["--pair-batch-size"] or 256,
+            "num_workers": one["--workers"] or 0,
+            "device": one["--device"],
+            "precision": one["--precision"] or "fp32",
+            "seed": one["--seed"] or 0,
+        }
+
+        def build(run: ModelRun):
+            return create_model(run.model, random_init=random_init, **run.options)
+
+        def evaluate_one(instance, job, pred_path):
+            return evaluate(
+                instance,
+                job.spec,
+                job.split,
+                data_dir=data,
+                use_cache=not no_cache,
+                predictions=pred_path,
+                show_progress=True,
+                **settings,
+            )
+
+        for done in run_grid(
+            runs, jobs, outputs, build=build, evaluate_one=evaluate_one, skip_existing=skip_existing, writer=rank == 0
+        ):
+            if rank != 0:
+                continue
+            if done.result is None:
+                typer.echo(f"skipped, result exists: {done.path}")
+                continue
+            _report(done.result)
+            typer.echo(f"result written to {done.path}")
         finish()
-        if rank != 0:
-            return
-        path = output or Path("results") / f"{model}-{spec.name}-{result.task.split}.json"
-        result.write(path)
-        note = f"{result.setting}; mean recall = {result.mean_recall.value}" if result.mean_recall else result.setting
-        if result.rerank_top_k:
-            note += f"; re-ranked top {result.rerank_top_k}"
-        print_metrics(f"{result.model.name} on {spec.name}/{result.task.split}", result.metrics, note)
-        typer.echo(f"result written to {path}")
 
     @app.command("score")
     def score_command(

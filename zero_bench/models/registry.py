@@ -1,12 +1,19 @@
-"""Model plugins, discovered from the ``zero_bench.models`` entry-point group (the core imports none by name)."""
+"""Model plugins, discovered from the ``zero_bench.models`` entry-point group (the core imports none by name).
+
+A model is named three ways, all through the same entry points: a plugin name (``r2d2``), an adapter with its
+source (``hf:<repo or folder>``, ``open_clip:<arch>/<pretrained>``, ``cn_clip:<name>``), or a zoo entry
+(``chinese-clip-vit-b-16``) that stands for one of those with its options and declared facts.
+"""
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.models.protocol import Model
+from zero_bench.models.zoo import ZOO
 
 GROUP = "zero_bench.models"
 
@@ -19,16 +26,55 @@ def list_models() -> list[str]:
     return sorted(model_entry_points())
 
 
-def create_model(name: str, **options: Any) -> Model:
-    """Build a registered model.  ``options`` (checkpoint, config, device, ...) go to the plugin's factory."""
+def _factory(name: str, eps: dict[str, EntryPoint]) -> Any:
+    try:
+        return eps[name].load()
+    except ImportError as exc:
+        raise ZeroBenchError(
+            f"model {name!r} needs a package that is not installed ({exc}); "
+            f"install the extra: pip install 'zero-bench[{name}]'"
+        ) from exc
+
+
+def _accepts_random_init(factory: Any) -> bool:
+    return "random_init" in inspect.signature(factory).parameters
+
+
+def create_model(name: str, *, random_init: bool = False, **options: Any) -> Model:
+    """Build a model by plugin name, ``adapter:source`` or zoo name.  ``options`` (checkpoint, config, device,
+    ...) go to the factory.  A model whose weights cannot be identified (none loaded) is refused unless
+    ``random_init``; then its ``info.random_init`` is set so every Result and table says so."""
     eps = model_entry_points()
-    if name not in eps:
+    entry = ZOO.get(name)
+    spec = entry.model if entry is not None else name
+    if entry is not None:
+        options = {**entry.options, **options}
+    plugin, sep, source = spec.partition(":")
+    if plugin not in eps:
         known = ", ".join(sorted(eps)) or "none installed"
-        raise ZeroBenchError(f"unknown model {name!r}; registered models: {known}")
-    factory = eps[name].load()
+        raise ZeroBenchError(
+            f"unknown model {name!r}; registered models: {known}; zoo: {', '.join(ZOO)} (see 'zero-bench models')"
+        )
+    if sep:
+        options["source"] = source
+    factory = _factory(plugin, eps)
+    if _accepts_random_init(factory):
+        options["random_init"] = random_init
     model = factory(**options)
     if not isinstance(model, Model):
         raise ZeroBenchError(
-            f"model plugin {name!r} ({eps[name].value}) does not implement the zero_bench Model protocol"
+            f"model plugin {plugin!r} ({eps[plugin].value}) does not implement the zero_bench Model protocol"
         )
+    if not model.info.checkpoint_sha256 and not model.info.random_init:
+        if not random_init:
+            raise ZeroBenchError(
+                f"model {name!r} has no identified weights (no checkpoint loaded): give a checkpoint, "
+                "or pass --random-init to evaluate random weights on purpose"
+            )
+        model.info = model.info.model_copy(update={"random_init": True})
+    if entry is not None:
+        declared = {"training_data": entry.training_data, "organisation": entry.organisation, "link": entry.paper}
+        if model.info.random_init:
+            declared.pop("training_data")
+        model.info = model.info.model_copy(update={"name": entry.name, **declared})
     return model

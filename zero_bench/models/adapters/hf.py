@@ -1,0 +1,134 @@
+"""``hf:<repo-or-folder>[@revision]``: any transformers model with ``get_image_features`` / ``get_text_features``
+(ChineseCLIPModel, AltCLIPModel, CLIPModel, SiglipModel, ...), with the repository's own image processor and
+tokenizer.  Needs the ``hf`` extra (transformers); imported only when such a model is asked for."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zero_bench.errors import ZeroBenchError
+from zero_bench.models.adapters.common import (
+    DualEncoderAdapter,
+    check_options,
+    commit_sha256,
+    count_parameters,
+    hub_snapshot,
+    no_weights,
+    split_revision,
+    weight_files,
+    weights_sha256,
+)
+from zero_bench.models.protocol import ModelInfo
+
+_OPTIONS = ("source", "revision", "random_init", "device", "training_data", "name")
+_TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Buffers that transformers recomputes and stops saving (not weights); missing from a checkpoint is harmless.
+_NOT_WEIGHTS = ("position_ids",)
+
+
+class HFImageTransform:
+    """PIL image -> pixel tensor with the repository's image processor (picklable for DataLoader workers)."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+
+    def __call__(self, image: Any) -> torch.Tensor:
+        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+
+def _features(output: Any) -> torch.Tensor:
+    """transformers 5 returns a model output whose ``pooler_output`` holds the projected features; 4.x a tensor."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+class HFAdapter(DualEncoderAdapter):
+    def __init__(self, model: nn.Module, info: ModelInfo, image_processor: Any, tokenizer: Any) -> None:
+        super().__init__(model, info, HFImageTransform(image_processor))
+        self.tokenizer = tokenizer
+        config = model.config
+        text_config = getattr(config, "text_config", config)
+        limit = getattr(text_config, "max_position_embeddings", None) or 512
+        self.max_length = min(int(getattr(tokenizer, "model_max_length", limit) or limit), int(limit))
+        # SigLIP was trained on texts padded to the full length; the others on dynamic padding.
+        self.padding = "max_length" if config.model_type.startswith("siglip") else True
+        accepted = inspect.signature(model.get_text_features).parameters
+        self.text_inputs = [name for name in _TEXT_INPUTS if name in accepted]
+
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        return _features(self.model.get_image_features(pixel_values=pixels))
+
+    def embed_texts(self, texts: list[str]) -> torch.Tensor:
+        batch = self.tokenizer(
+            texts, padding=self.padding, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        inputs = {name: batch[name].to(self.device) for name in self.text_inputs if name in batch}
+        return _features(self.model.get_text_features(**inputs))
+
+
+def _resolve(source: str, revision: str | None) -> tuple[Path, str, str | None]:
+    """(folder, description for ModelInfo.checkpoint, identity sha256 or None for a local folder)."""
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        if revision is not None:
+            raise ZeroBenchError(f"hf:{source}: a local folder has no revision")
+        return folder, str(folder.resolve()), None
+    folder, commit = hub_snapshot(source, revision)
+    return folder, f"{source}@{commit}", commit_sha256(source, commit)
+
+
+def _load_weights(folder: Path, label: str) -> nn.Module:
+    from transformers import AutoModel
+
+    if not weight_files(folder):
+        raise no_weights(f"hf:{label} has no weight files in {folder}")
+    try:
+        model, loading = AutoModel.from_pretrained(folder, output_loading_info=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ZeroBenchError(f"hf:{label}: cannot load the model: {exc}".splitlines()[0]) from exc
+    missing = [k for k in loading.get("missing_keys", []) if not k.endswith(_NOT_WEIGHTS)]
+    if missing:
+        raise no_weights(
+            f"hf:{label}: {len(missing)} weight(s) are not in the checkpoint and would stay random (e.g. {sorted(missing)[0]})"
+        )
+    return model
+
+
+def create_hf(source: str = "", random_init: bool = False, **options: Any) -> HFAdapter:
+    """``source``: a local folder saved with ``save_pretrained`` or a hub id, optionally ``@revision``."""
+    from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
+
+    check_options("hf", {"source": source, **options}, _OPTIONS)
+    if not source:
+        raise ZeroBenchError("hf: name a model folder or hub id, e.g. -m hf:OFA-Sys/chinese-clip-vit-base-patch16")
+    repo, revision = split_revision(source)
+    revision = options.get("revision") or revision
+    folder, checkpoint, identity = _resolve(repo, revision)
+    if random_init:
+        model = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+    else:
+        model = _load_weights(folder, repo)
+        if identity is None:
+            identity = weights_sha256(weight_files(folder))
+    if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
+        raise ZeroBenchError(
+            f"hf:{repo}: {type(model).__name__} has no get_image_features / get_text_features (not a dual encoder)"
+        )
+    model.eval()
+    info = ModelInfo(
+        name=str(options.get("name") or f"{type(model).__name__} ({repo})"),
+        parameters=count_parameters(model),
+        training_data=str(options.get("training_data") or ("random init" if random_init else "not declared")),
+        checkpoint="none (random init)" if random_init else checkpoint,
+        checkpoint_sha256=None if random_init else identity,
+        link=f"https://huggingface.co/{repo}" if not Path(repo).expanduser().exists() else None,
+        random_init=random_init,
+    )
+    adapter = HFAdapter(model, info, AutoImageProcessor.from_pretrained(folder), AutoTokenizer.from_pretrained(folder))
+    if options.get("device") is not None:
+        adapter.to(options["device"])
+    return adapter
