@@ -2,7 +2,7 @@
 
 from zero_bench.version import __version__
 
-__all__ = ["__version__", "load_corpus"]
+__all__ = ["__version__", "load_corpus", "load_results"]
 
 
 def load_corpus(name: str, root: str | None = None):
@@ -10,3 +10,16 @@ def load_corpus(name: str, root: str | None = None):
     from zero_bench.data.corpus import load_corpus as _load
 
     return _load(name, root=root)
+
+
+def load_results(*paths):
+    """Result JSON files or folders (given one by one or as a list) as a ``pandas.DataFrame``: one row per model
+    and setting, one column per task's primary metric, and ``mean`` over rows covering every task."""
+    import os
+
+    from zero_bench.results_table import load_results as _load
+
+    flat = []
+    for item in paths:
+        flat.extend([item] if isinstance(item, (str, os.PathLike)) else item)
+    return _load(flat)

@@ -115,6 +115,7 @@ def register(app: typer.Typer) -> None:
         _duplicates(model, "--model")
         _duplicates(checkpoint, "--checkpoint")
         _duplicates(split, "--split")
+        _duplicates(task, "--task")
         jobs = plan_jobs(task, split)
         config = one["--model-config"]
         options = key_values(model_option, "--model-option")

@@ -60,7 +60,12 @@ def create_model(name: str, *, random_init: bool = False, **options: Any) -> Mod
     factory = _factory(plugin, eps)
     if _accepts_random_init(factory):
         options["random_init"] = random_init
-    model = factory(**options)
+    try:
+        model = factory(**options)
+    except ZeroBenchError as exc:
+        if entry is None or entry.manual_step is None:
+            raise
+        raise ZeroBenchError(f"{name}: {exc}".splitlines()[0] + f" -- before use: {entry.manual_step}") from exc
     if not isinstance(model, Model):
         raise ZeroBenchError(
             f"model plugin {plugin!r} ({eps[plugin].value}) does not implement the zero_bench Model protocol"

@@ -34,7 +34,8 @@ class ZooEntry:
     paper: str
     organisation: str
     options: dict[str, str] = field(default_factory=dict)  # extra options for the plugin (checkpoint=...)
-    manual_step: str | None = None  # what a user must do before the first run
+    manual_step: str | None = None  # what a user must do before the first run; None: nothing
+    download: str = "from the hub on first use"  # how the weights arrive when no manual step is needed
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,8 +53,8 @@ def _cn_clip_hf(name: str, repo: str, params: int, cn_name: str) -> ZooEntry:
         training_data=CN_CLIP_DATA,
         paper=CN_CLIP_PAPER,
         organisation="OFA-Sys (Alibaba DAMO Academy)",
-        manual_step=(
-            f"none: downloaded from the hub on first use (cn_clip's own format of the same weights: "
+        download=(
+            f"downloaded from the hub on first use (cn_clip's own format of the same weights: "
             f"https://clip-cn-beijing.oss-cn-beijing.aliyuncs.com/checkpoints/clip_cn_{cn_name}.pt)"
         ),
     )
@@ -97,8 +98,8 @@ ENTRIES: tuple[ZooEntry, ...] = (
         training_data=CN_CLIP_DATA,
         paper=CN_CLIP_PAPER,
         organisation="OFA-Sys (Alibaba DAMO Academy)",
-        manual_step=(
-            "none: fetched from the hub on first use; or download "
+        download=(
+            "fetched from the hub on first use; or download "
             "https://clip-cn-beijing.oss-cn-beijing.aliyuncs.com/checkpoints/clip_cn_rn50.pt and run "
             "-m cn_clip:<file> --model-config RN50@RBT3-chinese"
         ),
@@ -131,8 +132,8 @@ ENTRIES: tuple[ZooEntry, ...] = (
         paper="https://arxiv.org/abs/2209.02970",
         organisation="IDEA-CCNL (Fengshenbang)",
         options={"image_tower": "openai/clip-vit-base-patch32"},
-        manual_step=(
-            "none: the text tower (BertForSequenceClassification, logits = text features) and the frozen image "
+        download=(
+            "the text tower (BertForSequenceClassification, logits = text features) and the frozen image "
             "tower https://huggingface.co/openai/clip-vit-base-patch32 are downloaded from the hub on first use"
         ),
     ),
@@ -147,7 +148,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         training_data="LAION-5B (the open_clip tag name)",
         paper="https://arxiv.org/abs/2210.08402",
         organisation="LAION",
-        manual_step="none: downloaded by open_clip on first use",
+        download="downloaded by open_clip on first use",
     ),
     ZooEntry(
         name="xlm-roberta-large-vit-h-14",
@@ -160,7 +161,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         training_data="LAION-5B (the open_clip tag name; image tower frozen)",
         paper="https://arxiv.org/abs/2210.08402",
         organisation="LAION",
-        manual_step="none: downloaded by open_clip on first use",
+        download="downloaded by open_clip on first use",
     ),
     _r2d2(
         "r2d2-vit-l-250m",
