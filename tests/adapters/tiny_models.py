@@ -14,10 +14,16 @@ IMAGE_SIZE = 32
 
 
 def toy_characters() -> list[str]:
-    """Every character of the zero-toy vocabulary, so the toy texts tokenize to real ids."""
-    words = [*toy.SHAPES, *toy.COLORS, *toy.SIZES, *toy.POSITIONS, *toy.TONES, *toy.BG_KINDS.values()]
-    words += [*toy.NUMERALS.values(), "一张图片背景上有个的在和，。、色形"]
-    return sorted({ch for word in words for ch in word})
+    """Every character zero-toy's captions and queries use (from a few hundred scenes), so toy texts tokenize to
+    real ids, not [UNK]."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    texts = []
+    for _ in range(300):
+        scene = toy.random_scene(rng)
+        texts += [toy.caption(scene, variant) for variant in range(3)] + [toy.query(scene), toy.keywords(scene)]
+    return sorted({ch for text in texts for ch in text if not ch.isspace()})
 
 
 def bert_tokenizer(folder: Path, model_max_length: int = 32):
@@ -26,7 +32,8 @@ def bert_tokenizer(folder: Path, model_max_length: int = 32):
     folder.mkdir(parents=True, exist_ok=True)
     vocab = folder / "vocab.txt"
     vocab.write_text("\n".join(SPECIAL + toy_characters()) + "\n", encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(vocab), do_lower_case=False, model_max_length=model_max_length)
+    # vocab=, not vocab_file=: transformers 5 silently builds a 5-token tokenizer from vocab_file
+    return BertTokenizerFast(vocab=str(vocab), do_lower_case=False, model_max_length=model_max_length)
 
 
 def _image_processor(cls_name: str = "CLIPImageProcessor"):
@@ -90,7 +97,13 @@ def save_siglip(folder: Path) -> Path:
 
     torch.manual_seed(3)
     tok = bert_tokenizer(folder, model_max_length=16)
-    text = _text(len(tok), pad_token_id=tok.pad_token_id, max_position_embeddings=16)
+    text = _text(
+        len(tok),
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+        max_position_embeddings=16,
+    )
     SiglipModel(SiglipConfig(text_config=text, vision_config=_vision())).save_pretrained(folder)
     tok.save_pretrained(folder)
     SiglipImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}).save_pretrained(folder)
