@@ -107,3 +107,44 @@ def test_cn_clip_equals_library_forward(tmp_path: Path, samples) -> None:
         want_texts = _normalised(reference.encode_text(tokenize(texts)))
     torch.testing.assert_close(got_images, want_images, atol=ATOL, rtol=0)
     torch.testing.assert_close(got_texts, want_texts, atol=ATOL, rtol=0)
+
+
+def test_hf_text_tower_with_image_tower(tmp_path: Path, samples) -> None:
+    """Taiyi-CLIP's layout: classifier logits as text features, a separate CLIP repository for the images."""
+    from transformers import AutoTokenizer, BertForSequenceClassification, CLIPImageProcessor, CLIPModel
+
+    images, texts = samples
+    text_folder, image_folder = tm.save_taiyi_text_tower(tmp_path / "text"), tm.save_clip(tmp_path / "image")
+    adapter = create_model(f"hf:{text_folder}", image_tower=str(image_folder))
+    got_images, got_texts = _adapter_embeddings(adapter, images, texts)
+    text_model = BertForSequenceClassification.from_pretrained(text_folder).eval()
+    image_model = CLIPModel.from_pretrained(image_folder).eval()
+    tokens = AutoTokenizer.from_pretrained(text_folder)(texts, padding=True, truncation=True, return_tensors="pt")
+    pixels = CLIPImageProcessor.from_pretrained(image_folder)(images=images, return_tensors="pt")
+    with torch.no_grad():
+        want_texts = _normalised(text_model(**tokens).logits)
+        want_images = _normalised(image_model.get_image_features(**pixels))
+    torch.testing.assert_close(got_images, want_images, atol=ATOL, rtol=0)
+    torch.testing.assert_close(got_texts, want_texts, atol=ATOL, rtol=0)
+    alone = create_model(f"hf:{image_folder}")
+    assert adapter.info.checkpoint_sha256 not in (None, alone.info.checkpoint_sha256)
+
+
+def test_refusals_without_weights(tmp_path: Path) -> None:
+    from zero_bench.errors import ZeroBenchError
+
+    folder = tm.save_clip(tmp_path / "clip")
+    for weights in folder.glob("*.safetensors"):
+        weights.unlink()
+    with pytest.raises(ZeroBenchError, match="--random-init"):
+        create_model(f"hf:{folder}")
+    random = create_model(f"hf:{folder}", random_init=True)
+    assert random.info.random_init and random.info.checkpoint_sha256 is None
+    assert random.info.label.endswith("(random init)")
+    config, _ = tm.save_open_clip(tmp_path / "oc")
+    with pytest.raises(ZeroBenchError, match="--random-init"):
+        create_model(f"open_clip:{config.stem}", config=str(config))
+    with pytest.raises(ZeroBenchError, match="--random-init"):
+        create_model("cn_clip:/nonexistent.pt")
+    with pytest.raises(ZeroBenchError, match="unknown option"):
+        create_model(f"hf:{folder}", checkpoint="x.pt")

@@ -187,3 +187,15 @@ def save_cn_clip(folder: Path) -> tuple[Path, Path]:
         weights,
     )
     return config, weights
+
+
+def save_taiyi_text_tower(folder: Path) -> Path:
+    """Taiyi-CLIP's text repository layout: a BertForSequenceClassification whose logits are the text features."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(7)
+    tok = bert_tokenizer(folder)
+    config = BertConfig(**_text(len(tok)), num_labels=8)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -4,6 +4,7 @@ tokenizer.  Needs the ``hf`` extra (transformers); imported only when such a mod
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from zero_bench.models.adapters.common import (
 )
 from zero_bench.models.protocol import ModelInfo
 
-_OPTIONS = ("source", "revision", "random_init", "device", "training_data", "name")
+_OPTIONS = ("source", "revision", "image_tower", "random_init", "device", "training_data", "name")
 _TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Buffers that transformers recomputes and stops saving (not weights); missing from a checkpoint is harmless.
 _NOT_WEIGHTS = ("position_ids",)
@@ -70,6 +71,27 @@ class HFAdapter(DualEncoderAdapter):
         return _features(self.model.get_text_features(**inputs))
 
 
+class TwoTowers(nn.Module):
+    """A text-only repository whose classifier logits are the text features, beside a CLIP-like image tower from
+    another repository (Taiyi-CLIP: ``BertForSequenceClassification`` + ``openai/clip-vit-base-patch32``)."""
+
+    def __init__(self, text_model: nn.Module, image_model: nn.Module) -> None:
+        super().__init__()
+        self.text_model, self.image_model = text_model, image_model
+        self.config = text_model.config
+
+    def get_image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return _features(self.image_model.get_image_features(pixel_values=pixel_values))
+
+    def get_text_features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.text_model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+
 def _resolve(source: str, revision: str | None) -> tuple[Path, str, str | None]:
     """(folder, description for ModelInfo.checkpoint, identity sha256 or None for a local folder)."""
     folder = Path(source).expanduser()
@@ -81,13 +103,13 @@ def _resolve(source: str, revision: str | None) -> tuple[Path, str, str | None]:
     return folder, f"{source}@{commit}", commit_sha256(source, commit)
 
 
-def _load_weights(folder: Path, label: str) -> nn.Module:
+def _load_weights(folder: Path, label: str, auto: Any = None) -> nn.Module:
     from transformers import AutoModel
 
     if not weight_files(folder):
         raise no_weights(f"hf:{label} has no weight files in {folder}")
     try:
-        model, loading = AutoModel.from_pretrained(folder, output_loading_info=True)
+        model, loading = (auto or AutoModel).from_pretrained(folder, output_loading_info=True)
     except (OSError, ValueError, KeyError) as exc:
         raise ZeroBenchError(f"hf:{label}: cannot load the model: {exc}".splitlines()[0]) from exc
     missing = [k for k in loading.get("missing_keys", []) if not k.endswith(_NOT_WEIGHTS)]
@@ -98,22 +120,50 @@ def _load_weights(folder: Path, label: str) -> nn.Module:
     return model
 
 
+def _local_identity(folder: Path) -> str:
+    return weights_sha256(weight_files(folder))
+
+
+def _combined(*identities: str) -> str:
+    return hashlib.sha256(" ".join(identities).encode()).hexdigest()
+
+
+def _two_towers(text_folder: Path, image_folder: Path, repo: str, tower: str, random_init: bool) -> TwoTowers:
+    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+    if random_init:
+        return TwoTowers(
+            AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(text_folder)),
+            AutoModel.from_config(AutoConfig.from_pretrained(image_folder)),
+        )
+    return TwoTowers(
+        _load_weights(text_folder, repo, AutoModelForSequenceClassification), _load_weights(image_folder, tower)
+    )
+
+
 def create_hf(source: str = "", random_init: bool = False, **options: Any) -> HFAdapter:
-    """``source``: a local folder saved with ``save_pretrained`` or a hub id, optionally ``@revision``."""
+    """``source``: a local folder saved with ``save_pretrained`` or a hub id, optionally ``@revision``.
+    ``image_tower``: for a text-only repository whose classifier logits are its text features, the CLIP-like
+    repository (or folder) whose ``get_image_features`` embeds the images (Taiyi-CLIP)."""
     from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
 
     check_options("hf", {"source": source, **options}, _OPTIONS)
     if not source:
         raise ZeroBenchError("hf: name a model folder or hub id, e.g. -m hf:OFA-Sys/chinese-clip-vit-base-patch16")
     repo, revision = split_revision(source)
-    revision = options.get("revision") or revision
-    folder, checkpoint, identity = _resolve(repo, revision)
-    if random_init:
+    folder, checkpoint, identity = _resolve(repo, options.get("revision") or revision)
+    image_folder = folder
+    if options.get("image_tower"):
+        tower, tower_revision = split_revision(options["image_tower"])
+        image_folder, tower_checkpoint, tower_identity = _resolve(tower, tower_revision)
+        model: nn.Module = _two_towers(folder, image_folder, repo, tower, random_init)
+        checkpoint = f"{checkpoint} + image tower {tower_checkpoint}"
+        identity = _combined(identity or _local_identity(folder), tower_identity or _local_identity(image_folder))
+    elif random_init:
         model = AutoModel.from_config(AutoConfig.from_pretrained(folder))
     else:
         model = _load_weights(folder, repo)
-        if identity is None:
-            identity = weights_sha256(weight_files(folder))
+        identity = identity or _local_identity(folder)
     if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
         raise ZeroBenchError(
             f"hf:{repo}: {type(model).__name__} has no get_image_features / get_text_features (not a dual encoder)"
@@ -128,7 +178,8 @@ def create_hf(source: str = "", random_init: bool = False, **options: Any) -> HF
         link=f"https://huggingface.co/{repo}" if not Path(repo).expanduser().exists() else None,
         random_init=random_init,
     )
-    adapter = HFAdapter(model, info, AutoImageProcessor.from_pretrained(folder), AutoTokenizer.from_pretrained(folder))
+    processor = AutoImageProcessor.from_pretrained(image_folder)
+    adapter = HFAdapter(model, info, processor, AutoTokenizer.from_pretrained(folder))
     if options.get("device") is not None:
         adapter.to(options["device"])
     return adapter
