@@ -1,6 +1,13 @@
 """zero-bench: the toolkit and leaderboard harness for the Zero / CCMB Chinese cross-modal benchmark."""
 
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from zero_bench.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["__version__", "load_corpus", "load_results"]
 
@@ -12,14 +19,12 @@ def load_corpus(name: str, root: str | None = None):
     return _load(name, root=root)
 
 
-def load_results(*paths):
+def load_results(*paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Result JSON files or folders (given one by one or as a list) as a ``pandas.DataFrame``: one row per model
     and setting, one column per task's primary metric, and ``mean`` over rows covering every task."""
-    import os
-
     from zero_bench.results_table import load_results as _load
 
-    flat = []
+    flat: list[str | os.PathLike] = []
     for item in paths:
         flat.extend([item] if isinstance(item, (str, os.PathLike)) else item)
     return _load(flat)

@@ -4,6 +4,7 @@ complete coverage only (a row missing any task of the table has no mean)."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ KEY_COLUMNS = ["model", "weights", "setting", "random_init"]
 MEAN = "mean"
 
 
-def result_files(paths: Iterable[str | Path]) -> list[Path]:
+def result_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """Files as given; folders searched recursively for ``*.json``."""
     found: list[Path] = []
     for raw in paths:
@@ -39,7 +40,7 @@ def _column(result: Result) -> str:
     return spec.name if result.task.split == spec.default_split else f"{spec.name}/{result.task.split}"
 
 
-def load_results(paths: Iterable[str | Path]) -> pd.DataFrame:
+def load_results(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Result JSON files (or folders of them) as a DataFrame: one row per model and setting; a column per task
     holding its primary metric; ``mean`` over the task columns, only where the row has every one of them."""
     rows: dict[tuple, dict[str, float]] = {}

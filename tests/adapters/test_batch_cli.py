@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -131,10 +132,15 @@ def test_cache_hit_keyed_by_weight_hash(env: dict, tmp_path: Path, monkeypatch: 
     from zero_bench.models.registry import create_model
 
     def counted(folder: Path):
-        model = create_model(f"hf:{folder}")
-        calls = []
+        model: Any = create_model(f"hf:{folder}")
+        calls: list[int] = []
         original = model.embed_images
-        model.embed_images = lambda pixels: calls.append(len(pixels)) or original(pixels)
+
+        def embed_images(pixels):
+            calls.append(len(pixels))
+            return original(pixels)
+
+        model.embed_images = embed_images
         return model, calls
 
     monkeypatch.setenv("ZERO_BENCH_HOME", str(tmp_path / "home"))  # an empty embedding cache

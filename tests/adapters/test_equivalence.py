@@ -4,6 +4,7 @@ for tiny random models saved with each library's own save call and loaded back t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -41,7 +42,7 @@ def test_hf_equals_transformers_forward(kind: str, tmp_path: Path, samples) -> N
     images, texts = samples
     build, class_name = HF_BUILDERS[kind]
     folder = build(tmp_path / kind)
-    adapter = create_model(f"hf:{folder}")
+    adapter: Any = create_model(f"hf:{folder}")
     assert type(adapter.model).__name__ == class_name
     assert adapter.info.parameters == sum(p.numel() for p in adapter.model.parameters())
     files = sorted(folder.glob("*.safetensors"))

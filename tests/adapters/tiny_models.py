@@ -27,7 +27,7 @@ def toy_characters() -> list[str]:
 
 
 def bert_tokenizer(folder: Path, model_max_length: int = 32):
-    from transformers import BertTokenizerFast
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = folder / "vocab.txt"
@@ -195,7 +195,8 @@ def save_taiyi_text_tower(folder: Path) -> Path:
 
     torch.manual_seed(7)
     tok = bert_tokenizer(folder)
-    config = BertConfig(**_text(len(tok)), num_labels=8)
+    config = BertConfig(**_text(len(tok)))
+    config.num_labels = 8
     BertForSequenceClassification(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

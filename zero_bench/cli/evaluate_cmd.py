@@ -34,6 +34,11 @@ def _single_values(values: dict[str, list]) -> dict[str, Any]:
     return {flag: (given[0] if given else None) for flag, given in values.items()}
 
 
+def _or_none(values: list[str]) -> list[str | None]:
+    """The values, or one None (the model's default) when none is given."""
+    return list(values) if values else [None]
+
+
 def _duplicates(values: list[str], flag: str) -> None:
     seen = {v for v in values if values.count(v) > 1}
     if seen:
@@ -124,7 +129,7 @@ def register(app: typer.Typer) -> None:
         runs = [
             ModelRun(name, {**options, **({"checkpoint": c} if c is not None else {})}, config)
             for name in model
-            for c in (checkpoint or [None])
+            for c in _or_none(checkpoint)
         ]
         outputs = Outputs.plan(one["--output"], one["--predictions"], len(runs) * len(jobs))
         data = one["--data-dir"]

@@ -80,7 +80,7 @@ class DualEncoderAdapter(nn.Module):
 
     def __init__(self, model: nn.Module, info: ModelInfo, preprocess: Callable[[Any], torch.Tensor]) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # the library's own class; its methods are typed there, not here
         self.info = info
         # an attribute (not a bound method) so DataLoader workers pickle only the transform
         self.preprocess_image = preprocess

@@ -48,7 +48,7 @@ def _features(output: Any) -> torch.Tensor:
 
 
 class HFAdapter(DualEncoderAdapter):
-    def __init__(self, model: nn.Module, info: ModelInfo, image_processor: Any, tokenizer: Any) -> None:
+    def __init__(self, model: Any, info: ModelInfo, image_processor: Any, tokenizer: Any) -> None:
         super().__init__(model, info, HFImageTransform(image_processor))
         self.tokenizer = tokenizer
         config = model.config
@@ -75,9 +75,10 @@ class TwoTowers(nn.Module):
     """A text-only repository whose classifier logits are the text features, beside a CLIP-like image tower from
     another repository (Taiyi-CLIP: ``BertForSequenceClassification`` + ``openai/clip-vit-base-patch32``)."""
 
-    def __init__(self, text_model: nn.Module, image_model: nn.Module) -> None:
+    def __init__(self, text_model: Any, image_model: Any) -> None:
         super().__init__()
-        self.text_model, self.image_model = text_model, image_model
+        self.text_model: Any = text_model
+        self.image_model: Any = image_model
         self.config = text_model.config
 
     def get_image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
