@@ -1,5 +1,7 @@
 """zero-bench: the toolkit and leaderboard harness for the Zero / CCMB Chinese cross-modal benchmark."""
 
+from __future__ import annotations
+
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING

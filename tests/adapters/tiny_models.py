@@ -67,12 +67,14 @@ def _text(vocab_size: int, **extra) -> dict:
     return {**base, **extra}
 
 
-def save_chinese_clip(folder: Path) -> Path:
+def save_chinese_clip(folder: Path, size: dict | None = None) -> Path:
+    """``size`` overrides the towers' widths and depths (the benchmark uses a less tiny model)."""
     from transformers import ChineseCLIPConfig, ChineseCLIPModel, ChineseCLIPProcessor
 
     torch.manual_seed(1)
     tok = bert_tokenizer(folder)
-    config = ChineseCLIPConfig(text_config=_text(len(tok)), vision_config=_vision(), projection_dim=8)
+    text, vision = _text(len(tok), **(size or {})), _vision(**(size or {}))
+    config = ChineseCLIPConfig(text_config=text, vision_config=vision, projection_dim=8)
     ChineseCLIPModel(config).save_pretrained(folder)
     ChineseCLIPProcessor(image_processor=_image_processor("ChineseCLIPImageProcessor"), tokenizer=tok).save_pretrained(
         folder
