@@ -1,5 +1,6 @@
-"""Result files -> one table: a row per model and setting, a column per task's primary metric, and the mean over
-complete coverage only (a row missing any task of the table has no mean)."""
+"""Result files -> one table: a row per model and setting (zero-shot or fine-tuned, and the precision it ran
+at), a column per task's primary metric, and the mean over complete coverage only (a row missing any task of the
+table has no mean)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from zero_bench.errors import ZeroBenchError
 from zero_bench.results import Result
 from zero_bench.taskspec import get_task
 
-KEY_COLUMNS = ["model", "weights", "setting", "random_init"]
+KEY_COLUMNS = ["model", "weights", "setting", "precision", "random_init"]
 MEAN = "mean"
 
 
@@ -49,7 +50,7 @@ def load_results(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
         result = Result.read(path)
         info = result.model
         weights = "random init" if info.random_init else (info.checkpoint_sha256 or "unhashed")[:12]
-        key = (info.label, weights, result.setting, info.random_init)
+        key = (info.label, weights, result.setting, result.run.precision, info.random_init)
         column = _column(result)
         metric = get_task(result.task.name).primary_metric
         if metric not in result.metrics:

@@ -160,8 +160,19 @@ def register(app: typer.Typer) -> None:
                 **settings,
             )
 
+        non_default = (
+            *([settings["precision"]] if settings["precision"] != "fp32" else []),
+            *([f"k{settings['top_k']}"] if settings["top_k"] is not None else []),
+        )
         for done in run_grid(
-            runs, jobs, outputs, build=build, evaluate_one=evaluate_one, skip_existing=skip_existing, writer=rank == 0
+            runs,
+            jobs,
+            outputs,
+            build=build,
+            evaluate_one=evaluate_one,
+            skip_existing=skip_existing,
+            settings=non_default,
+            writer=rank == 0,
         ):
             if rank != 0:
                 continue

@@ -34,8 +34,13 @@ def weights_tag(info: ModelInfo) -> str:
     return (info.checkpoint_sha256 or "unhashed")[:12]
 
 
-def result_name(model: str, config: str | None, info: ModelInfo, task: str, split: str) -> str:
-    return f"{slug(model)}-{slug(config or 'default')}-{weights_tag(info)}-{task}-{split}{RESULT_SUFFIX}"
+def result_name(
+    model: str, config: str | None, info: ModelInfo, task: str, split: str, settings: tuple[str, ...] = ()
+) -> str:
+    """``<model>-<config>-<weights>-<task>-<split>[-<setting>...].json``; ``settings`` name what differs from the
+    defaults (precision, re-ranking k), so runs that differ only there do not share a file either."""
+    parts = [slug(model), slug(config or "default"), weights_tag(info), task, split, *map(slug, settings)]
+    return "-".join(parts) + RESULT_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,14 @@ def run_grid(
     build: Callable[[ModelRun], Any],
     evaluate_one: Callable[[Any, Job, Path | None], Result],
     skip_existing: bool,
+    settings: tuple[str, ...] = (),
     writer: bool = True,
 ) -> Iterator[Finished]:
     """Build each model once and run it on every job; ``writer`` False on non-zero ranks (they write nothing)."""
     for run in runs:
         model = build(run)
         for job in jobs:
-            name = result_name(run.model, run.config, model.info, job.spec.name, job.split)
+            name = result_name(run.model, run.config, model.info, job.spec.name, job.split, settings)
             path = outputs.result_path(name)
             if skip_existing and existing_result(path):
                 yield Finished(path, None)

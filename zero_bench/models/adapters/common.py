@@ -31,7 +31,7 @@ def check_options(adapter: str, options: dict[str, Any], known: tuple[str, ...])
 
 def weight_files(folder: Path) -> list[Path]:
     """The weight files of a model folder (top level, sorted by name)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
 
 
 def weights_sha256(files: list[Path]) -> str:

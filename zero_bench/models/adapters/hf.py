@@ -27,6 +27,7 @@ from zero_bench.models.adapters.common import (
 from zero_bench.models.protocol import ModelInfo
 
 _OPTIONS = ("source", "revision", "image_tower", "random_init", "device", "training_data", "name")
+_SMALL_FILES = ("*.json", "*.txt", "*.model", "*.tiktoken", "*merges*")
 _TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Buffers that transformers recomputes and stops saving (not weights); missing from a checkpoint is harmless.
 _NOT_WEIGHTS = ("position_ids",)
@@ -100,7 +101,13 @@ def _resolve(source: str, revision: str | None) -> tuple[Path, str, str | None]:
         if revision is not None:
             raise ZeroBenchError(f"hf:{source}: a local folder has no revision")
         return folder, str(folder.resolve()), None
-    folder, commit = hub_snapshot(source, revision)
+    # Configs, tokenizer and processor files first; then safetensors weights, and only if a repository has none the
+    # pickled ones (hub repositories often hold both, and Chinese-CLIP's also a .pt in cn_clip's own format).
+    folder, commit = hub_snapshot(source, revision, list(_SMALL_FILES))
+    for patterns in (["*.safetensors"], ["*.bin"]):
+        hub_snapshot(source, commit, patterns)
+        if weight_files(folder):
+            break
     return folder, f"{source}@{commit}", commit_sha256(source, commit)
 
 
