@@ -65,3 +65,25 @@ def test_missing_manual_download_prints_the_step() -> None:
 def test_hub_entry_offline_is_one_clear_error() -> None:
     with pytest.raises(ZeroBenchError, match="OFA-Sys/chinese-clip-vit-base-patch16"):
         create_model("chinese-clip-vit-b-16")
+
+
+def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "open_clip", None)  # as if open_clip_torch were not installed
+    with pytest.raises(
+        ZeroBenchError, match=r"needs open_clip, which is not installed: pip install 'zero-bench\[open_clip\]'"
+    ):
+        create_model("open_clip:ViT-B-32/laion2b_s34b_b79k")
+
+
+def test_core_imports_no_adapter_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zero_bench.cli.app, zero_bench.models.registry, zero_bench.models.zoo, zero_bench.results_table\n"
+        "loaded = [m for m in ('transformers', 'open_clip', 'cn_clip') if m in sys.modules]\n"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -26,14 +26,18 @@ def list_models() -> list[str]:
     return sorted(model_entry_points())
 
 
+def _missing_package(name: str, ep: EntryPoint, exc: ImportError) -> ZeroBenchError:
+    """The shipped adapters are extras of zero-bench itself; a third-party plugin names its own distribution."""
+    dist = ep.dist.name if ep.dist is not None else None
+    fix = f"pip install 'zero-bench[{name}]'" if dist == "zero-bench" else f"reinstall {dist or ep.value}"
+    return ZeroBenchError(f"model {name!r} needs {exc.name or exc}, which is not installed: {fix}")
+
+
 def _factory(name: str, eps: dict[str, EntryPoint]) -> Any:
     try:
         return eps[name].load()
     except ImportError as exc:
-        raise ZeroBenchError(
-            f"model {name!r} needs a package that is not installed ({exc}); "
-            f"install the extra: pip install 'zero-bench[{name}]'"
-        ) from exc
+        raise _missing_package(name, eps[name], exc) from exc
 
 
 def _accepts_random_init(factory: Any) -> bool:
@@ -62,6 +66,8 @@ def create_model(name: str, *, random_init: bool = False, **options: Any) -> Mod
         options["random_init"] = random_init
     try:
         model = factory(**options)
+    except ImportError as exc:  # the adapters import their library only here
+        raise _missing_package(plugin, eps[plugin], exc) from exc
     except ZeroBenchError as exc:
         if entry is None or entry.manual_step is None:
             raise
