@@ -117,6 +117,9 @@ def register(app: typer.Typer) -> None:
                 "--seed": seed,
             }
         )
+        for flag, least in (("--batch-size", 1), ("--pair-batch-size", 1), ("--workers", 0)):
+            if one[flag] is not None and one[flag] < least:
+                raise ZeroBenchError(f"{flag} must be >= {least}, got {one[flag]}")
         _duplicates(model, "--model")
         _duplicates(checkpoint, "--checkpoint")
         _duplicates(split, "--split")
