@@ -34,11 +34,6 @@ def _single_values(values: dict[str, list]) -> dict[str, Any]:
     return {flag: (given[0] if given else None) for flag, given in values.items()}
 
 
-def _or_none(values: list[str]) -> list[str | None]:
-    """The values, or one None (the model's default) when none is given."""
-    return list(values) if values else [None]
-
-
 def _duplicates(values: list[str], flag: str) -> None:
     seen = {v for v in values if values.count(v) > 1}
     if seen:
@@ -97,10 +92,8 @@ def register(app: typer.Typer) -> None:
         Several -m, several -t (or suite names) and several --checkpoint make a grid; every split is read and
         checked before any model is built.
         """
-        from zero_bench.evaluation.batch import ModelRun, Outputs, check_data, plan_jobs, run_grid
+        from zero_bench.evaluation.batch import Outputs, Settings, check_data, plan_jobs, plan_runs, run_grid
         from zero_bench.evaluation.distributed import finish, rank_and_world
-        from zero_bench.evaluation.evaluator import evaluate
-        from zero_bench.models.registry import create_model
 
         one = _single_values(
             {
@@ -120,62 +113,28 @@ def register(app: typer.Typer) -> None:
         for flag, least in (("--batch-size", 1), ("--pair-batch-size", 1), ("--workers", 0)):
             if one[flag] is not None and one[flag] < least:
                 raise ZeroBenchError(f"{flag} must be >= {least}, got {one[flag]}")
-        _duplicates(model, "--model")
-        _duplicates(checkpoint, "--checkpoint")
-        _duplicates(split, "--split")
-        _duplicates(task, "--task")
+        for values, flag in ((model, "--model"), (checkpoint, "--checkpoint"), (split, "--split"), (task, "--task")):
+            _duplicates(values, flag)
         jobs = plan_jobs(task, split)
-        config = one["--model-config"]
-        options = key_values(model_option, "--model-option")
-        if config is not None:
-            options["config"] = config
-        runs = [
-            ModelRun(name, {**options, **({"checkpoint": c} if c is not None else {})}, config)
-            for name in model
-            for c in _or_none(checkpoint)
-        ]
+        runs = plan_runs(model, checkpoint, key_values(model_option, "--model-option"), one["--model-config"])
         outputs = Outputs.plan(one["--output"], one["--predictions"], len(runs) * len(jobs))
-        data = one["--data-dir"]
-        check_data(jobs, data)
-        rank = rank_and_world()[0]
-        settings = {
+        check_data(jobs, one["--data-dir"])
+        given = {
+            "data_dir": one["--data-dir"],
             "top_k": one["--top-k"],
-            "batch_size": one["--batch-size"] or 64,
-            "pair_batch_size": one["--pair-batch-size"] or 256,
-            "num_workers": one["--workers"] or 0,
+            "batch_size": one["--batch-size"],
+            "pair_batch_size": one["--pair-batch-size"],
+            "num_workers": one["--workers"],
             "device": one["--device"],
-            "precision": one["--precision"] or "fp32",
-            "seed": one["--seed"] or 0,
+            "precision": one["--precision"],
+            "seed": one["--seed"],
         }
-
-        def build(run: ModelRun):
-            return create_model(run.model, random_init=random_init, **run.options)
-
-        def evaluate_one(instance, job, pred_path):
-            return evaluate(
-                instance,
-                job.spec,
-                job.split,
-                data_dir=data,
-                use_cache=not no_cache,
-                predictions=pred_path,
-                show_progress=True,
-                **settings,
-            )
-
-        non_default = (
-            *([settings["precision"]] if settings["precision"] != "fp32" else []),
-            *([f"k{settings['top_k']}"] if settings["top_k"] is not None else []),
+        settings = Settings(
+            **{k: v for k, v in given.items() if v is not None}, use_cache=not no_cache, random_init=random_init
         )
+        rank = rank_and_world()[0]
         for done in run_grid(
-            runs,
-            jobs,
-            outputs,
-            build=build,
-            evaluate_one=evaluate_one,
-            skip_existing=skip_existing,
-            settings=non_default,
-            writer=rank == 0,
+            runs, jobs, outputs, settings, skip_existing=skip_existing, writer=rank == 0, show_progress=True
         ):
             if rank != 0:
                 continue

@@ -7,7 +7,7 @@ named from model, config, weight identity, task and split, so two different runs
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,40 @@ class ModelRun:
     config: str | None = None
 
 
+def plan_runs(models: list[str], checkpoints: list[str], options: dict[str, Any], config: str | None) -> list[ModelRun]:
+    """Every model with every checkpoint (or with none: the model's own default)."""
+    base = {**options, **({"config": config} if config is not None else {})}
+    choices: list[str | None] = list(checkpoints) if checkpoints else [None]
+    return [
+        ModelRun(model, {**base, **({"checkpoint": c} if c is not None else {})}, config)
+        for model in models
+        for c in choices
+    ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every run of a grid shares."""
+
+    data_dir: Path | None = None
+    top_k: int | None = None
+    batch_size: int = 64
+    pair_batch_size: int = 256
+    num_workers: int = 0
+    device: str | None = None
+    precision: str = "fp32"
+    seed: int = 0
+    use_cache: bool = True
+    random_init: bool = False
+
+    def name_parts(self) -> tuple[str, ...]:
+        """The settings that differ from the defaults and change the numbers, for result file names."""
+        return (
+            *([self.precision] if self.precision != "fp32" else []),
+            *([f"k{self.top_k}"] if self.top_k is not None else []),
+        )
+
+
 @dataclass
 class Finished:
     path: Path
@@ -132,24 +166,40 @@ def run_grid(
     runs: list[ModelRun],
     jobs: list[Job],
     outputs: Outputs,
+    settings: Settings,
     *,
-    build: Callable[[ModelRun], Any],
-    evaluate_one: Callable[[Any, Job, Path | None], Result],
     skip_existing: bool,
-    settings: tuple[str, ...] = (),
     writer: bool = True,
+    show_progress: bool = False,
 ) -> Iterator[Finished]:
     """Build each model once and run it on every job; ``writer`` False on non-zero ranks (they write nothing)."""
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.models.registry import create_model
+
     for run in runs:
-        model = build(run)
+        model = create_model(run.model, random_init=settings.random_init, **run.options)
         for job in jobs:
-            name = result_name(run.model, run.config, model.info, job.spec.name, job.split, settings)
+            name = result_name(run.model, run.config, model.info, job.spec.name, job.split, settings.name_parts())
             path = outputs.result_path(name)
             if skip_existing and existing_result(path):
                 yield Finished(path, None)
                 continue
-            predictions = outputs.predictions_path(name) if writer else None
-            result = evaluate_one(model, job, predictions)
+            result = evaluate(
+                model,
+                job.spec,
+                job.split,
+                data_dir=settings.data_dir,
+                top_k=settings.top_k,
+                batch_size=settings.batch_size,
+                pair_batch_size=settings.pair_batch_size,
+                num_workers=settings.num_workers,
+                device=settings.device,
+                precision=settings.precision,
+                use_cache=settings.use_cache,
+                predictions=outputs.predictions_path(name) if writer else None,
+                seed=settings.seed,
+                show_progress=show_progress,
+            )
             if writer:
                 result.write(path)
             yield Finished(path, result)
