@@ -5,6 +5,7 @@ local checkpoint."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture()
-def hub_repo(tmp_path: Path) -> str:
+def hub_repo(tmp_path: Path) -> Iterator[str]:
     from huggingface_hub import constants
 
     repo = "zero-bench-tests/tiny-chinese-clip"

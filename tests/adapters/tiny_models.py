@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -124,7 +125,7 @@ def save_altclip(folder: Path) -> Path:
     return folder
 
 
-OPEN_CLIP_TINY = {
+OPEN_CLIP_TINY: dict[str, Any] = {
     "embed_dim": 8,
     "vision_cfg": {"image_size": IMAGE_SIZE, "layers": 1, "width": 16, "head_width": 8, "patch_size": 16},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
@@ -148,7 +149,7 @@ def save_open_clip(folder: Path, name: str = "zb-tiny-clip") -> tuple[Path, Path
     return config, weights
 
 
-CN_CLIP_TINY = {
+CN_CLIP_TINY: dict[str, Any] = {
     "embed_dim": 8,
     "image_resolution": IMAGE_SIZE,
     "vision_layers": 1,

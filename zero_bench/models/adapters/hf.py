@@ -74,7 +74,10 @@ class HFAdapter(DualEncoderAdapter):
 
 class TwoTowers(nn.Module):
     """A text-only repository whose classifier logits are the text features, beside a CLIP-like image tower from
-    another repository (Taiyi-CLIP: ``BertForSequenceClassification`` + ``openai/clip-vit-base-patch32``)."""
+    another repository (Taiyi-CLIP: ``BertForSequenceClassification`` + ``openai/clip-vit-base-patch32``).
+
+    Texts run with their attention mask; the model card's example passes ``input_ids`` alone, which lets the
+    padding of a batch into its shorter texts (a batch-dependent embedding)."""
 
     def __init__(self, text_model: Any, image_model: Any) -> None:
         super().__init__()
