@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from zero_bench.errors import ZeroBenchError
 from zero_bench.metrics import retrieval_metrics, retrieval_metrics_from_scores
 from zero_bench.metrics.retrieval import retrieval_metrics_with_ties, retrieval_ranks_from_scores
 from zero_bench.metrics.ties import metrics_and_tie_range
@@ -166,7 +167,7 @@ def test_duplicate_embeddings_follow_the_official_order() -> None:
 
 
 def test_unknown_tie_rule_is_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown tie rule 'random'"):
+    with pytest.raises(ZeroBenchError, match="unknown tie rule 'random'"):
         retrieval_metrics_from_scores(np.eye(3, dtype=np.float32), [0, 1, 2], tie_rule="random")  # type: ignore[arg-type]
 
 

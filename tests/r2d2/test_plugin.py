@@ -126,8 +126,10 @@ def test_registry_entry_point() -> None:
     from zero_bench.models.registry import create_model, list_models
 
     assert {"r2d2", "prd2"} <= set(list_models())
-    model = create_model("prd2", config="r2d2-tiny")
-    assert isinstance(model, Model)
+    with pytest.raises(ZeroBenchError, match="--random-init"):
+        create_model("prd2", config="r2d2-tiny")  # no checkpoint: random weights only on purpose
+    model = create_model("prd2", config="r2d2-tiny", random_init=True)
+    assert isinstance(model, Model) and model.info.random_init
 
 
 def test_gradient_checkpointing_gives_same_gradients() -> None:

@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "zero_bench.cli.tasks_cmd",
     "zero_bench.cli.data_cmd",
     "zero_bench.cli.evaluate_cmd",
+    "zero_bench.cli.models_cmd",
+    "zero_bench.cli.results_cmd",
     "zero_bench.cli.leaderboard_cmd",
     "zero_bench.cli.train_cmd",
 ]

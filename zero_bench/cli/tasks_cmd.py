@@ -1,4 +1,4 @@
-"""``zero-bench tasks`` and ``zero-bench models``."""
+"""``zero-bench tasks``."""
 
 from __future__ import annotations
 
@@ -54,17 +54,3 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
 
     app.add_typer(tasks_app, name="tasks")
-
-    @app.command("models")
-    def models_list() -> None:
-        """List the registered model plugins (entry-point group ``zero_bench.models``)."""
-        from zero_bench.models.registry import model_entry_points
-
-        table = Table(title="registered models")
-        table.add_column("name")
-        table.add_column("factory")
-        table.add_column("distribution")
-        for name, ep in sorted(model_entry_points().items()):
-            dist = ep.dist.name if ep.dist is not None else "?"
-            table.add_row(name, ep.value, dist)
-        Console().print(table)

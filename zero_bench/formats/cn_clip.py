@@ -1,12 +1,16 @@
 """Reader for the Chinese-CLIP layout used by MUGE, Flickr30k-CN, COCO-CN and AIC-ICC.
 
 Texts: JSON Lines ``{"text_id": int, "text": str, "image_ids": [int, ...]}``.  Images: TSV
-``image_id<TAB>base64(image)``; the gallery is every image in the TSV.  Ids are those in the files.
+``image_id<TAB>base64(image)``; the gallery is every image in the TSV.  Ids are those in the files.  The base64
+may use either alphabet: Chinese-CLIP's own loader decodes with ``urlsafe_b64decode``, so files written with the
+URL-safe one (``-``, ``_``) exist in the wild.
 """
 
 from __future__ import annotations
 
-import binascii
+import base64
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,20 @@ import numpy as np
 from zero_bench.errors import DataFormatError
 from zero_bench.formats.canonical import ImageItem, RetrievalData
 from zero_bench.formats.jsonl import read_json_lines
+
+# Both alphabets (standard ``+/`` and URL-safe ``-_``) and the padding.
+_BASE64 = re.compile(rb"[A-Za-z0-9+/_-]*={0,2}")
+
+
+@dataclass(frozen=True)
+class TsvImage(ImageItem):
+    """An image field of a Chinese-CLIP TSV, decoded like their loader: either base64 alphabet."""
+
+    def read_bytes(self) -> bytes:
+        assert self.offset is not None
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            return base64.urlsafe_b64decode(handle.read(self.length))
 
 
 def read_image_tsv(path: Path) -> tuple[list[ImageItem], dict[int, int]]:
@@ -37,12 +55,10 @@ def read_image_tsv(path: Path) -> tuple[list[ImageItem], dict[int, int]]:
                     raise DataFormatError(path, f"image id {head[:40]!r} is not an integer", number) from None
                 if image_id in positions:
                     raise DataFormatError(path, f"duplicate image id {image_id}", number)
-                try:
-                    binascii.a2b_base64(data[:64])
-                except binascii.Error:
-                    raise DataFormatError(path, "image field is not base64", number) from None
+                if not _BASE64.fullmatch(data[:64]):
+                    raise DataFormatError(path, "image field is not base64", number)
                 positions[image_id] = len(items)
-                items.append(ImageItem(key=str(image_id), path=path, offset=offset + len(head) + 1, length=len(data)))
+                items.append(TsvImage(key=str(image_id), path=path, offset=offset + len(head) + 1, length=len(data)))
             offset += line_len
     if not items:
         raise DataFormatError(path, "empty split: no images")

@@ -110,6 +110,8 @@ def _result(raw: object, where: Path, prefix: str) -> Result:
 def _card(result: Result, where: Path, prefix: str) -> ModelCard:
     info = result.model
     p = f"{prefix}.model" if prefix else "model"
+    if info.random_init:
+        raise Rejected(f"{p}.random_init", "a random-init result cannot go on the leaderboard", where)
     for field in ("organisation", "link"):
         value = getattr(info, field)
         if value is None or not value.strip():

@@ -18,3 +18,9 @@ class ModelInfo(BaseModel):
     organisation: str | None = None
     link: str | None = None
     fine_tuned_on: str | None = Field(default=None, description="task whose train split the weights were tuned on")
+    random_init: bool = Field(default=False, description="evaluated with randomly initialised weights on purpose")
+
+    @property
+    def label(self) -> str:
+        """The name as tables show it: random-init runs always say so."""
+        return f"{self.name} (random init)" if self.random_init else self.name

@@ -1,0 +1,1 @@
+"""Adapters for models of other libraries (optional extras: hf, open_clip, cn_clip)."""
