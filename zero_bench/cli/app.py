@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "zero_bench.cli.evaluate_cmd",
     "zero_bench.cli.leaderboard_cmd",
     "zero_bench.cli.train_cmd",
+    "zero_bench.cli.contamination_cmd",
 ]
 
 _state = {"debug": False}

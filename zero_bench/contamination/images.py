@@ -1,0 +1,52 @@
+"""Image fingerprints: an exact hash of the decoded pixels, a perceptual hash and a small thumbnail."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+THUMB = 16
+
+
+def decode(data: bytes) -> Image.Image:
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as the evaluation loaders do
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB")
+
+
+def pixel_hash(img: Image.Image) -> bytes:
+    """Equal for two files that decode to the same pixels, whatever their encoding (PNG re-save, metadata)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{img.width}x{img.height}:".encode())
+    digest.update(img.tobytes())
+    return digest.digest()
+
+
+def perceptual_hash(img: Image.Image) -> int:
+    """imagehash's DCT hash (64 bits) as an integer."""
+    bits = imagehash.phash(img).hash.flatten()
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def thumbnail(img: Image.Image) -> np.ndarray:
+    return np.asarray(img.resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.uint8)
+
+
+def thumb_diffs(thumb: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Distance of one thumbnail to each of ``others`` [C, S, S, 3], 0..255: the 99th percentile (lower value)
+    over the pixels of the channel-mean absolute difference.  A recoloured, moved or missing object changes a few
+    pixels a lot, which a mean over the mostly-background image would hide."""
+    diff = np.abs(others.astype(np.int16) - thumb.astype(np.int16)[None]).mean(axis=-1).reshape(len(others), -1)
+    rank = int(0.99 * (diff.shape[1] - 1))
+    return np.round(np.partition(diff, rank, axis=1)[:, rank], 2)
+
+
+def central_crop(img: Image.Image, fraction: float) -> Image.Image:
+    dx, dy = round(img.width * fraction), round(img.height * fraction)
+    return img.crop((dx, dy, img.width - dx, img.height - dy))
