@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from zero_bench.contamination.evalside import EvalIndex, build_index
 from zero_bench.contamination.report import build_report
@@ -63,12 +64,19 @@ def audit(
     thresholds: Thresholds | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    spark: Any = None,
 ) -> tuple[dict, EvalIndex, Found]:
     """Index the evaluation side of ``tasks`` (names or suites), stream the corpus past it once, and return
-    (report, evaluation index, what was found)."""
+    (report, evaluation index, what was found).  The shards are scanned by ``workers`` local processes, or, given
+    a ``SparkSession``, by Spark tasks (the shards must then be readable by every executor)."""
     start = time.perf_counter()
     folder = corpus_dir(corpus, root)
     info, shards = corpus_info(folder)
     index = build_index(task_splits(tasks, splits), data_dir, thresholds)
-    found = scan_shards(index, shards, workers, progress)
+    if spark is not None:
+        from zero_bench.contamination.spark import scan_spark_shards
+
+        found = scan_spark_shards(spark, index, shards)
+    else:
+        found = scan_shards(index, shards, workers, progress)
     return build_report(index, found, info, time.perf_counter() - start), index, found
