@@ -111,7 +111,7 @@ def test_report_layout_and_summary(audited, toy) -> None:
     assert set(report["tasks"]["flickr30k-cna"]) == {"test"}
     block = report["tasks"]["icr"]["val"]
     assert len(block["annotation_sha256"]) == 64 and len(report["corpus"]["fingerprint"]) == 64
-    assert report["thresholds"]["image_radius"] == 8
+    assert report["thresholds"]["image_radius"] == 6
     for kind in ("images", "texts", "pairs"):
         b = block[kind]
         assert b["rate"] == pytest.approx(b["count"] / b["total"], abs=1e-6)

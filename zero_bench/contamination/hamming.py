@@ -52,7 +52,8 @@ class HammingIndex:
         ]
         if not found:
             return []
-        candidates = np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+        candidates = np.concatenate(found) if len(found) > 1 else found[0]
         distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(value))
         keep = distances <= self.radius
-        return list(zip(candidates[keep].tolist(), distances[keep].tolist(), strict=True))
+        # an entry found through several blocks appears several times: keep it once
+        return list(dict(zip(candidates[keep].tolist(), distances[keep].tolist(), strict=True)).items())

@@ -42,9 +42,10 @@ def thumb_diffs(thumb: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Distance of one thumbnail to each of ``others`` [C, S, S, 3], 0..255: the 99th percentile (lower value)
     over the pixels of the channel-mean absolute difference.  A recoloured, moved or missing object changes a few
     pixels a lot, which a mean over the mostly-background image would hide."""
-    diff = np.abs(others.astype(np.int16) - thumb.astype(np.int16)[None]).mean(axis=-1).reshape(len(others), -1)
-    rank = int(0.99 * (diff.shape[1] - 1))
-    return np.round(np.partition(diff, rank, axis=1)[:, rank], 2)
+    diff = np.abs(others.astype(np.int16) - thumb.astype(np.int16)[None])
+    per_pixel = (diff[..., 0] + diff[..., 1] + diff[..., 2]).reshape(len(others), -1)  # faster than sum(axis=-1)
+    rank = int(0.99 * (per_pixel.shape[1] - 1))
+    return np.round(np.partition(per_pixel, rank, axis=1)[:, rank] / 3, 2)
 
 
 def central_crop(img: Image.Image, fraction: float) -> Image.Image:

@@ -1,22 +1,22 @@
 """Text normalisation and character n-grams for duplicate detection.
 
 Two texts are exact duplicates when they are equal after :func:`normalise`: NFKC folds full-width letters, digits
-and punctuation to half width; then every punctuation or symbol character and all whitespace is dropped and Latin
+and punctuation to half width; then everything but letters and digits (punctuation, symbols, whitespace) is dropped and Latin
 letters are lower-cased.  What is left is the words themselves, so re-punctuated, re-spaced or full-width copies of
 a caption compare equal.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Set
 
-_DROP = {"P", "S", "Z", "C"}  # punctuation, symbols, separators (whitespace), control / format characters
+_NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols, whitespace, control characters: all but letters, digits
 
 
 def normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in _DROP).lower()
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def shingles(normalised: str, n: int) -> set[str]:

@@ -119,29 +119,29 @@ def match_image(index: EvalIndex, data: bytes) -> dict[int, tuple[bool, int, flo
 
 
 def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool, float]]]:
-    """For each text: {unique evaluation text: (exact, 1 - Jaccard)}."""
+    """For each text: {unique evaluation text: (exact, 1 - Jaccard)} (each distinct text is looked up once)."""
     th = index.thresholds
-    out: list[dict[int, tuple[bool, float]]] = []
-    pending: list[tuple[int, frozenset[str]]] = []
-    for k, text in enumerate(texts):
+    distinct: dict[str, dict[int, tuple[bool, float]]] = {}
+    pending: list[tuple[str, frozenset[str]]] = []
+    for text in texts:
+        if text in distinct:
+            continue
         key = normalise(text)
-        found: dict[int, tuple[bool, float]] = {}
         unique = index.text_exact.get(key)
-        if unique is not None:
-            found[unique] = (True, 0.0)
+        distinct[text] = {unique: (True, 0.0)} if unique is not None else {}
         grams = frozenset(shingles(key, th.text_ngram))
         if len(grams) >= th.text_min_ngrams:
-            pending.append((k, grams))
-        out.append(found)
+            pending.append((text, grams))
     if pending and index.lsh is not None:
-        for (k, grams), mh in zip(pending, minhashes([g for _, g in pending], th.num_perm), strict=True):
+        for (text, grams), mh in zip(pending, minhashes([g for _, g in pending], th.num_perm), strict=True):
+            found = distinct[text]
             for unique in index.lsh.query(mh):
-                if unique in out[k]:
+                if unique in found:
                     continue
                 similarity = jaccard(grams, index.unique_shingles[unique])
                 if similarity >= th.text_jaccard:
-                    out[k][unique] = (False, round(1.0 - similarity, 4))
-    return out
+                    found[unique] = (False, round(1.0 - similarity, 4))
+    return [distinct[text] for text in texts]
 
 
 def scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:

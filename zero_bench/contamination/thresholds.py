@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class Thresholds:
-    image_radius: int = 8  # Hamming radius on the 64-bit imagehash.phash (the look-up)
+    image_radius: int = 6  # Hamming radius on the 64-bit imagehash.phash (the look-up)
     image_thumb_diff: float = 20.0  # and 16x16 RGB thumbnail distance (images.thumb_diffs, 0..255) at most this
     crop_variants: tuple[float, ...] = (0.02, 0.04)  # evaluation images are also indexed cropped by these fractions
     text_ngram: int = 3  # characters per shingle
