@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from zero_bench.contamination.evalside import EvalIndex
+
 
 def peak_rss_mb() -> float:
     """This process' peak resident memory (VmHWM), MiB."""
@@ -64,12 +66,11 @@ def _audit_shard(path: str) -> tuple[int, float]:
     return scan_shard(path).rows, peak_rss_mb()
 
 
-def timed_pass(shards: list[Path], workers: int, job, index=None) -> tuple[float, int, float]:
+def timed_pass(shards: list[Path], workers: int, job, index: EvalIndex | None = None) -> tuple[float, int, float]:
     """(seconds, rows, peak worker memory MiB) of one pass over the shards with a fresh pool."""
     from zero_bench.contamination.runner import _init
 
-    kwargs = {"initializer": _init, "initargs": (index,)} if index is not None else {}
-    with ProcessPoolExecutor(workers, **kwargs) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=(index,)) as pool:
         list(pool.map(_iterate_shard, [str(shards[0])]))  # start the workers before the clock
         start = time.perf_counter()
         results = list(pool.map(job, [str(s) for s in shards]))
@@ -88,9 +89,9 @@ def main() -> None:
     if args.quick:
         args.rows, args.shard_rows = 5_000, 1_000
 
-    from zero_bench.contamination import Thresholds, task_splits
-    from zero_bench.contamination.audit import corpus_info
+    from zero_bench.contamination.audit import corpus_info, task_splits
     from zero_bench.contamination.evalside import build_index
+    from zero_bench.contamination.thresholds import Thresholds
     from zero_bench.data.toy import ToySizes, generate_zero_toy, toy_task_dir
 
     with tempfile.TemporaryDirectory(prefix="zero-bench-contamination-") as tmp:

@@ -14,7 +14,7 @@ PLANTED = 360  # 10 of each (image edit, text edit) combination
 @pytest.fixture(scope="package")
 def toy(tmp_path_factory):
     """zero-toy (small) and a corpus with the toy corpus rows and planted copies of evaluation items mixed in."""
-    from zero_bench.contamination import task_splits
+    from zero_bench.contamination.audit import task_splits
     from zero_bench.contamination.plant import planted_rows, write_corpus
     from zero_bench.data.toy import corpus_rows, generate_zero_toy, toy_task_dir
 

@@ -37,8 +37,7 @@ def _summary(found) -> dict:
 def test_spark_shards_and_dataframe_match_the_local_scan(spark, toy) -> None:
     import pyarrow.parquet as pq
 
-    from zero_bench.contamination import task_splits
-    from zero_bench.contamination.audit import corpus_info
+    from zero_bench.contamination.audit import corpus_info, task_splits
     from zero_bench.contamination.evalside import build_index
     from zero_bench.contamination.runner import scan_shards
     from zero_bench.contamination.spark import scan_spark_dataframe, scan_spark_shards

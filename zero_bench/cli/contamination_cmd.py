@@ -32,8 +32,10 @@ def register(app: typer.Typer) -> None:
 
         from rich.progress import Progress
 
-        from zero_bench.contamination import Thresholds, audit, summary, write_clean_ids, write_report
+        from zero_bench.contamination.audit import audit
         from zero_bench.contamination.report import clean_ids as make_clean_ids
+        from zero_bench.contamination.report import summary, write_clean_ids, write_report
+        from zero_bench.contamination.thresholds import Thresholds
 
         thresholds = Thresholds()
         if image_radius is not None:

@@ -18,7 +18,7 @@ COLUMNS = ("key", "image", *TEXT_COLUMNS)
 _INDEX: EvalIndex | None = None  # the evaluation index, set once per worker process
 
 
-def _init(index: EvalIndex) -> None:
+def _init(index: EvalIndex | None) -> None:
     global _INDEX
     _INDEX = index
 

@@ -17,8 +17,6 @@ from zero_bench.contamination.images import decode, perceptual_hash, pixel_hash,
 from zero_bench.contamination.normalise import jaccard, normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
-KINDS = ("images", "texts", "pairs")
-
 
 @dataclass(frozen=True, order=True)
 class Match:
