@@ -68,3 +68,21 @@ def test_thumb_diff_sees_a_small_object_a_mean_would_miss() -> None:
     noisy = np.clip(background.astype(int) + np.random.default_rng(0).integers(-3, 4, background.shape), 0, 255)
     diffs = thumb_diffs(background, np.stack([with_object, noisy.astype(np.uint8)]))
     assert diffs[0] > 50 and diffs[1] <= 3
+
+
+def test_batched_perceptual_hashes_equal_imagehash_phash() -> None:
+    from PIL import Image, ImageDraw
+
+    from zero_bench.contamination.images import perceptual_hash, perceptual_hashes
+
+    rng = np.random.default_rng(0)
+    images = []
+    for k in range(40):
+        size = (int(rng.integers(20, 120)), int(rng.integers(20, 120)))
+        img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        if k % 2:
+            img = Image.new("RGB", size, tuple(int(c) for c in rng.integers(0, 256, 3)))
+            ImageDraw.Draw(img).ellipse([2, 2, size[0] // 2, size[1] // 2], fill=(200, 20, 20))
+        images.append(img)
+    assert perceptual_hashes(images) == [perceptual_hash(img) for img in images]
+    assert perceptual_hashes([]) == []

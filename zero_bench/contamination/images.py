@@ -29,9 +29,25 @@ def pixel_hash(img: Image.Image) -> bytes:
 
 
 def perceptual_hash(img: Image.Image) -> int:
-    """imagehash's DCT hash (64 bits) as an integer."""
+    """imagehash's DCT hash (``imagehash.phash``, 64 bits) as an integer."""
     bits = imagehash.phash(img).hash.flatten()
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def perceptual_hashes(images: list[Image.Image]) -> list[int]:
+    """:func:`perceptual_hash` of many images at once: the same steps as ``imagehash.phash`` (greyscale, 32x32
+    Lanczos, 2-D DCT, the 8x8 lowest frequencies against their median), with the DCT and median done for the whole
+    batch in one call each instead of per image (a test checks the two agree bit for bit)."""
+    import scipy.fftpack
+
+    if not images:
+        return []
+    pixels = np.stack([np.asarray(img.convert("L").resize((32, 32), imagehash.ANTIALIAS)) for img in images]).astype(
+        np.float64
+    )
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=1), axis=2)[:, :8, :8].reshape(len(images), 64)
+    bits = dct > np.median(dct, axis=1, keepdims=True)
+    return np.packbits(bits, axis=1).view(">u8").ravel().tolist()
 
 
 def thumbnail(img: Image.Image) -> np.ndarray:

@@ -8,12 +8,14 @@ is bounded by the evaluation side, never by the corpus).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from PIL import Image
 
 from zero_bench.contamination.evalside import EvalIndex, minhashes
-from zero_bench.contamination.images import decode, perceptual_hash, pixel_hash, thumb_diffs, thumbnail
+from zero_bench.contamination.images import decode, perceptual_hashes, pixel_hash, thumb_diffs, thumbnail
 from zero_bench.contamination.normalise import jaccard, normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
@@ -27,6 +29,9 @@ class Match:
     kind: str  # exact | near
     distance: float
     detail: tuple[tuple[str, str | float], ...] = ()  # e.g. (("field", "title"),)
+
+
+IMAGE_CHUNK = 64  # images decoded and hashed together
 
 
 def make_match(corpus_key: str, exact: bool, distance: float, **detail: str | float) -> Match:
@@ -97,12 +102,12 @@ def _image_bytes(column: pa.Array) -> list[bytes | None]:
     return column.to_pylist()
 
 
-def match_image(index: EvalIndex, data: bytes) -> dict[int, tuple[bool, int, float]]:
-    """Evaluation images matching one corpus image: {global image: (exact, Hamming distance, thumbnail diff)}."""
-    img = decode(data)
+def match_image(index: EvalIndex, img: Image.Image, phash: int) -> dict[int, tuple[bool, int, float]]:
+    """Evaluation images matching one decoded corpus image (its perceptual hash given):
+    {global image: (exact, Hamming distance, thumbnail distance)}."""
     out = {g: (True, 0, 0.0) for g in index.exact_images.get(pixel_hash(img), ())}
     assert index.hamming is not None
-    candidates = index.hamming.query(perceptual_hash(img))
+    candidates = index.hamming.query(phash)
     if candidates:
         limit = index.thresholds.image_thumb_diff
         variants = [v for v, _ in candidates]
@@ -114,6 +119,24 @@ def match_image(index: EvalIndex, data: bytes) -> dict[int, tuple[bool, int, flo
             if diff <= limit and (g not in out or (diff, distance) < (out[g][2], out[g][1])):
                 out[g] = (False, distance, diff)
     return out
+
+
+def _decoded(images: list[bytes | None], found: Found) -> Iterator[tuple[int, Image.Image, int]]:
+    """(row, image, perceptual hash) of the decodable images, hashed :data:`IMAGE_CHUNK` at a time (bounded
+    memory, one DCT call per chunk)."""
+    for start in range(0, len(images), IMAGE_CHUNK):
+        chunk: list[tuple[int, Image.Image]] = []
+        for row in range(start, min(start + IMAGE_CHUNK, len(images))):
+            data = images[row]
+            if not data:
+                continue
+            try:
+                chunk.append((row, decode(data)))
+            except OSError:  # undecodable bytes: counted, never fatal for a pass over millions of rows
+                found.undecodable += 1
+        hashes = perceptual_hashes([img for _, img in chunk])
+        for (row, img), phash in zip(chunk, hashes, strict=True):
+            yield row, img, phash
 
 
 def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool, float]]]:
@@ -142,49 +165,43 @@ def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool
     return [distinct[text] for text in texts]
 
 
-def scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:
-    keys = batch.column("key").to_pylist()
-    images = _image_bytes(batch.column("image"))
+def _texts_by_row(index: EvalIndex, batch: pa.RecordBatch) -> dict[int, dict[int, tuple[bool, float, str]]]:
+    """row -> {global evaluation text: (exact, distance, corpus column)}, the best column per text."""
     fields = [c for c in TEXT_COLUMNS if c in batch.schema.names]
     columns = {c: batch.column(c).to_pylist() for c in fields}
-    flat = [(row, c, columns[c][row]) for row in range(len(keys)) for c in fields if columns[c][row]]
-    text_hits = match_texts(index, [t for _, _, t in flat])
-    row_texts: dict[int, dict[int, tuple[bool, float, str]]] = {}
-    for (row, column, _), hits in zip(flat, text_hits, strict=True):
-        best = row_texts.setdefault(row, {})
+    flat = [(row, c, columns[c][row]) for row in range(batch.num_rows) for c in fields if columns[c][row]]
+    out: dict[int, dict[int, tuple[bool, float, str]]] = {}
+    for (row, column, _), hits in zip(flat, match_texts(index, [t for _, _, t in flat]), strict=True):
+        best = out.setdefault(row, {})
         for unique, (exact, distance) in hits.items():
             for g in index.unique_texts[unique]:
                 if g not in best or (exact, -distance) > (best[g][0], -best[g][1]):
                     best[g] = (exact, distance, column)
+    return out
+
+
+def _add_pairs(index: EvalIndex, found: Found, key: str, image: int, exact: bool, distance: int, texts: dict) -> None:
+    """Pairs of evaluation image ``image`` whose text is in the same row: the best of its texts per pair."""
+    best: dict[int, tuple[bool, float, int]] = {}
+    for pair, text in index.pairs_of_image.get(image, ()):
+        if text in texts and (pair not in best or (texts[text][0], -texts[text][1]) > best[pair][:2]):
+            best[pair] = (texts[text][0], -texts[text][1], text)
+    for pair, (text_exact, neg_distance, text) in best.items():
+        unit, position = index.text_ref[text]
+        text_id = index.units[unit].text_ids[position]
+        match = make_match(key, exact and text_exact, distance, text_id=text_id, text_distance=-neg_distance)
+        found.add("pairs", pair, match)
+
+
+def scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:
+    """Match every row of ``batch`` (columns ``key``, ``image`` and text columns) and add the hits to ``found``."""
+    keys = batch.column("key").to_pylist()
+    row_texts = _texts_by_row(index, batch)
     for row, key in enumerate(keys):
         found.rows += 1
-        texts = row_texts.get(row, {})
-        for g, (exact, distance, column) in texts.items():
+        for g, (exact, distance, column) in row_texts.get(row, {}).items():
             found.add("texts", g, make_match(key, exact, distance, field=column))
-        data = images[row]
-        if not data:
-            continue
-        try:
-            image_hits = match_image(index, data)
-        except OSError:  # undecodable bytes: counted, never fatal for a pass over millions of rows
-            found.undecodable += 1
-            continue
-        for g, (exact, distance, diff) in image_hits.items():
-            found.add("images", g, make_match(key, exact, distance, thumb_diff=diff))
-            pair_best: dict[int, tuple[bool, float, int]] = {}  # pair -> the best of its texts in this row
-            for pair, text in index.pairs_of_image.get(g, ()):
-                if text in texts and (pair not in pair_best or (texts[text][0], -texts[text][1]) > pair_best[pair][:2]):
-                    pair_best[pair] = (texts[text][0], -texts[text][1], text)
-            for pair, (t_exact, neg_distance, text) in pair_best.items():
-                unit, position = index.text_ref[text]
-                found.add(
-                    "pairs",
-                    pair,
-                    make_match(
-                        key,
-                        exact and t_exact,
-                        distance,
-                        text_id=index.units[unit].text_ids[position],
-                        text_distance=-neg_distance,
-                    ),
-                )
+    for row, img, phash in _decoded(_image_bytes(batch.column("image")), found):
+        for g, (exact, distance, diff) in match_image(index, img, phash).items():
+            found.add("images", g, make_match(keys[row], exact, distance, thumb_diff=diff))
+            _add_pairs(index, found, keys[row], g, exact, distance, row_texts.get(row, {}))
