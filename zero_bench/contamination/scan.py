@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from PIL import Image
 
-from zero_bench.contamination.evalside import EvalIndex, minhashes
+from zero_bench.contamination.evalside import TEXT_CACHE, EvalIndex, minhashes
 from zero_bench.contamination.images import decode, perceptual_hashes, pixel_hash, thumb_diffs, thumbnail
 from zero_bench.contamination.normalise import jaccard, normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
@@ -140,12 +140,16 @@ def _decoded(images: list[bytes | None], found: Found) -> Iterator[tuple[int, Im
 
 
 def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool, float]]]:
-    """For each text: {unique evaluation text: (exact, 1 - Jaccard)} (each distinct text is looked up once)."""
-    th = index.thresholds
+    """For each text: {unique evaluation text: (exact, 1 - Jaccard)}.  Each distinct text is looked up once;
+    recurring ones (queries, keywords) come from a bounded cache on the index."""
+    th, cache = index.thresholds, index.text_cache
     distinct: dict[str, dict[int, tuple[bool, float]]] = {}
     pending: list[tuple[str, frozenset[str]]] = []
     for text in texts:
         if text in distinct:
+            continue
+        if text in cache:
+            distinct[text] = cache[text]
             continue
         key = normalise(text)
         unique = index.text_exact.get(key)
@@ -153,6 +157,8 @@ def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool
         grams = frozenset(shingles(key, th.text_ngram))
         if len(grams) >= th.text_min_ngrams:
             pending.append((text, grams))
+        if len(cache) < TEXT_CACHE:
+            cache[text] = distinct[text]
     if pending and index.lsh is not None:
         for (text, grams), mh in zip(pending, minhashes([g for _, g in pending], th.num_perm), strict=True):
             found = distinct[text]
