@@ -31,7 +31,8 @@ def peak_rss_mb() -> float:
 
 def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int = 3) -> None:
     """``rows`` zero-toy corpus rows with unique keys: ``pool`` distinct renders, cycled (rendering 200k images
-    would dominate the run; every row is still decoded and hashed on its own)."""
+    would dominate the run; every row is still decoded and hashed on its own).  Titles and contents get the row
+    number appended so that they are unique, as on the web; queries and keywords recur, as search queries do."""
     from zero_bench.contamination.plant import write_corpus
     from zero_bench.data.toy import corpus_rows
 
@@ -39,7 +40,7 @@ def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int 
 
     def cycled():
         for k, row in zip(range(rows), itertools.cycle(distinct), strict=False):
-            yield row | {"key": f"bench-{k:08d}"}
+            yield row | {"key": f"bench-{k:08d}", "title": f"{row['title']} {k}", "content": f"{row['content']} {k}"}
 
     write_corpus(folder, cycled(), "bench", shard_rows=shard_rows)
 
