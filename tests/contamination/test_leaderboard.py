@@ -27,7 +27,7 @@ def _report(name: str, task: str, split: str, rate: float, sha: str | None = Non
 
 
 def test_declared_corpus_needs_the_whole_name() -> None:
-    reports = {"zero-250m": {}, "zero-23m": {}, "zero-2.3m": {}}
+    reports: dict[str, dict] = {"zero-250m": {}, "zero-23m": {}, "zero-2.3m": {}}
     assert declared_corpus("Zero-250M (250M images, 750M texts)", reports) == "zero-250m"
     assert declared_corpus("pre-trained on zero-2.3m", reports) == "zero-2.3m"
     assert declared_corpus("Zero-2.3M plus Zero-23M", reports) is None  # two corpora: no single audit applies
