@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "zero_bench.cli.results_cmd",
     "zero_bench.cli.leaderboard_cmd",
     "zero_bench.cli.train_cmd",
+    "zero_bench.cli.contamination_cmd",
 ]
 
 

@@ -363,12 +363,48 @@ def read_manifest(folder: Path) -> dict:
         raise ZeroBenchError(f"{folder / MANIFEST}: unreadable manifest ({exc})") from exc
 
 
-def load_corpus(name: str | Path, root: str | Path | None = None):
+def load_corpus(
+    name: str | Path,
+    root: str | Path | None = None,
+    exclude: str | Path | None = None,
+    exclude_texts: bool = False,
+):
     """Open a corpus as one memory-mapped ``datasets.Dataset`` (its Arrow shards concatenated).
 
     Cheap integrity check on open: every shard listed in the manifest exists with its recorded size
-    (``zero-bench verify NAME`` re-hashes them).
+    (``zero-bench verify NAME`` re-hashes them).  ``exclude``: a ``zero-bench contamination`` report on this
+    corpus; the rows holding an evaluation image are dropped (with ``exclude_texts``, also the rows holding only
+    an evaluation text).
     """
+    dataset = _open_shards(name, root)
+    if exclude is None:
+        return dataset
+    return _without_contaminated(dataset, corpus_dir(name, root), Path(exclude), exclude_texts)
+
+
+def _without_contaminated(dataset, folder: Path, report_path: Path, texts: bool):
+    import pyarrow.compute as pc
+
+    from zero_bench.contamination.audit import corpus_info
+    from zero_bench.contamination.report import excluded_keys, read_report
+
+    report = read_report(report_path)
+    fingerprint = corpus_info(folder)[0]["fingerprint"]
+    if report["corpus"].get("fingerprint") != fingerprint:
+        raise ZeroBenchError(
+            f"{report_path}: the report was made on another corpus (fingerprint "
+            f"{str(report['corpus'].get('fingerprint'))[:12]}, this corpus {fingerprint[:12]}); run the audit again"
+        )
+    keys = excluded_keys(report, texts=texts)
+    if not keys:
+        return dataset
+    column = dataset.with_format("arrow").data.column("key")
+    keep = pc.invert(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
+    indices = pc.indices_nonzero(keep).to_numpy()
+    return dataset.select(indices, keep_in_memory=True)
+
+
+def _open_shards(name: str | Path, root: str | Path | None):
     import datasets
 
     folder = corpus_dir(name, root)

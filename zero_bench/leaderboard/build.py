@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from zero_bench.contamination.leaderboard import add_contamination, contamination_cell
 from zero_bench.fileio import atomic_write_bytes, sha256_file
 from zero_bench.leaderboard.schema import (
     ModelFile,
@@ -291,6 +292,7 @@ def build_readme(
                         primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
                         label = "MR" if primary_mr else METRIC_LABELS[m]
                         table[label] = part[m].astype(float).to_numpy()
+                    table = contamination_cell(table, part)
                     if status == "reported":
                         table["Source"] = part["source"].map(md_text).to_numpy()
                     out += [md_table(table.reset_index(drop=True)), ""]
@@ -486,7 +488,7 @@ def render(root: Path) -> dict[str, bytes]:
     """Every generated file (path relative to the leaderboard root -> bytes)."""
     tasks = all_tasks()
     loaded = load_submissions(root)
-    frame = entries_frame(loaded, tasks)
+    frame = add_contamination(entries_frame(loaded, tasks), loaded, root)
     overall = overall_frame(frame, len(tasks))
     pngs = build_charts(frame, tasks)
     charts = {name: f"{CHART_DIR}/{name}.png" for name in pngs}

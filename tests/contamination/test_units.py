@@ -1,0 +1,88 @@
+"""The parts: text normalisation, the Hamming index, bounded match keeping, thumbnails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zero_bench.contamination.hamming import HammingIndex
+from zero_bench.contamination.images import thumb_diffs
+from zero_bench.contamination.normalise import jaccard, normalise, shingles
+from zero_bench.contamination.scan import Found, make_match
+
+
+def test_normalise_folds_width_punctuation_and_space() -> None:
+    caption = "画面左上方有一个红色的大圆形，背景是浅灰色的纯色。"
+    variants = [
+        "画面 左上方有一个红色的大圆形, 背景是浅灰色的纯色!",
+        "画面\u3000左上方有一个红色的大圆形\uff0c背景是浅灰色的纯色\uff01",
+        "  画面左上方有一个红色的大圆形；背景是浅灰色的纯色\t\n",
+    ]
+    assert all(normalise(v) == normalise(caption) for v in variants)
+    assert normalise("ＡＢＣ１２３ abc") == "abc123abc"
+    assert normalise("红色圆形") != normalise("蓝色圆形")
+
+
+def test_shingles_and_jaccard() -> None:
+    assert shingles("abcd", 3) == {"abc", "bcd"}
+    assert shingles("ab", 3) == {"ab"}
+    assert shingles("", 3) == set()
+    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60),
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=10),
+    st.integers(0, 20),
+    st.randoms(use_true_random=False),
+)
+def test_hamming_index_finds_exactly_the_hashes_within_the_radius(hashes, queries, radius, rnd) -> None:
+    # near neighbours of the stored hashes, so some queries fall inside the radius
+    queries += [h ^ (1 << rnd.randrange(64)) ^ (1 << rnd.randrange(64)) for h in hashes[:5]]
+    index = HammingIndex(np.asarray(hashes, dtype=np.uint64), radius)
+    for q in queries:
+        expected = sorted((i, (h ^ q).bit_count()) for i, h in enumerate(hashes) if (h ^ q).bit_count() <= radius)
+        assert sorted(index.query(q)) == expected
+
+
+def test_found_keeps_the_best_matches_and_counts_all() -> None:
+    a, b = Found(limit=2), Found(limit=2)
+    a.add("images", 0, make_match("r1", False, 7))
+    a.add("images", 0, make_match("r2", True, 0))
+    b.add("images", 0, make_match("r3", False, 3))
+    b.add("images", 0, make_match("r4", False, 9))
+    a.merge(b)
+    count, best = a.matches("images", 0)
+    assert count == 4
+    assert [m.corpus_key for m in best] == ["r2", "r3"]
+    assert a.keys["images"] == {"r1", "r2", "r3", "r4"}
+
+
+def test_thumb_diff_sees_a_small_object_a_mean_would_miss() -> None:
+    background = np.full((16, 16, 3), 200, dtype=np.uint8)
+    with_object = background.copy()
+    with_object[7:9, 7:9] = (220, 30, 30)  # 4 of 256 pixels
+    noisy = np.clip(background.astype(int) + np.random.default_rng(0).integers(-3, 4, background.shape), 0, 255)
+    diffs = thumb_diffs(background, np.stack([with_object, noisy.astype(np.uint8)]))
+    assert diffs[0] > 50 and diffs[1] <= 3
+
+
+def test_batched_perceptual_hashes_equal_imagehash_phash() -> None:
+    from PIL import Image, ImageDraw
+
+    from zero_bench.contamination.images import perceptual_hash, perceptual_hashes
+
+    rng = np.random.default_rng(0)
+    images = []
+    for k in range(40):
+        size = (int(rng.integers(20, 120)), int(rng.integers(20, 120)))
+        img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        if k % 2:
+            img = Image.new("RGB", size, tuple(int(c) for c in rng.integers(0, 256, 3)))
+            ImageDraw.Draw(img).ellipse([2, 2, size[0] // 2, size[1] // 2], fill=(200, 20, 20))
+        images.append(img)
+    assert perceptual_hashes(images) == [perceptual_hash(img) for img in images]
+    assert perceptual_hashes([]) == []

@@ -1,0 +1,140 @@
+"""The evaluation side: every image, text and pair of the audited task splits, indexed for look-up.
+
+The index is the only thing the audit holds in memory; the corpus streams past it.  Ids are the official ones
+used in prediction files: image id = the image's key (file name without extension; the id in a Chinese-CLIP
+TSV), text id = the text's id (0-based line number in the official formats; ``text_id`` in Chinese-CLIP), pair id
+= for retrieval the image id (an image with its gold texts), for matching the pair's line number.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from zero_bench.contamination.hamming import HammingIndex
+from zero_bench.contamination.images import central_crop, perceptual_hash, pixel_hash, thumbnail
+from zero_bench.contamination.normalise import normalise, shingles
+from zero_bench.contamination.thresholds import Thresholds
+from zero_bench.formats import MatchingData, RetrievalData, load_split
+from zero_bench.taskspec import get_task
+
+TEXT_CACHE = 200_000
+
+
+@dataclass
+class Unit:
+    """One audited task split and its official ids."""
+
+    task: str
+    split: str
+    annotation_sha256: str
+    image_ids: list[str]
+    text_ids: list[str]
+    pair_ids: list[str]
+
+
+@dataclass
+class EvalIndex:
+    thresholds: Thresholds
+    units: list[Unit]
+    # global tables: (unit, position in the unit's id list) of every image, text and pair
+    image_ref: list[tuple[int, int]] = field(default_factory=list)
+    text_ref: list[tuple[int, int]] = field(default_factory=list)
+    pair_ref: list[tuple[int, int]] = field(default_factory=list)
+    exact_images: dict[bytes, list[int]] = field(default_factory=dict)
+    variant_image: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    variant_thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, 16, 16, 3), dtype=np.uint8))
+    hamming: HammingIndex | None = None
+    text_exact: dict[str, int] = field(default_factory=dict)  # normalised text -> unique text
+    unique_texts: list[list[int]] = field(default_factory=list)  # unique text -> global texts
+    unique_shingles: list[frozenset[str]] = field(default_factory=list)
+    lsh: MinHashLSH | None = None
+    pairs_of_image: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # image -> [(pair, text)]
+    # corpus text -> its matches, for texts that recur (search queries, keywords); at most TEXT_CACHE entries
+    text_cache: dict[str, dict[int, tuple[bool, float]]] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"images": len(self.image_ref), "texts": len(self.text_ref), "pairs": len(self.pair_ref)}
+
+
+def minhashes(texts: list[frozenset[str]], num_perm: int) -> list[MinHash]:
+    # CRC-32 as the base hash: deterministic across processes and several times faster than datasketch's SHA-1
+    # (the MinHash permutations on top of it do the mixing)
+    return MinHash.bulk([[s.encode("utf-8") for s in t] for t in texts], num_perm=num_perm, hashfunc=zlib.crc32)
+
+
+class _Builder:
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.index = EvalIndex(thresholds, [])
+        self.hashes: list[int] = []
+        self.variant_image: list[int] = []
+        self.thumbs: list[np.ndarray] = []
+
+    def add_unit(self, data: RetrievalData | MatchingData) -> None:
+        index = self.index
+        u = len(index.units)
+        image_ids = [item.key for item in data.images]
+        if isinstance(data, RetrievalData):
+            text_ids = [str(t) for t in data.text_ids.tolist()]
+            pair_ids = image_ids
+            links = [(int(i), int(i), int(t)) for t, i in data.gold.tolist()]  # (pair, image, text) positions
+        else:
+            text_ids = [str(p) for p in data.pair_ids.tolist()]
+            pair_ids = text_ids
+            links = [(k, int(i), k) for k, i in enumerate(data.pair_image.tolist())]
+        index.units.append(Unit(data.task, data.split, data.annotation_sha256, image_ids, text_ids, pair_ids))
+        first_image, first_text, first_pair = len(index.image_ref), len(index.text_ref), len(index.pair_ref)
+        for k, item in enumerate(data.images):
+            self.add_image(item.open(), first_image + k)
+            index.image_ref.append((u, k))
+        for k, caption in enumerate(data.texts):
+            self.add_text(caption, first_text + k)
+            index.text_ref.append((u, k))
+        index.pair_ref += [(u, k) for k in range(len(pair_ids))]
+        for pair, image, text in links:
+            index.pairs_of_image.setdefault(first_image + image, []).append((first_pair + pair, first_text + text))
+
+    def add_image(self, img, g: int) -> None:
+        self.index.exact_images.setdefault(pixel_hash(img), []).append(g)
+        for fraction in (0.0, *self.index.thresholds.crop_variants):
+            variant = central_crop(img, fraction) if fraction else img
+            self.hashes.append(perceptual_hash(variant))
+            self.thumbs.append(thumbnail(variant))
+            self.variant_image.append(g)
+
+    def add_text(self, text: str, g: int) -> None:
+        index = self.index
+        key = normalise(text)
+        unique = index.text_exact.get(key)
+        if unique is None:
+            unique = index.text_exact[key] = len(index.unique_texts)
+            index.unique_texts.append([])
+            index.unique_shingles.append(frozenset(shingles(key, index.thresholds.text_ngram)))
+        index.unique_texts[unique].append(g)
+
+    def finish(self) -> EvalIndex:
+        index, th = self.index, self.index.thresholds
+        index.variant_image = np.asarray(self.variant_image, dtype=np.int64)
+        index.variant_thumb = np.stack(self.thumbs) if self.thumbs else index.variant_thumb
+        index.hamming = HammingIndex(np.asarray(self.hashes, dtype=np.uint64), th.image_radius)
+        index.lsh = MinHashLSH(threshold=th.text_jaccard, num_perm=th.num_perm)
+        eligible = [u for u, s in enumerate(index.unique_shingles) if len(s) >= th.text_min_ngrams]
+        for u, mh in zip(eligible, minhashes([index.unique_shingles[u] for u in eligible], th.num_perm), strict=True):
+            index.lsh.insert(u, mh)
+        return index
+
+
+def build_index(
+    tasks: Sequence[tuple[str, str | None]], data_dir: str | Path | None = None, thresholds: Thresholds | None = None
+) -> EvalIndex:
+    """Index the splits ``[(task, split or None for the default)]`` (every image decoded once)."""
+    builder = _Builder(thresholds or Thresholds())
+    for name, split in tasks:
+        builder.add_unit(load_split(get_task(name), data_dir, split))
+    return builder.finish()

@@ -1,0 +1,59 @@
+"""An index of 64-bit perceptual hashes for Hamming-radius search (multi-index hashing).
+
+The 64 bits are cut into ``radius + 1`` blocks: two hashes within ``radius`` bits of each other agree exactly on
+at least one block (pigeonhole), so a query looks up each of its blocks in a table and checks the few candidates'
+full distance.  No hash within the radius is missed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _blocks(radius: int) -> list[tuple[int, int]]:
+    """(shift, width) of ``radius + 1`` contiguous bit blocks covering 64 bits."""
+    count = radius + 1
+    widths = [64 // count + (1 if i < 64 % count else 0) for i in range(count)]
+    out, shift = [], 0
+    for width in widths:
+        out.append((shift, width))
+        shift += width
+    return out
+
+
+class HammingIndex:
+    """Hashes (uint64) of the evaluation side; :meth:`query` returns (entry, distance) pairs within the radius."""
+
+    def __init__(self, hashes: np.ndarray, radius: int) -> None:
+        if not 0 <= radius < 64:
+            raise ValueError("radius must be in 0..63")
+        self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        self.radius = radius
+        self.blocks = _blocks(radius)
+        self.tables: list[dict[int, np.ndarray]] = []
+        for shift, width in self.blocks:
+            keys = (self.hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order]
+            starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+            ends = np.r_[starts[1:], len(order)]
+            self.tables.append(
+                {int(sorted_keys[s]): order[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)}
+            )
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def query(self, value: int) -> list[tuple[int, int]]:
+        found = [
+            table[key]
+            for (shift, width), table in zip(self.blocks, self.tables, strict=True)
+            if (key := (value >> shift) & ((1 << width) - 1)) in table
+        ]
+        if not found:
+            return []
+        candidates = np.concatenate(found) if len(found) > 1 else found[0]
+        distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(value))
+        keep = distances <= self.radius
+        # an entry found through several blocks appears several times: keep it once
+        return list(dict(zip(candidates[keep].tolist(), distances[keep].tolist(), strict=True)).items())
