@@ -14,6 +14,7 @@ from typing import Any
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats import load_split
+from zero_bench.metrics.rules import TieRule
 from zero_bench.models.info import ModelInfo
 from zero_bench.results import Result
 from zero_bench.taskspec import TaskSpec, get_task, resolve_tasks
@@ -145,7 +146,7 @@ class Settings:
     device: str | None = None
     precision: str = "fp32"
     seed: int = 0
-    tie_rule: str = "index"
+    tie_rule: TieRule = "index"
     use_cache: bool = True
     random_init: bool = False
 
