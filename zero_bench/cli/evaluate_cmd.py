@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zero_bench.cli.options import key_values
+from zero_bench.errors import ZeroBenchError
 
 
 def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None:
@@ -56,6 +57,8 @@ def register(app: typer.Typer) -> None:
         from zero_bench.taskspec import get_task
 
         spec = get_task(task)
+        if output is not None and predictions is not None and output.resolve() == predictions.resolve():
+            raise ZeroBenchError(f"{output}: --output and --predictions name the same file; choose two files")
         options = key_values(model_option, "--model-option")
         if checkpoint is not None:
             options["checkpoint"] = checkpoint

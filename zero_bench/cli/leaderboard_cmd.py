@@ -8,7 +8,7 @@ import typer
 
 from zero_bench.errors import ZeroBenchError
 
-ROOT_HELP = "Leaderboard folder (holds submissions/); default: the repository's leaderboard/."
+ROOT_HELP = "Leaderboard folder (holds submissions/); default: leaderboard/ of the current folder or one above it."
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +45,10 @@ def register(app: typer.Typer) -> None:
         root: Path | None = typer.Option(None, help=ROOT_HELP),
         out: Path | None = typer.Option(None, help="Write the generated files here instead of the root."),
         check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when the generated files are stale."),
+        data_dir: Path | None = typer.Option(
+            None,
+            help="Folder in the official layout to re-score the re-scored entries against; default: the data root.",
+        ),
     ) -> None:
         """Regenerate leaderboard/README.md, index.html and charts/ from leaderboard/submissions/."""
         from zero_bench.leaderboard.build import build, stale_files
@@ -54,7 +58,7 @@ def register(app: typer.Typer) -> None:
         if not (folder / "submissions").is_dir():
             raise ZeroBenchError(f"{folder}/submissions does not exist (pass --root)")
         if check:
-            stale = stale_files(folder)
+            stale = stale_files(folder, data_dir)
             if stale:
                 # ZeroBenchError, not typer.Exit(1): app.main() drops the exit code of typer.Exit.
                 raise ZeroBenchError(
@@ -62,5 +66,5 @@ def register(app: typer.Typer) -> None:
                 )
             typer.echo("leaderboard is up to date")
             return
-        for path in build(folder, out):
+        for path in build(folder, out, data_dir):
             typer.echo(f"wrote {path}")
