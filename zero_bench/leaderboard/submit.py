@@ -225,7 +225,7 @@ def submit(
     slug = slugify(card.name)
     with _submissions_lock(board):  # read, merge and write the model file as one step among concurrent submits
         target = inside_root(board, f"submissions/{slug}.json")
-        _check_name(board, card, target, where)
+        _check_name(board, card, where)
         entries, replaced = _merge(target, card, [entry for entry, _ in prepared], replace, where)
         _store(board, target, ModelFile(model=card, entries=entries), prepared)
     return SubmitOutcome(path=target, slug=slug, stored=[entry for entry, _ in prepared], replaced=replaced)
@@ -352,11 +352,11 @@ def _submissions_lock(board: Path) -> Iterator[None]:
         lock.release()
 
 
-def _check_name(board: Path, card: ModelCard, target: Path, where: Path) -> None:
+def _check_name(board: Path, card: ModelCard, where: Path) -> None:
     """Refuse a name that can be mistaken for another model's (look-alike letters, case)."""
     names = []
     for path in sorted((board / "submissions").glob("*.json")):
-        if path == target or path.is_symlink():
+        if path.is_symlink():
             continue
         try:
             raw = load_json(path)
