@@ -76,6 +76,13 @@ def _records(path: Path) -> Iterable[tuple[int, dict]]:
     return read_json_lines(path, what="predictions file")
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -192,7 +199,7 @@ def read_matching_predictions(path: str | Path, data: MatchingData) -> np.ndarra
             )
         if seen[pair]:
             raise DataFormatError(path, f"duplicate pair_id {pair}", number)
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not _finite(score):
             raise DataFormatError(path, f"score {score!r} is not a finite number", number)
         seen[pair] = True
         scores[pair] = float(score)
