@@ -118,7 +118,9 @@ def test_two_concurrent_downloads_leave_one_complete_install(world, ccmb):
     code = "from zero_bench.cli.app import main; main()"
     args = ["download", "icr", "--from", str(source), "--root", str(root)]
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in procs]
