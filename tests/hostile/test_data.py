@@ -259,8 +259,5 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes = b"x", **kw) -> None:
     ids=["zip-dotdot", "zip-abs", "zip-drive", "tar-dotdot", "tar-abs", "tar-symlink", "tar-hardlink", "dev", "fifo"],
 )
 def test_archive_traversal_is_refused(world, kind, build, message):
-    if kind == "zip":
-        archive = _zip(world / "evil.zip", build())
-    else:
-        archive = _tar(world / "evil.tar.gz", build)
+    archive = _zip(world / "evil.zip", build()) if kind == "zip" else _tar(world / "evil.tar.gz", build)
     refused(world, "download", "icr", "--from", archive, "--root", _root(world), names=(str(archive), message))
