@@ -56,6 +56,8 @@ def is_archive(path: str | Path) -> bool:
 
 
 def _check_member(name: str, archive: Path) -> PurePosixPath:
+    if "\x00" in name:
+        raise ZeroBenchError(f"{archive}: refusing a member name with a NUL character: {name!r}")
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         raise ZeroBenchError(f"{archive}: refusing to unpack absolute path {name!r}")

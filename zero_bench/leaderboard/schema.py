@@ -215,6 +215,10 @@ def load_json(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> Any:
         raise Rejected("file", "not UTF-8", path) from exc
     except json.JSONDecodeError as exc:
         raise Rejected("file", f"bad JSON at line {exc.lineno}: {exc.msg}", path) from exc
+    except RecursionError as exc:
+        raise Rejected("file", "bad JSON: nested too deeply", path) from exc
+    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
+        raise Rejected("file", f"bad JSON: {str(exc).splitlines()[0]}", path) from exc
 
 
 def known_task(name: str, where: str | Path, field: str = "task.name") -> TaskSpec:
