@@ -216,7 +216,9 @@ def test_resume_redoes_shards_whose_stats_file_a_kill_cut_short(image_server, tm
         src / "records.jsonl", [record(f"k{i:02d}", f"{image_server.base}/img/{i}.jpg", i) for i in range(12)]
     )
     root = tmp_path / "data"
-    options = FetchOptions(**(FAST | {"processes": 1, "samples_per_shard": 4}))
+    options = FetchOptions(
+        processes=1, threads=8, timeout=2, retries=0, samples_per_shard=4, max_image_area=4_000_000, show_progress=False
+    )
     download_corpus("zero-2.3m", source=str(src), root=root, options=options, echo=lambda *a: None)
     keys = sorted(_keys(root))
     stats = sorted((root / "zero-2.3m" / "images").glob("*_stats.json"))

@@ -115,11 +115,11 @@ def test_download_while_another_holds_the_root_is_refused(world, ccmb):
 def test_two_concurrent_downloads_leave_one_complete_install(world, ccmb):
     source = _release(ccmb, world / "release")
     root = world / "root"
-    code = "from zero_bench.cli.app import main; main()"
+    program = "from zero_bench.cli.app import main; main()"
     args = ["download", "icr", "--from", str(source), "--root", str(root)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", program, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]

@@ -157,13 +157,13 @@ def test_chinese_only_names_get_distinct_slugs(world, lb, ccmb, icr_preds):
 def test_concurrent_submits_to_one_model_file_keep_every_entry(world, lb, ccmb, icr_preds, icm_preds):
     icr = write_json(world / "icr.json", result_dict("icr", ccmb, icr_preds))
     icm = write_json(world / "icm.json", result_dict("icm", ccmb, icm_preds))
-    procs = []
+    procs: list[subprocess.Popen[str]] = []
     for result, preds in ((icr, icr_preds), (icm, icm_preds)) * 2:
         args = ["submit", str(result), "--predictions", str(preds), "--root", str(lb), "--data-dir", str(ccmb)]
         if procs:
             args.append("--replace")  # the second copy of each replaces the first: still one entry per task
-        code = "from zero_bench.cli.app import main; main()"
-        procs.append(subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE, text=True))
+        program = "from zero_bench.cli.app import main; main()"
+        procs.append(subprocess.Popen([sys.executable, "-c", program, *args], stderr=subprocess.PIPE, text=True))
     outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in procs]
     for code, err in outcomes:
         # the first icr submit may come after the --replace one: then it is refused (one line), nothing lost
@@ -190,7 +190,7 @@ def test_xss_in_every_text_field_stays_text(world, lb, ccmb, icr_preds):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} not found")
         pytest.skip(f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, sync_playwright
 
     raw = result_dict("icr", ccmb, icr_preds, card=dict(CARD, **PAYLOADS))
     raw["run"]["device"] = "<script>window.__xss=7</script>"
@@ -199,13 +199,20 @@ def test_xss_in_every_text_field_stays_text(world, lb, ccmb, icr_preds):
     build(lb, data_dir=ccmb)
     assert "<script>window" not in (lb / "README.md").read_text(encoding="utf-8")
     url = (lb / "index.html").resolve().as_uri()
-    dialogs, requests, errors = [], [], []
+    dialogs: list[str] = []
+    requests: list[str] = []
+    errors: list[str] = []
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True)
         try:
             page = browser.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             page.on("request", lambda r: requests.append(r.url))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url)
