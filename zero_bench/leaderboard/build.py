@@ -110,7 +110,8 @@ def rescore_entry(
             f"({data.source})",
             path,
         )
-    assert entry.predictions_file is not None  # a re-scored Entry always has one (its validator)
+    if entry.predictions_file is None:  # unreachable: the Entry validator requires it of a re-scored entry
+        raise Rejected(f"{prefix}.predictions_file", "a re-scored entry needs its predictions file", path)
     try:
         metrics = score_predictions(spec, data, folder / entry.predictions_file)
     except ZeroBenchError as exc:
