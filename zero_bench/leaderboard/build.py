@@ -86,6 +86,7 @@ def rescore_entry(
     folder: Path,
     data_dir: Path | None,
     data_cache: dict[tuple[str, str], RetrievalData | MatchingData],
+    score_cache: dict[tuple[str, str, str | None], dict[str, float]],
     path: Path,
     prefix: str,
 ) -> dict[str, float]:
@@ -112,10 +113,13 @@ def rescore_entry(
         )
     if entry.predictions_file is None:  # unreachable: the Entry validator requires it of a re-scored entry
         raise Rejected(f"{prefix}.predictions_file", "a re-scored entry needs its predictions file", path)
-    try:
-        metrics = score_predictions(spec, data, folder / entry.predictions_file)
-    except ZeroBenchError as exc:
-        raise Rejected(f"{prefix}.predictions_file", str(exc), path) from exc
+    scored = (spec.name, entry.split, entry.predictions_sha256)  # the checksum was verified by the caller
+    if scored not in score_cache:  # identical bytes score identically: each distinct file is scored once
+        try:
+            score_cache[scored] = score_predictions(spec, data, folder / entry.predictions_file)
+        except ZeroBenchError as exc:
+            raise Rejected(f"{prefix}.predictions_file", str(exc), path) from exc
+    metrics = score_cache[scored]
     for name in sorted(set(entry.metrics) | set(metrics)):
         stored, computed = entry.metrics.get(name), metrics.get(name)
         if stored is None or computed is None or abs(stored - computed) > RESCORE_TOLERANCE:
@@ -140,6 +144,7 @@ def load_submissions(root: Path, data_dir: Path | None = None) -> list[Loaded]:
         raise Rejected("folder", "submissions/ must not be a symbolic link", folder)
     checksums = official_checksums(root)
     data_cache: dict[tuple[str, str], RetrievalData | MatchingData] = {}
+    score_cache: dict[tuple[str, str, str | None], dict[str, float]] = {}
     out: list[Loaded] = []
     referenced: set[str] = set()
     names: dict[str, str] = {}
@@ -177,7 +182,7 @@ def load_submissions(root: Path, data_dir: Path | None = None) -> list[Loaded]:
                     raise Rejected(f"{prefix}.predictions_sha256", f"does not match {entry.predictions_file}", path)
                 referenced.add(entry.predictions_file)
             if entry.status == "re-scored":
-                metrics = rescore_entry(entry, spec, folder, data_dir, data_cache, path, prefix)
+                metrics = rescore_entry(entry, spec, folder, data_dir, data_cache, score_cache, path, prefix)
                 model_file.entries[index] = entry.model_copy(update={"metrics": metrics})
         out.append(Loaded(slug, model_file))
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
