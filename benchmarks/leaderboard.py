@@ -19,7 +19,16 @@ import time
 from pathlib import Path
 
 from zero_bench.leaderboard.build import build, stale_files
-from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, predictions_name, slugify
+from zero_bench.leaderboard.schema import (
+    Entry,
+    ModelCard,
+    ModelFile,
+    Setting,
+    Status,
+    dump_model_file,
+    predictions_name,
+    slugify,
+)
 from zero_bench.taskspec import TaskKind, all_tasks
 
 
@@ -70,8 +79,9 @@ def synthetic(root: Path, n_models: int, pool: dict[str, list[tuple[bytes, dict]
         entries, keys = [], set()
         for _ in range(rng.randint(1, 6)):
             spec = rng.choice(tasks)
-            setting = rng.choice(["zero-shot", "fine-tuned"])
-            status = rng.choice(["re-scored", "reported"]) if spec.name in pool else "reported"
+            settings: list[Setting] = ["zero-shot", "fine-tuned"]
+            statuses: list[Status] = ["re-scored", "reported"] if spec.name in pool else ["reported"]
+            setting, status = rng.choice(settings), rng.choice(statuses)
             if (spec.name, setting, status) in keys:
                 continue
             keys.add((spec.name, setting, status))
