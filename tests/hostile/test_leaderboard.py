@@ -172,6 +172,25 @@ def test_concurrent_submits_to_one_model_file_keep_every_entry(world, lb, ccmb, 
     assert sorted(e.task for e in entries) == ["icm", "icr"]
 
 
+def test_submit_waits_for_the_lock_another_submit_holds(world, lb, ccmb, icr_preds):
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    from zero_bench.leaderboard.submit import LOCK_NAME
+
+    lock = FileLock(str(lb / "submissions" / LOCK_NAME), thread_local=False)  # released by the timer thread
+    lock.acquire()
+    releaser = threading.Timer(1.5, lock.release)
+    releaser.start()
+    start = time.perf_counter()
+    path = _submit_icr(world, lb, ccmb, icr_preds)  # re-scoring runs meanwhile; the merge and write wait
+    waited = time.perf_counter() - start
+    releaser.join()
+    assert waited >= 1.4 and read_model_file(path).entries[0].task == "icr"
+
+
 # ---- XSS payloads in every text field of a submission, in headless Chromium ----------------------------------------
 
 CHROMIUM = Path(os.environ.get("ZERO_BENCH_CHROMIUM", "/usr/bin/chromium"))
