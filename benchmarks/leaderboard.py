@@ -1,10 +1,11 @@
 """Build time of the leaderboard for 1,000 synthetic submissions (target: under 5 s).
 
-Each synthetic model file holds 1-6 entries over random tasks and settings, half of them re-scored (with a
-small stored predictions file whose checksum the build verifies), half reported.  The build reads and
-validates every file, writes README.md, index.html and one PNG chart per task.
+Each synthetic model file holds 1-6 entries over random tasks and settings, reported or (for the tasks in the
+official layout) re-scored: its stored predictions, one of a pool of real random rankings of a small zero-toy
+split, are re-scored by the build against that split (each distinct file once).  The build reads and validates
+every file, re-scores, writes README.md, index.html and one PNG chart per task.
 
-Run: python benchmarks/leaderboard.py [--models 1000] [--keep DIR]
+Run: python benchmarks/leaderboard.py [--models 1000] [--pool 8] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,11 +19,48 @@ import time
 from pathlib import Path
 
 from zero_bench.leaderboard.build import build, stale_files
-from zero_bench.leaderboard.schema import Entry, ModelCard, ModelFile, dump_model_file, predictions_name, slugify
+from zero_bench.leaderboard.schema import (
+    Entry,
+    ModelCard,
+    ModelFile,
+    Setting,
+    Status,
+    dump_model_file,
+    predictions_name,
+    slugify,
+)
 from zero_bench.taskspec import TaskKind, all_tasks
 
 
-def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
+def prediction_pool(data_dir: Path, work: Path, size: int, seed: int = 0) -> dict[str, list[tuple[bytes, dict]]]:
+    """Per task in the official layout: ``size`` random predictions files (bytes) and the metrics they score."""
+    import numpy as np
+    import torch
+
+    from zero_bench.formats import MatchingData, load_split
+    from zero_bench.predictions import score_predictions, write_matching_predictions, write_retrieval_predictions
+
+    rng = np.random.default_rng(seed)
+    pool: dict[str, list[tuple[bytes, dict]]] = {}
+    for spec in all_tasks().values():
+        if spec.data_folder != "ccmb":
+            continue
+        data = load_split(spec, data_dir, spec.default_split)
+        pool[spec.name] = []
+        for k in range(size):
+            path = work / f"{spec.name}-{k}.jsonl"
+            if isinstance(data, MatchingData):
+                write_matching_predictions(path, data, rng.random(data.num_pairs))
+            else:
+                scores = torch.from_numpy(rng.random((data.num_images, data.num_texts)))
+                i2t, t2i = scores.argsort(dim=1, descending=True), scores.T.argsort(dim=1, descending=True)
+                write_retrieval_predictions(path, data, spec, i2t, t2i)
+            metrics = score_predictions(spec, data, path)
+            pool[spec.name].append((path.read_bytes(), {"annotation_sha256": data.annotation_sha256, **metrics}))
+    return pool
+
+
+def synthetic(root: Path, n_models: int, pool: dict[str, list[tuple[bytes, dict]]], seed: int = 0) -> int:
     rng = random.Random(seed)
     tasks = list(all_tasks().values())
     folder = root / "submissions"
@@ -41,8 +79,9 @@ def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
         entries, keys = [], set()
         for _ in range(rng.randint(1, 6)):
             spec = rng.choice(tasks)
-            setting = rng.choice(["zero-shot", "fine-tuned"])
-            status = rng.choice(["re-scored", "reported"])
+            settings: list[Setting] = ["zero-shot", "fine-tuned"]
+            statuses: list[Status] = ["re-scored", "reported"] if spec.name in pool else ["reported"]
+            setting, status = rng.choice(settings), rng.choice(statuses)
             if (spec.name, setting, status) in keys:
                 continue
             keys.add((spec.name, setting, status))
@@ -60,13 +99,14 @@ def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
                 metrics = {"auc": round(rng.uniform(50, 99), 2), "accuracy": round(rng.uniform(50, 99), 2)}
             extra = {}
             if status == "re-scored":
+                body, scored = rng.choice(pool[spec.name])
                 rel = predictions_name(slug, spec.name, spec.default_split, setting)
                 path = folder / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
-                body = f'{{"pair_id": 0, "score": {rng.random()}}}\n'.encode() * 50
                 path.write_bytes(body)
+                metrics = {k: v for k, v in scored.items() if k != "annotation_sha256"}
                 extra = {
-                    "annotation_sha256": hashlib.sha256(spec.name.encode()).hexdigest(),
+                    "annotation_sha256": scored["annotation_sha256"],
                     "predictions_sha256": hashlib.sha256(body).hexdigest(),
                     "predictions_file": rel,
                 }
@@ -92,20 +132,28 @@ def synthetic(root: Path, n_models: int, seed: int = 0) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--pool", type=int, default=8, help="distinct predictions files per task")
     parser.add_argument("--keep", type=Path, help="build here and keep the result")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     root = args.keep or work / "leaderboard"
     try:
-        n_entries = synthetic(root, args.models)
+        from zero_bench.data.toy import ToySizes, generate_zero_toy
+
+        small = ToySizes(
+            itr_train=2, itr_val=100, itm_train=2, itm_val=100, flickr_train=1, flickr_val=1, flickr_test=20
+        )
+        data_dir = generate_zero_toy(work / "data", corpus=False, sizes=small) / "ccmb"
+        (work / "pool").mkdir()
+        n_entries = synthetic(root, args.models, prediction_pool(data_dir, work / "pool", args.pool))
         import matplotlib  # noqa: F401  (imported outside the timing, as in a warm CLI call)
 
         start = time.perf_counter()
-        written = build(root)
+        written = build(root, data_dir=data_dir)
         took = time.perf_counter() - start
         sizes = {p.name: p.stat().st_size for p in written}
         start = time.perf_counter()
-        assert stale_files(root) == []
+        assert stale_files(root, data_dir) == []
         check = time.perf_counter() - start
         print(
             f"{args.models} submissions, {n_entries} entries: build {took:.2f} s (target < 5 s), "

@@ -1,4 +1,5 @@
-"""Atomic writes and checksums: nothing half-written is ever left at a final path."""
+"""Atomic writes, checksums and write guards: nothing half-written is ever left at a final path, no write follows a
+link out of its folder, no output replaces an input, and every file gets the user's umask."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from zero_bench.errors import ZeroBenchError
+
 _CHUNK = 1 << 20
+_UMASK_LOCK = threading.Lock()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -25,6 +30,19 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def current_umask() -> int:
+    """The process umask (reading it means setting it: done under a lock and restored at once)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _publish_mode(path: Path, *, folder: bool = False) -> None:
+    # mkstemp / mkdtemp create 0600 / 0700; a finished output gets the mode a plain open() / mkdir() would give.
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary file path next to ``final``; it is renamed onto ``final`` only if the block succeeds."""
@@ -35,6 +53,7 @@ def atomic_path(final: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _publish_mode(tmp_path)
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -58,6 +77,7 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
+        _publish_mode(tmp, folder=True)
         if final.exists():
             trash = final.with_name(f".{final.name}.old-{os.getpid()}")
             os.replace(final, trash)
@@ -68,3 +88,31 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def inside_root(root: str | Path, rel: str | Path) -> Path:
+    """``root / rel`` after checking that no part of it below ``root`` is a symbolic link (which could lead a write,
+    rename or delete out of ``root``) and that ``rel`` stays below ``root``.  ``root`` itself may be a link."""
+    root = Path(root)
+    rel = Path(rel)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise ZeroBenchError(f"{root / rel}: refusing a path that leaves {root}")
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            raise ZeroBenchError(f"{current}: is a symbolic link; refusing to write through it (it could leave {root})")
+    return current
+
+
+def refuse_overwrite(output: str | Path, inputs: Iterable[str | Path | None], what: str = "output") -> None:
+    """Raise if ``output`` is (a link to) one of ``inputs``: an output never replaces a file it was computed from."""
+    out = Path(output)
+    if not out.exists():
+        return
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item)
+        if source.exists() and os.path.samefile(out, source):
+            raise ZeroBenchError(f"{out}: the {what} would overwrite an input ({source}); choose another file")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from zero_bench.errors import DataFormatError
-from zero_bench.fileio import atomic_path
+from zero_bench.fileio import atomic_path, refuse_overwrite
 from zero_bench.formats.canonical import MatchingData, RetrievalData
 from zero_bench.formats.jsonl import read_json_lines
 from zero_bench.metrics.matching import matching_metrics
@@ -25,6 +25,7 @@ from zero_bench.metrics.retrieval import RetrievalRecall
 from zero_bench.taskspec import Direction, TaskSpec
 
 RANKING_LENGTH = 10
+MAX_PREDICTIONS_BYTES = 256 << 20  # ~100x the largest task's predictions; a bigger file is refused unread
 
 
 def ranking_length(n_candidates: int) -> int:
@@ -37,6 +38,7 @@ def write_retrieval_predictions(
     """``i2t[i]`` / ``t2i[t]``: ranked positions (best first) for every image / text position."""
     ids_img, ids_txt = data.image_ids, data.text_ids
     queries_img, queries_txt = query_positions(data)
+    refuse_overwrite(path, data_inputs(data), "predictions file")
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         if Direction.text_to_image in spec.directions and t2i is not None:
             ranked = t2i[:, : ranking_length(data.num_images)].cpu().numpy()
@@ -49,9 +51,16 @@ def write_retrieval_predictions(
 
 
 def write_matching_predictions(path: str | Path, data: MatchingData, scores: np.ndarray) -> None:
+    refuse_overwrite(path, data_inputs(data), "predictions file")
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for pair_id, score in zip(data.pair_ids.tolist(), scores.tolist(), strict=False):
             out.write(json.dumps({"pair_id": pair_id, "score": float(score)}) + "\n")
+
+
+def data_inputs(data: RetrievalData | MatchingData) -> list[str | Path]:
+    """The files a split was read from: its annotation file and any image container (TSV)."""
+    containers = {item.path for item in data.images if item.offset is not None}
+    return [data.source, *sorted(containers)] if data.source else sorted(containers)
 
 
 def query_positions(data: RetrievalData) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +69,18 @@ def query_positions(data: RetrievalData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _records(path: Path) -> Iterable[tuple[int, dict]]:
+    if path.is_file() and path.stat().st_size > MAX_PREDICTIONS_BYTES:
+        raise DataFormatError(
+            path, f"predictions file of {path.stat().st_size} bytes is larger than the limit of {MAX_PREDICTIONS_BYTES}"
+        )
     return read_json_lines(path, what="predictions file")
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _int(value: object) -> bool:
@@ -179,7 +199,7 @@ def read_matching_predictions(path: str | Path, data: MatchingData) -> np.ndarra
             )
         if seen[pair]:
             raise DataFormatError(path, f"duplicate pair_id {pair}", number)
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not _finite(score):
             raise DataFormatError(path, f"score {score!r} is not a finite number", number)
         seen[pair] = True
         scores[pair] = float(score)

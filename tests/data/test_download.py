@@ -209,6 +209,29 @@ def test_sigkill_halfway_then_resume_gives_same_keys(tmp_path):
     assert sorted(resumed) == sorted(clean)
 
 
+@pytest.mark.slow
+def test_resume_redoes_shards_whose_stats_file_a_kill_cut_short(image_server, tmp_path):
+    """img2dataset writes ``NNNNN_stats.json`` after its shard, not atomically, and its resume skips any shard that
+    has one: a kill during that write left an empty or cut file that the next run parsed (JSONDecodeError)."""
+    src = tmp_path / "src"
+    write_records(
+        src / "records.jsonl", [record(f"k{i:02d}", f"{image_server.base}/img/{i}.jpg", i) for i in range(12)]
+    )
+    root = tmp_path / "data"
+    options = FetchOptions(
+        processes=1, threads=8, timeout=2, retries=0, samples_per_shard=4, max_image_area=4_000_000, show_progress=False
+    )
+    download_corpus("zero-2.3m", source=str(src), root=root, options=options, echo=lambda *a: None)
+    keys = sorted(_keys(root))
+    stats = sorted((root / "zero-2.3m" / "images").glob("*_stats.json"))
+    assert len(stats) == 3 and len(keys) == 12
+    stats[0].write_text("")  # killed before the first byte
+    stats[1].write_text(stats[1].read_text()[:25])  # killed mid-write
+    download_corpus("zero-2.3m", root=root, options=options, echo=lambda *a: None)  # resume
+    assert sorted(_keys(root)) == keys
+    assert all(isinstance(json.loads(p.read_text()), dict) for p in stats)  # the two shards were fetched again
+
+
 def _need_java() -> None:
     """pyspark needs a Java runtime: skip locally without one, but fail under CI (where .ci/run installs it)."""
     import shutil

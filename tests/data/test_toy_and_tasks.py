@@ -155,7 +155,7 @@ def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server)
     import io
     import zipfile
 
-    from zero_bench.data import check_file_against_lock, install_task_dataset
+    from zero_bench.data import check_pins, install_task_dataset
 
     ccmb = toy_task_dir(toy)
     buf = io.BytesIO()
@@ -173,10 +173,10 @@ def test_install_from_url_zip_and_lock_check_on_use(toy, tmp_path, image_server)
     }
     assert report.missing_images == 0
     val = root / "ccmb/IQR/val/short_itr_val.json"
-    check_file_against_lock(val, "iqr", root)  # unchanged: fine
+    check_pins(val)  # unchanged: fine
     val.write_text(val.read_text(encoding="utf-8").replace("红色", "蓝色"), encoding="utf-8")
     with pytest.raises(ZeroBenchError, match=r"short_itr_val\.json: checksum .* does not match"):
-        check_file_against_lock(val, "iqr", root)
+        check_pins(val)
     assert not list(root.glob(".iqr.work*"))  # the download / unpack folder is cleaned up
 
 

@@ -30,6 +30,6 @@ def test_evaluate_then_submit(tmp_path, lb, ccmb):
     assert entry.status == "re-scored" and entry.predictions_sha256 == result.predictions_sha256
     for key, value in result.metrics.items():
         assert abs(entry.metrics[key] - value) <= 1e-6
-    build(lb)
-    assert stale_files(lb) == []
+    build(lb, data_dir=ccmb)
+    assert stale_files(lb, ccmb) == []
     assert "Colour Model 小" in (lb / "README.md").read_text(encoding="utf-8")

@@ -125,6 +125,11 @@ def register(app: typer.Typer) -> None:
                 "--tie-rule": tie_rule,
             }
         )
+        same = one["--output"] is not None and one["--output"] == one["--predictions"]
+        if same or (
+            one["--predictions"] and one["--output"] and one["--output"].resolve() == one["--predictions"].resolve()
+        ):
+            raise ZeroBenchError(f"{one['--output']}: --output and --predictions name the same file; choose two files")
         for flag, least in (("--batch-size", 1), ("--pair-batch-size", 1), ("--workers", 0)):
             if one[flag] is not None and one[flag] < least:
                 raise ZeroBenchError(f"{flag} must be >= {least}, got {one[flag]}")

@@ -8,7 +8,7 @@ import typer
 
 from zero_bench.errors import ZeroBenchError
 
-ROOT_HELP = "Leaderboard folder (holds submissions/); default: the repository's leaderboard/."
+ROOT_HELP = "Leaderboard folder (holds submissions/); default: leaderboard/ of the current folder or one above it."
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +47,10 @@ def register(app: typer.Typer) -> None:
         check: bool = typer.Option(
             False, "--check", help="Write nothing; fail (exit 2) when the generated files are stale."
         ),
+        data_dir: Path | None = typer.Option(
+            None,
+            help="Folder in the official layout to re-score the re-scored entries against; default: the data root.",
+        ),
     ) -> None:
         """Regenerate leaderboard/README.md, index.html and charts/ from leaderboard/submissions/."""
         from zero_bench.leaderboard.build import build, stale_files
@@ -56,7 +60,7 @@ def register(app: typer.Typer) -> None:
         if not (folder / "submissions").is_dir():
             raise ZeroBenchError(f"{folder}/submissions does not exist (pass --root)")
         if check:
-            stale = stale_files(folder)
+            stale = stale_files(folder, data_dir)
             if stale:
                 # like every failure: one line on stderr, exit 2
                 raise ZeroBenchError(
@@ -64,5 +68,5 @@ def register(app: typer.Typer) -> None:
                 )
             typer.echo("leaderboard is up to date")
             return
-        for path in build(folder, out):
+        for path in build(folder, out, data_dir):
             typer.echo(f"wrote {path}")

@@ -19,7 +19,7 @@ _EXPORTS = {
     "get_entry": "zero_bench.data.registry",
     "install_task_dataset": "zero_bench.data.tasks",
     "verify_dataset": "zero_bench.data.tasks",
-    "check_file_against_lock": "zero_bench.data.tasks",
+    "check_pins": "zero_bench.data.lock",
 }
 
 __all__ = sorted(_EXPORTS)

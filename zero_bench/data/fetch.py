@@ -97,6 +97,7 @@ def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOpti
             import pyspark  # noqa: F401
         except ImportError as exc:
             raise ZeroBenchError("the pyspark distributor needs pyspark: pip install 'zero-bench[spark]'") from exc
+    discard_partial_shards(output_folder)
     n_shards = max(1, -(-total_rows // options.samples_per_shard))
     stop = threading.Event()
     watcher = threading.Thread(
@@ -213,12 +214,40 @@ def download_folders(dataset_dir: Path) -> list[Path]:
     return main + sorted(p for p in dataset_dir.glob("retry-[0-9][0-9][0-9]") if p.is_dir())
 
 
+def read_stats_file(path: Path) -> dict | None:
+    """A shard's ``NNNNN_stats.json``, or None when a killed run left it empty or cut short.
+
+    img2dataset writes the file (not atomically) after closing the shard, and its resume skips every shard that has
+    one, so a partial stats file would keep its shard from ever being redone: see :func:`discard_partial_shards`.
+    """
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def discard_partial_shards(folder: Path) -> list[str]:
+    """Delete the stats file and the outputs of every shard whose stats file cannot be read, so that img2dataset's
+    resume fetches those shards again. Returns the shard names."""
+    redone = []
+    for stats in sorted(folder.glob("*_stats.json")) if folder.is_dir() else []:
+        if read_stats_file(stats) is not None:
+            continue
+        shard = stats.name.split("_")[0]
+        for path in folder.glob(f"{shard}.*"):
+            path.unlink(missing_ok=True)
+        stats.unlink(missing_ok=True)
+        redone.append(shard)
+    return redone
+
+
 def completed_shards(folder: Path) -> list[Path]:
-    """Parquet shards whose stats file exists (img2dataset writes it after the shard is complete)."""
+    """Parquet shards whose stats file is complete (img2dataset writes it after the shard is complete)."""
     out = []
     for stats in sorted(folder.glob("*_stats.json")):
         shard = folder / (stats.name.split("_")[0] + ".parquet")
-        if shard.is_file():
+        if shard.is_file() and read_stats_file(stats) is not None:
             out.append(shard)
     return out
 
@@ -226,7 +255,9 @@ def completed_shards(folder: Path) -> list[Path]:
 def read_shard_stats(folder: Path) -> list[dict]:
     rows = []
     for stats in sorted(folder.glob("*_stats.json")):
-        data = json.loads(stats.read_text())
+        data = read_stats_file(stats)
+        if data is None:  # a shard cut short by a killed run: it is redone by the next run
+            continue
         rows.append(
             {
                 "folder": folder.name,

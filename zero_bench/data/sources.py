@@ -1,24 +1,31 @@
 """Where dataset files come from: a local folder or archive, an HTTP(S) URL, or a Hugging Face Hub repo.
 
-Archives are unpacked safely: members with absolute paths, ``..`` components, links pointing outside the target,
-devices or FIFOs are refused before anything is written.
+Archives are unpacked safely: members with absolute paths, ``..`` components, duplicates, links pointing outside
+the target, devices or FIFOs, sizes beyond the free disk space and compression bombs are refused before anything is
+written; a local ``--from`` folder holding a link that points outside it is refused.
 """
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import shutil
 import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_path
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+MAX_RATIO = 200  # unpacked / packed bytes; images barely compress, text ~5x: beyond this it is a bomb
+RATIO_FLOOR = 1 << 20  # small members may compress better (a file of spaces); only bigger ones are checked
 _HF_RE = re.compile(r"^hf://(datasets|models|spaces)/([^/@]+)/([^/@]+?)(?:@([^/]+))?(?:/(.*))?$")
 
 
@@ -49,6 +56,8 @@ def is_archive(path: str | Path) -> bool:
 
 
 def _check_member(name: str, archive: Path) -> PurePosixPath:
+    if "\x00" in name:
+        raise ZeroBenchError(f"{archive}: refusing a member name with a NUL character: {name!r}")
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         raise ZeroBenchError(f"{archive}: refusing to unpack absolute path {name!r}")
@@ -65,45 +74,104 @@ def _inside(target: Path, candidate: Path) -> bool:
         return False
 
 
+def _check_members(archive: Path, names: list[str]) -> None:
+    """Every member path is relative, without ``..``, and appears once (a second copy would silently win)."""
+    seen: set[PurePosixPath] = set()
+    for name in names:
+        pure = _check_member(name, archive)
+        key = PurePosixPath(*pure.parts)  # "a//b" and "a/./b" name the same file as "a/b"
+        if key in seen and key.parts:
+            raise ZeroBenchError(f"{archive}: refusing an archive that holds {name!r} twice")
+        seen.add(key)
+
+
+def _check_sizes(archive: Path, target: Path, declared: int, ratios: list[tuple[str, int, int]]) -> None:
+    """Refuse before writing: more than the free disk space, or a member inflating by more than MAX_RATIO."""
+    for name, packed, size in ratios:
+        if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
+            raise ZeroBenchError(
+                f"{archive}: refusing {name!r}: {packed} bytes would unpack to {size} (more than {MAX_RATIO}x; "
+                "a compression bomb?)"
+            )
+    free = shutil.disk_usage(target).free
+    if declared > free:
+        raise ZeroBenchError(f"{archive}: unpacks to {declared} bytes, more than the {free} bytes free in {target}")
+
+
+def _copy_bounded(src: IO[bytes], out: IO[bytes], limit: int, archive: Path, name: str) -> None:
+    """Copy at most the member's declared size: a member that yields more than it declares is refused."""
+    copied = 0
+    while block := src.read(1 << 20):
+        copied += len(block)
+        if copied > limit:
+            raise ZeroBenchError(f"{archive}: member {name!r} holds more than its declared {limit} bytes")
+        out.write(block)
+
+
 def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
     """Unpack ``archive`` (zip / tar / tar.gz / tar.bz2 / tar.xz) into ``target``; returns the files written.
 
-    Every member is checked first: absolute paths, ``..``, links leaving ``target``, devices and FIFOs are refused
-    (nothing is written then).
+    Every member is checked first: absolute paths, ``..``, duplicates, links leaving ``target``, devices and
+    FIFOs, sizes beyond the free disk space and compression bombs are refused (nothing is written then).  A damaged
+    or truncated archive is reported in one line and whatever was unpacked from it is removed.
     """
     archive, target = Path(archive), Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     if not archive.is_file():
         raise ZeroBenchError(f"{archive}: archive not found")
-    if str(archive).lower().endswith(".zip"):
-        try:
-            zf = zipfile.ZipFile(archive)
-        except zipfile.BadZipFile as exc:
-            raise ZeroBenchError(f"{archive}: not a valid zip archive ({exc})") from exc
-        with zf:
-            infos = zf.infolist()
-            for info in infos:
-                _check_member(info.filename, archive)
-                mode = (info.external_attr >> 16) & 0o170000
-                if mode == 0o120000:  # symlink stored in a zip
-                    raise ZeroBenchError(f"{archive}: refusing to unpack symbolic link {info.filename!r}")
-            for info in infos:
-                dest = target / _check_member(info.filename, archive)
-                if info.is_dir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
-                written.append(dest)
-        return written
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
     try:
-        tf = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the `with tf:` below
-    except tarfile.TarError as exc:
-        raise ZeroBenchError(f"{archive}: not a valid tar archive ({exc})") from exc
-    with tf:
+        if str(archive).lower().endswith(".zip"):
+            _unpack_zip(archive, target, written)
+        else:
+            _unpack_tar(archive, target, written)
+    except ZeroBenchError:
+        _remove(written)
+        raise
+    except (EOFError, OSError, zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError) as exc:
+        _remove(written)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ZeroBenchError(f"{archive}: damaged or truncated archive ({reason})") from exc
+    except BaseException:
+        _remove(written)
+        raise
+    return written
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _unpack_zip(archive: Path, target: Path, written: list[Path]) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        _check_members(archive, [info.filename for info in infos])
+        for info in infos:
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == 0o120000:  # symlink stored in a zip
+                raise ZeroBenchError(f"{archive}: refusing to unpack symbolic link {info.filename!r}")
+        _check_sizes(
+            archive,
+            target,
+            sum(i.file_size for i in infos),
+            [(i.filename, i.compress_size, i.file_size) for i in infos],
+        )
+        for info in infos:
+            dest = target / _check_member(info.filename, archive)
+            if info.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            written.append(dest)
+            with zf.open(info) as src, open(dest, "wb") as out:
+                _copy_bounded(src, out, info.file_size, archive, info.filename)
+
+
+def _unpack_tar(archive: Path, target: Path, written: list[Path]) -> None:
+    with tarfile.open(archive, "r:*") as tf:
         members = tf.getmembers()
+        _check_members(archive, [m.name for m in members if not m.isdir()])
         for m in members:
             rel = _check_member(m.name, archive)
             if m.isdev() or m.isfifo():
@@ -115,6 +183,8 @@ def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
                     raise ZeroBenchError(
                         f"{archive}: refusing link {m.name!r} -> {m.linkname!r} leaving the target folder"
                     )
+        declared = sum(m.size for m in members if m.isfile())
+        _check_sizes(archive, target, declared, [(archive.name, archive.stat().st_size, declared)])
         for m in members:
             dest = target / _check_member(m.name, archive)
             if m.isdir():
@@ -122,19 +192,31 @@ def safe_unpack(archive: str | Path, target: str | Path) -> list[Path]:
             elif m.isfile():
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 src = tf.extractfile(m)
-                assert src is not None
-                with src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                if src is None:
+                    raise ZeroBenchError(f"{archive}: cannot read member {m.name!r}")
                 written.append(dest)
+                with src, open(dest, "wb") as out:
+                    _copy_bounded(src, out, m.size, archive, m.name)
             elif m.issym() or m.islnk():
                 # materialise links as copies of their (checked, inside-target) destination
                 base = dest.parent if m.issym() else target
                 source = base / m.linkname
                 if source.is_file():
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, dest)
                     written.append(dest)
-    return written
+                    shutil.copyfile(source, dest)
+
+
+def check_folder_links(folder: Path) -> None:
+    """Refuse a source folder holding a symbolic link that resolves outside it (its target would be installed)."""
+    root = folder.resolve()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink() and not _inside(root, path):
+                raise ZeroBenchError(
+                    f"{path}: refusing a symbolic link that points outside {folder} (to {os.readlink(path)})"
+                )
 
 
 def download_url(url: str, dest: str | Path, *, timeout: float = 60, show_progress: bool = True) -> Path:
@@ -203,7 +285,7 @@ def materialize(source: str, workdir: str | Path) -> Path:
         folder = hf_snapshot(parse_hf_url(source), workdir / "hf")
         return _unpack_archives_in(folder, workdir)
     if source.startswith(("http://", "https://")):
-        name = Path(urllib.request.urlparse(source).path).name or "download"
+        name = Path(urllib.parse.urlparse(source).path).name or "download"
         local = download_url(source, workdir / "download" / name)
         if is_archive(local):
             safe_unpack(local, workdir / "unpacked")
@@ -213,6 +295,7 @@ def materialize(source: str, workdir: str | Path) -> Path:
     if not path.exists():
         raise ZeroBenchError(f"{path}: --from path not found")
     if path.is_dir():
+        check_folder_links(path)
         return path
     if is_archive(path):
         safe_unpack(path, workdir / "unpacked")

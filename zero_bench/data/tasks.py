@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import sha256_file
 from zero_bench.paths import data_root
 
 if TYPE_CHECKING:
@@ -81,54 +81,17 @@ def count_lines(path: Path) -> int:
 
 def install_task_dataset(name: str, source: str | None, root: str | Path | None = None, echo=print) -> InstallReport:
     """Unpack ``source`` into ``<data root>/<folder>`` in the expected layout, check it, pin checksums."""
-    from zero_bench.data.lock import LockFile
+    from zero_bench.data.lock import writing
     from zero_bench.data.registry import get_entry
-    from zero_bench.data.sources import materialize
 
     entry = get_entry(name)
     target = data_root(root) / entry.folder
     annotations, images, required = _expected(name)
     wanted = annotations + images
     report = InstallReport(name, target)
-    lock = LockFile.load(target)
     if source is not None:
-        work = data_root(root) / f".{name}.work"
-        shutil.rmtree(work, ignore_errors=True)
-        try:
-            folder = materialize(source, work)
-            base = _find_base(folder, wanted)
-            if base is None:
-                raise ZeroBenchError(f"{source}: none of the expected files found ({', '.join(wanted[:4])} ...)")
-            files: dict[str, Path] = {}
-            for rel in wanted:
-                src = base / rel
-                if not src.exists():
-                    alias = next((k for k, v in ALIASES.items() if v == rel and (base / k).exists()), None)
-                    src = base / alias if alias else src
-                if src.is_file():
-                    files[rel] = src
-                elif src.is_dir():
-                    for f in src.rglob("*"):
-                        if f.is_file():
-                            files[str(Path(rel) / f.relative_to(src))] = f
-            # refuse changed files before anything is written
-            digests = {rel: lock.check_file(name, rel, f) for rel, f in files.items()}
-            ours = _inside(work, folder)  # unpacked / downloaded by us: move, never touch the user's folder
-            for rel, f in files.items():
-                dest = target / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(f".{dest.name}.tmp")
-                if ours:
-                    shutil.move(f, tmp)
-                else:
-                    shutil.copyfile(f, tmp)
-                tmp.replace(dest)
-                report.installed.append(rel)
-            lock.record(name, {rel: target / rel for rel in files}, source=source, digests=digests)
-            if len(files) > 0:
-                echo(f"installed {len(files)} files into {target}")
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        with writing(data_root(root), f"download {name}"):  # concurrent downloads into one root: one at a time
+            _install(name, source, target, data_root(root) / f".{name}.work", wanted, report, echo)
     # check the layout
     for rel in annotations + images:
         path = target / rel
@@ -144,6 +107,60 @@ def install_task_dataset(name: str, source: str | None, root: str | Path | None 
         )
     _check_images(name, target, report)
     return report
+
+
+def _install(
+    name: str, source: str, target: Path, work: Path, wanted: list[str], report: InstallReport, echo: Callable
+) -> None:
+    """Materialise ``source`` in ``work``, check every file against the lock, then install them all or none."""
+    from zero_bench.data.lock import LockFile
+    from zero_bench.data.sources import materialize
+
+    shutil.rmtree(work, ignore_errors=True)
+    lock = LockFile.load(target)
+    try:
+        folder = materialize(source, work)
+        base = _find_base(folder, wanted)
+        if base is None:
+            raise ZeroBenchError(f"{source}: none of the expected files found ({', '.join(wanted[:4])} ...)")
+        files: dict[str, Path] = {}
+        for rel in wanted:
+            src = base / rel
+            if not src.exists():
+                alias = next((k for k, v in ALIASES.items() if v == rel and (base / k).exists()), None)
+                src = base / alias if alias else src
+            if src.is_file():
+                files[rel] = src
+            elif src.is_dir():
+                for f in src.rglob("*"):
+                    if f.is_file():
+                        files[str(Path(rel) / f.relative_to(src))] = f
+        # refuse changed files before anything is written
+        digests = {rel: lock.check_file(name, rel, f) for rel, f in files.items()}
+        ours = _inside(work, folder)  # unpacked / downloaded by us: move, never touch the user's folder
+        staged: list[tuple[Path, Path]] = []
+        try:  # stage every file first: a failure (disk full, ...) installs nothing
+            for rel, f in files.items():
+                dest = target / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_name(f".{dest.name}.tmp")
+                staged.append((tmp, dest))
+                if ours:
+                    shutil.move(f, tmp)
+                else:
+                    shutil.copyfile(f, tmp)
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, dest in staged:
+            tmp.replace(dest)
+        report.installed.extend(files)
+        lock.record(name, {rel: target / rel for rel in files}, source=source, digests=digests)
+        if len(files) > 0:
+            echo(f"installed {len(files)} files into {target}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _check_images(name: str, target: Path, report: InstallReport) -> None:
@@ -179,19 +196,3 @@ def verify_dataset(name: str, root: str | Path | None = None) -> VerifyReport:
     if not lock.files(name):
         raise ZeroBenchError(f"{lock.path}: no checksums recorded for {name}; run: zero-bench download {name}")
     return verify_against_lock(lock, name, target)
-
-
-def check_file_against_lock(path: str | Path, name: str, root: str | Path | None = None) -> None:
-    """For the evaluator: refuse an annotation file whose bytes differ from the ones pinned at download time."""
-    from zero_bench.data.lock import LockFile
-    from zero_bench.data.registry import get_entry
-
-    path = Path(path)
-    target = data_root(root) / get_entry(name).folder
-    lock = LockFile.load(target)
-    try:
-        rel = str(path.resolve().relative_to(target.resolve()))
-    except ValueError:
-        return
-    if rel in lock.files(name):
-        lock.check_file(name, rel, path, sha256=sha256_file(path))

@@ -70,15 +70,12 @@ def task_data_dir(spec: TaskSpec, data_dir: str | Path | None = None) -> Path:
 def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
     """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together.
 
-    Files pinned in the folder's lock file at download time must still have the pinned checksum.
+    Every file must still have the checksum pinned for it in the lock file of any folder above it.
     """
-    from zero_bench.data.lock import LockFile
+    from zero_bench.data.lock import check_pins
 
     split_spec = spec.splits[split]
-    lock = LockFile.load(folder)
-    digests = []
-    for rel in filter(None, (split_spec.annotation, split_spec.images)):
-        digests.append(lock.check_file(spec.dataset, rel, folder / rel))
+    digests = [check_pins(folder / rel) for rel in filter(None, (split_spec.annotation, split_spec.images))]
     if len(digests) == 1:
         return digests[0]
     return hashlib.sha256(":".join(digests).encode()).hexdigest()

@@ -73,8 +73,8 @@ def read_cn_clip(texts_path: Path, images_path: Path, *, task: str, split: str, 
     gold: list[tuple[int, int]] = []
     for number, record in read_json_lines(texts_path, ("text_id", "text", "image_ids")):
         text_id, image_ids = record["text_id"], record["image_ids"]
-        if not isinstance(text_id, int) or isinstance(text_id, bool):
-            raise DataFormatError(texts_path, "text_id must be an integer", number)
+        if not isinstance(text_id, int) or isinstance(text_id, bool) or not -(2**63) <= text_id < 2**63:
+            raise DataFormatError(texts_path, "text_id must be a 64-bit integer", number)
         if text_id in seen:
             raise DataFormatError(texts_path, f"duplicate text_id {text_id}", number)
         if not isinstance(record["text"], str):
@@ -84,7 +84,7 @@ def read_cn_clip(texts_path: Path, images_path: Path, *, task: str, split: str, 
                 texts_path, "image_ids must be a non-empty list (this split has no gold labels?)", number
             )
         for image_id in image_ids:
-            if image_id not in positions:
+            if not isinstance(image_id, int) or isinstance(image_id, bool) or image_id not in positions:
                 raise DataFormatError(texts_path, f"image id {image_id!r} is not in {images_path.name}", number)
             gold.append((len(texts), positions[image_id]))
         seen.add(text_id)

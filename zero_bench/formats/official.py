@@ -47,6 +47,16 @@ class _ImageIndex:
         return position
 
 
+def _plain_name(name: str) -> bool:
+    """A bare file name: no folder part (either slash), not ``.``/``..``, no NUL or other control character."""
+    return (
+        name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
 def _check_non_empty(path: Path, count: int) -> None:
     if count == 0:
         raise DataFormatError(path, "empty split: no samples")
@@ -87,6 +97,10 @@ def read_itm_jsonl(path: Path, image_dir: Path, *, task: str, split: str, sha256
         texts.append(record["text"])
         labels.append(int(label))
     _check_non_empty(path, len(texts))
+    if len(set(labels)) < 2:
+        raise DataFormatError(
+            path, f"every one of the {len(labels)} pairs has label {labels[0]}: ROC-AUC needs both labels 0 and 1"
+        )
     return MatchingData(
         task=task,
         split=split,
@@ -111,6 +125,8 @@ def flickr30k_cna_lines(path: Path) -> Iterator[tuple[int, str, str]]:
         image_id, hash_sign, _ = head.partition("#")
         if not tab or not hash_sign or not image_id:
             raise DataFormatError(path, "expected '<image_id>#<k><TAB><caption>'", number)
+        if not _plain_name(image_id):
+            raise DataFormatError(path, f"image id {image_id!r} is not a plain file name (no folders, no '..')", number)
         yield number, f"{image_id}.jpg", caption
 
 

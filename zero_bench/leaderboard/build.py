@@ -17,8 +17,12 @@ from urllib.parse import quote
 import pandas as pd
 
 from zero_bench.contamination.leaderboard import add_contamination, contamination_cell
-from zero_bench.fileio import atomic_write_bytes, sha256_file
+from zero_bench.errors import ZeroBenchError
+from zero_bench.fileio import atomic_write_bytes, inside_root, sha256_file
+from zero_bench.formats.canonical import MatchingData, RetrievalData
 from zero_bench.leaderboard.schema import (
+    RESCORE_TOLERANCE,
+    Entry,
     ModelFile,
     Rejected,
     check_entry_semantics,
@@ -77,14 +81,71 @@ class Loaded:
 # ------------------------------------------------------------------------------------------------ loading
 
 
-def load_submissions(root: Path) -> list[Loaded]:
-    """Read and validate every file in ``root/submissions`` (also the stored predictions' checksums)."""
+def rescore_entry(
+    entry: Entry,
+    spec: TaskSpec,
+    folder: Path,
+    data_dir: Path | None,
+    data_cache: dict[tuple[str, str], RetrievalData | MatchingData],
+    score_cache: dict[tuple[str, str, str | None], dict[str, float]],
+    path: Path,
+    prefix: str,
+) -> dict[str, float]:
+    """The metrics of a re-scored entry computed again from its stored predictions; the stored numbers must agree
+    (a hand-edited entry is refused), and the page shows only the computed ones."""
+    from zero_bench.formats import load_split
+    from zero_bench.predictions import score_predictions
+
+    key = (spec.name, entry.split)
+    if key not in data_cache:
+        try:
+            data_cache[key] = load_split(spec, data_dir, entry.split)
+        except ZeroBenchError as exc:
+            raise Rejected(
+                prefix, f"cannot re-score {spec.name}/{entry.split} ({exc}); pass --data-dir with its annotations", path
+            ) from exc
+    data = data_cache[key]
+    if data.annotation_sha256 != entry.annotation_sha256:
+        raise Rejected(
+            f"{prefix}.annotation_sha256",
+            f"differs from the checksum {data.annotation_sha256} of the annotations it is re-scored against "
+            f"({data.source})",
+            path,
+        )
+    if entry.predictions_file is None:  # unreachable: the Entry validator requires it of a re-scored entry
+        raise Rejected(f"{prefix}.predictions_file", "a re-scored entry needs its predictions file", path)
+    scored = (spec.name, entry.split, entry.predictions_sha256)  # the checksum was verified by the caller
+    if scored not in score_cache:  # identical bytes score identically: each distinct file is scored once
+        try:
+            score_cache[scored] = score_predictions(spec, data, folder / entry.predictions_file)
+        except ZeroBenchError as exc:
+            raise Rejected(f"{prefix}.predictions_file", str(exc), path) from exc
+    metrics = score_cache[scored]
+    for name in sorted(set(entry.metrics) | set(metrics)):
+        stored, computed = entry.metrics.get(name), metrics.get(name)
+        if stored is None or computed is None or abs(stored - computed) > RESCORE_TOLERANCE:
+            raise Rejected(
+                f"{prefix}.metrics.{name}",
+                f"stored {stored} but the stored predictions score {computed} (tolerance {RESCORE_TOLERANCE}); "
+                "the entry changed after it was submitted",
+                path,
+            )
+    return metrics
+
+
+def load_submissions(root: Path, data_dir: Path | None = None) -> list[Loaded]:
+    """Read and validate every file in ``root/submissions`` (also the stored predictions' checksums), re-scoring
+    every re-scored entry from its stored predictions against the annotations in ``data_dir``."""
     from zero_bench.leaderboard.submit import read_model_file
 
     folder = root / "submissions"
     if not folder.is_dir():
         return []
+    if folder.is_symlink():
+        raise Rejected("folder", "submissions/ must not be a symbolic link", folder)
     checksums = official_checksums(root)
+    data_cache: dict[tuple[str, str], RetrievalData | MatchingData] = {}
+    score_cache: dict[tuple[str, str, str | None], dict[str, float]] = {}
     out: list[Loaded] = []
     referenced: set[str] = set()
     names: dict[str, str] = {}
@@ -121,6 +182,9 @@ def load_submissions(root: Path) -> list[Loaded]:
                 if sha256_file(stored) != entry.predictions_sha256:
                     raise Rejected(f"{prefix}.predictions_sha256", f"does not match {entry.predictions_file}", path)
                 referenced.add(entry.predictions_file)
+            if entry.status == "re-scored":
+                metrics = rescore_entry(entry, spec, folder, data_dir, data_cache, score_cache, path, prefix)
+                model_file.entries[index] = entry.model_copy(update={"metrics": metrics})
         out.append(Loaded(slug, model_file))
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         for item in sorted(sub.rglob("*")):
@@ -441,15 +505,15 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
         "entries": entries,
         "overall": [
             {
-                "slug": r.slug,
-                "setting": r.setting,
-                "status": r.status,
-                "score": _num(r.score),
-                "covered": int(r.covered),
-                "tasks": r.tasks,
-                "rank": int(r.rank),
+                "slug": r["slug"],
+                "setting": r["setting"],
+                "status": r["status"],
+                "score": _num(r["score"]),
+                "covered": int(r["covered"]),
+                "tasks": r["tasks"],
+                "rank": int(r["rank"]),
             }
-            for r in overall.itertuples(index=False)
+            for r in overall.to_dict("records")
         ],
         "n_tasks": len(tasks),
     }
@@ -484,10 +548,10 @@ def build_html(data: dict) -> str:
 # ------------------------------------------------------------------------------------------------ build
 
 
-def render(root: Path) -> dict[str, bytes]:
+def render(root: Path, data_dir: Path | None = None) -> dict[str, bytes]:
     """Every generated file (path relative to the leaderboard root -> bytes)."""
     tasks = all_tasks()
-    loaded = load_submissions(root)
+    loaded = load_submissions(root, data_dir)
     frame = add_contamination(entries_frame(loaded, tasks), loaded, root)
     overall = overall_frame(frame, len(tasks))
     pngs = build_charts(frame, tasks)
@@ -500,34 +564,37 @@ def render(root: Path) -> dict[str, bytes]:
     return files
 
 
-def build(root: str | Path, out: str | Path | None = None) -> list[Path]:
-    """Regenerate the leaderboard from ``root/submissions`` into ``out`` (default ``root``); old charts go."""
+def build(root: str | Path, out: str | Path | None = None, data_dir: str | Path | None = None) -> list[Path]:
+    """Regenerate the leaderboard from ``root/submissions`` into ``out`` (default ``root``); old charts go.
+
+    Nothing is written, renamed or deleted through a symbolic link below ``out`` (it could lead outside)."""
     root = Path(root)
-    out = Path(out) if out is not None else root
-    files = render(root)
+    target = Path(out) if out is not None else root
+    files = render(root, Path(data_dir) if data_dir is not None else None)
+    paths = {rel: inside_root(target, rel) for rel in sorted(files)}  # every path checked before the first write
+    stale = [inside_root(target, rel) for rel in _left_over(target, files)]
     written = []
-    for rel, data in sorted(files.items()):
-        path = out / rel
-        atomic_write_bytes(path, data)
+    for rel, path in paths.items():
+        atomic_write_bytes(path, files[rel])
         written.append(path)
-    chart_dir = out / CHART_DIR
-    if chart_dir.is_dir():
-        for stale in sorted(chart_dir.glob("*.png")):
-            if f"{CHART_DIR}/{stale.name}" not in files:
-                stale.unlink()
+    for path in stale:
+        path.unlink()
     return written
 
 
-def stale_files(root: str | Path) -> list[str]:
+def _left_over(target: Path, files: dict[str, bytes]) -> list[str]:
+    """Charts under ``target`` that the build no longer generates."""
+    chart_dir = inside_root(target, CHART_DIR)
+    if not chart_dir.is_dir():
+        return []
+    return [f"{CHART_DIR}/{p.name}" for p in sorted(chart_dir.glob("*.png")) if f"{CHART_DIR}/{p.name}" not in files]
+
+
+def stale_files(root: str | Path, data_dir: str | Path | None = None) -> list[str]:
     """Generated files under ``root`` that differ from a fresh build (or are missing / left over)."""
     root = Path(root)
-    files = render(root)
+    files = render(root, Path(data_dir) if data_dir is not None else None)
     problems = [
         rel for rel, data in sorted(files.items()) if not (root / rel).is_file() or (root / rel).read_bytes() != data
     ]
-    chart_dir = root / CHART_DIR
-    if chart_dir.is_dir():
-        problems += [
-            f"{CHART_DIR}/{p.name}" for p in sorted(chart_dir.glob("*.png")) if f"{CHART_DIR}/{p.name}" not in files
-        ]
-    return problems
+    return problems + _left_over(root, files)

@@ -24,8 +24,9 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -33,11 +34,10 @@ from zero_bench.errors import ZeroBenchError
 from zero_bench.results import RunInfo
 from zero_bench.taskspec import MEAN_RECALL_PARTS, MeanRecall, TaskKind, TaskSpec, all_tasks
 
-FORMAT = "zero-bench-leaderboard-model/1"
+FORMAT: Final = "zero-bench-leaderboard-model/1"
 BUNDLE_FORMAT = "zero-bench-bundle/1"
 
 MAX_SUBMISSION_BYTES = 1 << 20  # a Result JSON or a bundle
-MAX_PREDICTIONS_BYTES = 256 << 20
 MAX_STRING = 500  # characters, any string in a submission
 MAX_ENTRIES = 64  # entries in one bundle
 MAX_KEYS = 32  # keys in any JSON object
@@ -122,20 +122,39 @@ class ModelFile(BaseModel):
 # --------------------------------------------------------------------------------------------------- helpers
 
 
+def normalise_name(name: str) -> str:
+    """NFKC form of a model name: full-width letters, ligatures and compatibility forms become their plain forms."""
+    return unicodedata.normalize("NFKC", name)
+
+
 def slugify(name: str) -> str:
     """A file-name-safe, lowercase ASCII slug of a model name: ``[a-z0-9-]``, 1..80 characters.
 
-    No path separators, dots, control characters or ``..`` can survive.  A name with no ASCII letters or digits
-    (e.g. all Chinese) gets ``model-<first 12 hex of sha256(name)>``.
+    No path separators, dots, control characters or ``..`` can survive.  Non-Latin letters are transliterated
+    (``anyascii``: 悟空 -> wukong) and a name holding any non-ASCII letter or digit also gets the first 12 hex of
+    sha256 of its NFKC form, so two names that transliterate alike (homophones, look-alike letters) stay distinct.
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].strip("-")
-    if not text:
-        text = "model-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
-    if text in _RESERVED:
-        text += "-model"
-    return text
+    from anyascii import anyascii
+
+    text = normalise_name(name)
+    slug = re.sub(r"[^a-z0-9]+", "-", anyascii(text).lower()).strip("-")[:80].strip("-")
+    if not slug or any(not c.isascii() and c.isalnum() for c in text):
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        slug = f"{slug[:67].strip('-')}-{digest}" if slug else f"model-{digest}"
+    if slug in _RESERVED:
+        slug += "-model"
+    return slug
+
+
+def confusable_with(name: str, others: Iterable[str]) -> str | None:
+    """The first of ``others`` that ``name`` can be mistaken for (Unicode confusables, case) without being it."""
+    from confusables import is_confusable
+
+    text = normalise_name(name)
+    for other in others:
+        if normalise_name(other) != text and is_confusable(text, normalise_name(other)):
+            return other
+    return None
 
 
 # Names some file systems (Windows) reserve, and names the leaderboard folder uses itself.
@@ -196,6 +215,10 @@ def load_json(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> Any:
         raise Rejected("file", "not UTF-8", path) from exc
     except json.JSONDecodeError as exc:
         raise Rejected("file", f"bad JSON at line {exc.lineno}: {exc.msg}", path) from exc
+    except RecursionError as exc:
+        raise Rejected("file", "bad JSON: nested too deeply", path) from exc
+    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
+        raise Rejected("file", f"bad JSON: {str(exc).splitlines()[0]}", path) from exc
 
 
 def known_task(name: str, where: str | Path, field: str = "task.name") -> TaskSpec:

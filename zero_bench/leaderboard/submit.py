@@ -12,19 +12,22 @@ Every check runs before anything is written; a rejection is one line naming the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import ValidationError
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import atomic_path, atomic_write_text, sha256_file
+from zero_bench.fileio import atomic_path, atomic_write_text, inside_root, sha256_file
+from zero_bench.formats.canonical import MatchingData, RetrievalData
 from zero_bench.leaderboard.schema import (
     BUNDLE_FORMAT,
     MAX_ENTRIES,
-    MAX_PREDICTIONS_BYTES,
     RESCORE_TOLERANCE,
     RESULT_FIELDS,
     Entry,
@@ -33,15 +36,22 @@ from zero_bench.leaderboard.schema import (
     Rejected,
     check_entry_semantics,
     check_raw,
+    confusable_with,
     dump_model_file,
     first_error,
     known_task,
     load_json,
+    normalise_name,
     official_checksums,
     predictions_name,
     slugify,
 )
+from zero_bench.predictions import MAX_PREDICTIONS_BYTES
 from zero_bench.results import Result
+from zero_bench.taskspec import TaskSpec
+
+LOCK_NAME = ".submit.lock"
+LOCK_TIMEOUT_S = 60  # a submit holds the lock for milliseconds (merge and write); longer means a stuck process
 
 
 @dataclass
@@ -60,9 +70,14 @@ class SubmitOutcome:
 
 
 def default_root() -> Path:
-    """The repository's ``leaderboard/`` folder (editable install), else ``./leaderboard``."""
-    repo = Path(__file__).resolve().parents[2] / "leaderboard"
-    return repo if repo.is_dir() else Path.cwd() / "leaderboard"
+    """The ``leaderboard/`` folder (one holding ``submissions/``) of the working tree: the current folder or the
+    nearest folder above it that has one."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        for candidate in (folder, folder / "leaderboard"):
+            if (candidate / "submissions").is_dir() and candidate.name == "leaderboard":
+                return candidate
+    raise ZeroBenchError(f"{here}: no leaderboard/submissions/ folder here or above; pass --root")
 
 
 def _parse(path: Path, predictions: Path | None) -> list[Candidate]:
@@ -122,9 +137,9 @@ def _card(result: Result, where: Path, prefix: str) -> ModelCard:
         raise Rejected(f"{p}.name", "must not be blank", where)
     try:
         return ModelCard(
-            name=info.name,
-            organisation=info.organisation,
-            link=info.link,
+            name=normalise_name(info.name),
+            organisation=info.organisation or "",  # checked non-blank above
+            link=info.link or "",
             parameters=info.parameters,
             training_data=info.training_data,
             checkpoint=info.checkpoint,
@@ -139,7 +154,11 @@ def _card(result: Result, where: Path, prefix: str) -> ModelCard:
 
 
 def _rescore(
-    cand: Candidate, spec, data_dir: Path | None, where: Path, checksums: dict[str, str], data_cache: dict
+    cand: Candidate,
+    spec: TaskSpec,
+    data_dir: Path | None,
+    where: Path,
+    data_cache: dict[tuple[str, str], RetrievalData | MatchingData],
 ) -> tuple[dict[str, float], str]:
     from zero_bench.formats import load_split
     from zero_bench.predictions import score_predictions
@@ -147,8 +166,7 @@ def _rescore(
     p = f"{cand.field}." if cand.field else ""
     pf = cand.field.removesuffix(".result") + ".predictions" if cand.field else "--predictions"
     pred = cand.predictions
-    assert pred is not None
-    if not pred.is_file():
+    if pred is None or not pred.is_file():
         raise Rejected(pf, f"file {pred} not found", where)
     size = pred.stat().st_size
     if size > MAX_PREDICTIONS_BYTES:
@@ -200,69 +218,98 @@ def submit(
     root: str | Path | None = None,
 ) -> SubmitOutcome:
     """Validate, re-score and store; raises :class:`Rejected` (nothing written) on any problem."""
+    where = Path(result_path)
+    board = Path(root) if root is not None else default_root()
+    candidates = _parse(where, Path(predictions) if predictions is not None else None)
+    card = _one_card(candidates, where)
+    checksums = official_checksums(board)
+    prepared = _prepare_entries(candidates, card, where, checksums, Path(data_dir) if data_dir is not None else None)
+    slug = slugify(card.name)
+    with _submissions_lock(board):  # read, merge and write the model file as one step among concurrent submits
+        target = inside_root(board, f"submissions/{slug}.json")
+        _check_name(board, card, where)
+        entries, replaced = _merge(target, card, [entry for entry, _ in prepared], replace, where)
+        _store(board, target, ModelFile(model=card, entries=entries), prepared)
+    return SubmitOutcome(path=target, slug=slug, stored=[entry for entry, _ in prepared], replaced=replaced)
+
+
+def _one_card(candidates: list[Candidate], where: Path) -> ModelCard:
+    """The model card, identical in every entry of a bundle."""
+    card = _card(candidates[0].result, where, candidates[0].field)
+    for cand in candidates[1:]:
+        this_card = _card(cand.result, where, cand.field)
+        if this_card != card:
+            diff = next(f for f in ModelCard.model_fields if getattr(this_card, f) != getattr(card, f))
+            raise Rejected(
+                f"{cand.field}.model.{diff}", "a bundle holds one model: the card differs from entries[0]", where
+            )
+    return card
+
+
+def _check_task(cand: Candidate, where: Path, checksums: dict[str, str]) -> TaskSpec:
+    """The task, version, split and annotation checksum of a candidate against the task definitions."""
+    r = cand.result
+    p = f"{cand.field}." if cand.field else ""
+    spec = known_task(r.task.name, where, f"{p}task.name")
+    if r.task.version != spec.version:
+        raise Rejected(
+            f"{p}task.version",
+            f"{r.task.version!r} is not the current version {spec.version!r} of task {spec.name}",
+            where,
+        )
+    if r.task.split not in spec.splits:
+        raise Rejected(f"{p}task.split", f"task {spec.name} has no split {r.task.split!r}", where)
+    official = checksums.get(f"{spec.name}/{spec.version}/{r.task.split}")
+    if official is not None and r.task.annotation_sha256 != official:
+        raise Rejected(
+            f"{p}task.annotation_sha256",
+            f"{r.task.annotation_sha256} is not the official checksum {official} of {spec.name}/{r.task.split}",
+            where,
+        )
+    return spec
+
+
+def _entry_fields(cand: Candidate, spec: TaskSpec, status: str) -> dict[str, Any]:
+    r = cand.result
+    return dict(
+        task=spec.name,
+        task_version=r.task.version,
+        split=r.task.split,
+        annotation_sha256=r.task.annotation_sha256,
+        setting=r.setting,
+        fine_tuned_on=r.model.fine_tuned_on,
+        status=status,
+        metrics=dict(r.metrics),
+        mean_recall=r.mean_recall,
+        rerank_top_k=r.rerank_top_k,
+        num_queries=r.num_queries,
+        checkpoint_sha256=r.model.checkpoint_sha256,
+        run=r.run,
+        source="submitted Result JSON without predictions (not re-scored)",
+    )
+
+
+def _prepare_entries(
+    candidates: list[Candidate], card: ModelCard, where: Path, checksums: dict[str, str], data_dir: Path | None
+) -> list[tuple[Entry, Path | None]]:
+    """Each candidate checked (and re-scored when it has predictions) into an entry, with its predictions file."""
     from zero_bench.version import __version__
 
-    where = Path(result_path)
-    root = Path(root) if root is not None else default_root()
-    data_dir = Path(data_dir) if data_dir is not None else None
-    candidates = _parse(where, Path(predictions) if predictions is not None else None)
-    checksums = official_checksums(root)
-
-    card: ModelCard | None = None
-    new_entries: list[Entry] = []
-    copies: list[tuple[Path, str]] = []  # (source predictions, stored name)
-    data_cache: dict = {}
-    seen: set[tuple] = set()
+    slug = slugify(card.name)
+    out: list[tuple[Entry, Path | None]] = []
+    data_cache: dict[tuple[str, str], RetrievalData | MatchingData] = {}
+    seen: set[tuple[str, str, str, str]] = set()
     for cand in candidates:
         r = cand.result
         p = f"{cand.field}." if cand.field else ""
-        this_card = _card(r, where, cand.field)
-        if card is None:
-            card = this_card
-        elif this_card != card:
-            diff = next(f for f in ModelCard.model_fields if getattr(this_card, f) != getattr(card, f))
-            raise Rejected(f"{p}model.{diff}", "a bundle holds one model: the card differs from entries[0]", where)
-        spec = known_task(r.task.name, where, f"{p}task.name")
-        if r.task.version != spec.version:
-            raise Rejected(
-                f"{p}task.version",
-                f"{r.task.version!r} is not the current version {spec.version!r} of task {spec.name}",
-                where,
-            )
-        if r.task.split not in spec.splits:
-            raise Rejected(f"{p}task.split", f"task {spec.name} has no split {r.task.split!r}", where)
-        official = checksums.get(f"{spec.name}/{spec.version}/{r.task.split}")
-        if official is not None and r.task.annotation_sha256 != official:
-            raise Rejected(
-                f"{p}task.annotation_sha256",
-                f"{r.task.annotation_sha256} is not the official checksum {official} of {spec.name}/{r.task.split}",
-                where,
-            )
+        spec = _check_task(cand, where, checksums)
         status = "re-scored" if cand.predictions is not None else "reported"
-        slug = slugify(card.name)
-        entry_fields = dict(
-            task=spec.name,
-            task_version=r.task.version,
-            split=r.task.split,
-            annotation_sha256=r.task.annotation_sha256,
-            setting=r.setting,
-            fine_tuned_on=r.model.fine_tuned_on,
-            status=status,
-            metrics=dict(r.metrics),
-            mean_recall=r.mean_recall,
-            rerank_top_k=r.rerank_top_k,
-            num_queries=r.num_queries,
-            checkpoint_sha256=r.model.checkpoint_sha256,
-            run=r.run,
-            source="submitted Result JSON without predictions (not re-scored)",
-        )
+        fields = _entry_fields(cand, spec, status)
         try:  # field checks before the (costly) re-scoring; the submitted numbers must be consistent
-            entry = Entry(**{**entry_fields, "status": "reported"})
+            entry = Entry(**{**fields, "status": "reported"})
         except ValidationError as exc:
             raise Rejected(*first_error(exc, cand.field), where) from exc
         check_entry_semantics(entry, where, cand.field, RESULT_FIELDS, status)
-        if status == "reported":
-            entry = Entry(**entry_fields)
         key = (spec.name, r.task.split, r.setting, status)
         if key in seen:
             raise Rejected(
@@ -271,61 +318,110 @@ def submit(
                 where,
             )
         seen.add(key)
-        if status == "re-scored":
-            rescored, digest = _rescore(cand, spec, data_dir, where, checksums, data_cache)
-            name = predictions_name(slug, spec.name, r.task.split, r.setting)
-            entry = Entry(
-                **{
-                    **entry_fields,
-                    "metrics": rescored,
-                    "predictions_sha256": digest,
-                    "predictions_file": name,
-                    "source": f"re-scored by zero-bench {__version__} from the submitted predictions",
-                }
-            )
-            copies.append((cand.predictions, name))
-        new_entries.append(entry)
+        if cand.predictions is None:
+            out.append((Entry(**fields), None))
+            continue
+        rescored, digest = _rescore(cand, spec, data_dir, where, data_cache)
+        entry = Entry(
+            **{
+                **fields,
+                "metrics": rescored,
+                "predictions_sha256": digest,
+                "predictions_file": predictions_name(slug, spec.name, r.task.split, r.setting),
+                "source": f"re-scored by zero-bench {__version__} from the submitted predictions",
+            }
+        )
+        out.append((entry, cand.predictions))
+    return out
 
-    assert card is not None
-    slug = slugify(card.name)
-    target = root / "submissions" / f"{slug}.json"
+
+@contextlib.contextmanager
+def _submissions_lock(board: Path) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    folder = inside_root(board, "submissions")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise ZeroBenchError(
+            f"{folder / LOCK_NAME}: another submit has held the lock for {LOCK_TIMEOUT_S} s; try again"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _check_name(board: Path, card: ModelCard, where: Path) -> None:
+    """Refuse a name that can be mistaken for another model's (look-alike letters, case)."""
+    names = []
+    for path in sorted((board / "submissions").glob("*.json")):
+        if path.is_symlink():
+            continue
+        try:
+            raw = load_json(path)
+        except Rejected:
+            continue  # the build reports a damaged file; it cannot hold a name to confuse
+        name = (
+            raw.get("model", {}).get("name") if isinstance(raw, dict) and isinstance(raw.get("model"), dict) else None
+        )
+        if isinstance(name, str):
+            names.append(name)
+    other = confusable_with(card.name, names)
+    if other is not None:
+        raise Rejected(
+            "model.name",
+            f"{card.name!r} can be mistaken for the existing model {other!r}; use that exact name or a distinct one",
+            where,
+        )
+
+
+def _merge(
+    target: Path, card: ModelCard, new_entries: list[Entry], replace: bool, where: Path
+) -> tuple[list[Entry], list[Entry]]:
+    """The model file's entries after adding ``new_entries`` (and the entries they replace)."""
+    if not target.exists():
+        return new_entries, []
+    old = read_model_file(target)
+    if old.model.name != card.name:
+        raise Rejected(
+            "model.name",
+            f"{card.name!r} maps to the file {target.name}, which belongs to another "
+            f"model ({old.model.name!r}); choose a distinct name",
+            where,
+        )
+    if old.model != card and not replace:
+        diff = next(f for f in ModelCard.model_fields if getattr(old.model, f) != getattr(card, f))
+        raise Rejected(
+            f"model.{diff}", f"differs from the stored card of {card.name!r}; pass --replace to update it", where
+        )
+    by_key = {e.key: e for e in old.entries}
     replaced: list[Entry] = []
-    if target.exists():
-        old = read_model_file(target)
-        if old.model.name != card.name:
-            raise Rejected(
-                "model.name",
-                f"{card.name!r} maps to the file {target.name}, which belongs to another "
-                f"model ({old.model.name!r}); choose a distinct name",
-                where,
-            )
-        if old.model != card and not replace:
-            diff = next(f for f in ModelCard.model_fields if getattr(old.model, f) != getattr(card, f))
-            raise Rejected(
-                f"model.{diff}", f"differs from the stored card of {card.name!r}; pass --replace to update it", where
-            )
-        by_key = {e.key: e for e in old.entries}
-        for entry in new_entries:
-            if entry.key in by_key:
-                if not replace:
-                    raise Rejected(
-                        "task",
-                        f"{card.name!r} already has a {entry.status} {entry.setting} entry for "
-                        f"{entry.task}/{entry.split}; pass --replace to replace it",
-                        where,
-                    )
-                replaced.append(by_key[entry.key])
-            by_key[entry.key] = entry
-        entries = list(by_key.values())
-    else:
-        entries = new_entries
-    text = dump_model_file(ModelFile(model=card, entries=entries))
+    for entry in new_entries:
+        if entry.key in by_key:
+            if not replace:
+                raise Rejected(
+                    "task",
+                    f"{card.name!r} already has a {entry.status} {entry.setting} entry for "
+                    f"{entry.task}/{entry.split}; pass --replace to replace it",
+                    where,
+                )
+            replaced.append(by_key[entry.key])
+        by_key[entry.key] = entry
+    return list(by_key.values()), replaced
 
-    # Every check passed: write the predictions copies, then the model file (atomically).
+
+def _store(board: Path, target: Path, model_file: ModelFile, prepared: list[tuple[Entry, Path | None]]) -> None:
+    """Every check passed: copy the predictions, then write the model file (each atomically, never via a link)."""
+    text = dump_model_file(model_file)
     written: list[Path] = []
     try:
-        for source, name in copies:
-            dest = root / "submissions" / name
+        for entry, source in prepared:
+            if source is None or entry.predictions_file is None:
+                continue
+            dest = inside_root(board, f"submissions/{entry.predictions_file}")
             with atomic_path(dest) as tmp:
                 shutil.copyfile(source, tmp)
             written.append(dest)
@@ -334,7 +430,6 @@ def submit(
         for dest in written:
             dest.unlink(missing_ok=True)
         raise
-    return SubmitOutcome(path=target, slug=slug, stored=new_entries, replaced=replaced)
 
 
 def read_model_file(path: Path) -> ModelFile:
