@@ -46,12 +46,13 @@ class ChunkCache:
     def _path(self, start: int) -> Path:
         return self.folder / f"chunk-{start:09d}-{self.chunk_size}.pt"
 
-    def load(self, start: int) -> Encoded | None:
+    def load(self, start: int, mmap: bool = False) -> Encoded | None:
+        """``mmap``: tensors stay on disk and are paged in as read (row reads of large states cost no memory)."""
         path = self._path(start)
         if not path.is_file():
             return None
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
         except Exception:  # a damaged chunk is recomputed, never trusted
             path.unlink(missing_ok=True)
             return None
