@@ -9,16 +9,17 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
 from zero_bench.evaluation.states import StateStore, compact, owned_starts, state_dtype
 from zero_bench.formats.canonical import ImageItem
-from zero_bench.models.protocol import Encoded
+from zero_bench.models.protocol import Encoded, Model
 
 AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -86,7 +87,7 @@ class EncodedSplit:
 
 def encode_split(
     kind: str,
-    model: object,
+    model: Model,
     items: Sequence,
     *,
     batch_size: int,
@@ -139,7 +140,7 @@ def encode_split(
 
 def _encode_chunks(
     kind: str,
-    model: object,
+    model: Model,
     items: Sequence,
     starts: list[int],
     chunk_size: int,
@@ -149,7 +150,7 @@ def _encode_chunks(
     precision: str,
     keep_states: bool,
     bar: Progress,
-    task: object,
+    task: TaskID,
 ) -> Iterator[tuple[int, Encoded]]:
     positions = [p for s in starts for p in range(s, min(s + chunk_size, len(items)))]
     if not positions:
@@ -162,8 +163,8 @@ def _encode_chunks(
             pin_memory=device.type == "cuda",
             persistent_workers=False,
         )
-        batches = (batch.to(device, non_blocking=True) for batch in loader)
-        encode = model.encode_images
+        batches: Iterator[Any] = (batch.to(device, non_blocking=True) for batch in loader)
+        encode: Callable[[Any], Encoded] = model.encode_images
     else:
         batches = ([items[p] for p in positions[i : i + batch_size]] for i in range(0, len(positions), batch_size))
         encode = model.encode_texts

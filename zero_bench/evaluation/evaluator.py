@@ -8,6 +8,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -32,6 +33,8 @@ from zero_bench.predictions import (
 from zero_bench.results import Result, RunInfo, TaskRef
 from zero_bench.taskspec import TaskSpec, get_task
 from zero_bench.version import __version__
+
+Precision = Literal["fp32", "fp16", "bf16"]
 
 
 def pick_device(device: str | None) -> torch.device:
@@ -171,12 +174,12 @@ def evaluate(
         mean_recall=spec.mean_recall,
         rerank_top_k=k,
         num_queries=counts,
-        predictions_sha256=sha256_file(predictions) if write else None,
+        predictions_sha256=sha256_file(predictions) if write and predictions is not None else None,
         run=RunInfo(
             toolkit_version=__version__,
             torch_version=torch.__version__,
             device=str(chosen),
-            precision=precision,
+            precision=cast(Precision, precision),  # checked against AUTOCAST_DTYPES above
             world_size=world,
             seed=seed,
             wall_time_s=round(wall, 3),

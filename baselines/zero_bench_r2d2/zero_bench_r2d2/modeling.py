@@ -17,7 +17,7 @@ Building blocks for training (GCPR / FGR / MLM / distillation losses live elsewh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -49,23 +49,23 @@ def _make_persistent(module: nn.Module, buffer: str) -> None:
     module._non_persistent_buffers_set.discard(buffer)
 
 
-def build_vision_tower(config: R2D2Config) -> nn.Module:
+def build_vision_tower(config: R2D2Config) -> Any:
     """HF CLIP vision transformer (transformers 5: ``CLIPVisionModel`` itself; 4.x: its ``vision_model``)."""
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    hf_config = CLIPVisionConfig(**config.vision, attn_implementation=TOWER_ATTENTION)
+    hf_config = CLIPVisionConfig(**config.vision)
+    hf_config.attn_implementation = TOWER_ATTENTION
     model = CLIPVisionModel(hf_config)
     tower = getattr(model, "vision_model", model)
     _make_persistent(tower.embeddings, "position_ids")
     return tower
 
 
-def build_text_encoder(config: R2D2Config) -> nn.Module:
+def build_text_encoder(config: R2D2Config) -> Any:
     from transformers import BertConfig, BertModel
 
-    hf_config = BertConfig(
-        **config.text, is_decoder=False, add_cross_attention=False, attn_implementation=TOWER_ATTENTION
-    )
+    hf_config = BertConfig(**config.text, is_decoder=False, add_cross_attention=False)
+    hf_config.attn_implementation = TOWER_ATTENTION
     model = BertModel(hf_config, add_pooling_layer=True)
     _make_persistent(model.embeddings, "position_ids")
     return model
@@ -208,6 +208,10 @@ class JointLayerStack(nn.Module):
         self.layer = nn.ModuleList([JointLayer(cfg, encoder_width) for _ in range(cfg["num_hidden_layers"])])
         self.gradient_checkpointing = False
 
+    def layers(self) -> list[JointLayer]:
+        """The layers, typed (``layer`` keeps the official state_dict name)."""
+        return [cast(JointLayer, layer) for layer in self.layer]
+
     def forward(
         self,
         hidden: torch.Tensor,
@@ -217,7 +221,7 @@ class JointLayerStack(nn.Module):
         output_hidden_states: bool = False,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         states = [hidden] if output_hidden_states else []
-        for layer in self.layer:
+        for layer in self.layers():
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 hidden = checkpoint(layer, hidden, mask, context, context_mask, use_reentrant=False)
             else:
@@ -399,13 +403,16 @@ class R2D2Model(nn.Module):
         self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
     ) -> torch.Tensor:
         """``itm_head`` on the text-query branch's CLS: [b, 2] (column 1 = match)."""
-        return self.itm_head(self.text_image_cross(text_tokens, text_mask, image_tokens)[:, 0, :])
+        self._require_cross()
+        return self.itm_head(self.text_joint_layer(text_tokens, text_mask, image_tokens, None)[0][:, 0, :])
 
     def image_text_logits(
         self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
     ) -> torch.Tensor:
         """``itm_head_i`` on the image-query branch's CLS: [b, 2]."""
-        return self.itm_head_i(self.image_text_cross(image_tokens, text_tokens, text_mask)[:, 0, :])
+        self._require_cross()
+        hidden = self.img_joint_layer(self.img_joint_proj(image_tokens), None, text_tokens, text_mask)[0]
+        return self.itm_head_i(hidden[:, 0, :])
 
     def itm_probs(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """Mean of both heads' softmax [b, 2] (the official matching prediction)."""
