@@ -26,7 +26,7 @@ def main() -> None:
         read.setdefault(store.n_items, []).extend(index.tolist())
         return original(store, index, device)
 
-    StateStore.rows = recording  # type: ignore[method-assign]
+    StateStore.rows = recording  # type: ignore[method-assign,assignment]
     result = evaluate(
         model, task, data_dir=data_dir, top_k=4, batch_size=2, use_cache=False, predictions=out_dir / "pred.jsonl"
     )

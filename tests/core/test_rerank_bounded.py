@@ -12,7 +12,7 @@ from tests.core.builders import ColourModel, make_itm_folder, make_itr_folder
 from zero_bench.evaluation.evaluator import evaluate
 from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings
 from zero_bench.evaluation.states import StateStore
-from zero_bench.formats import load_split
+from zero_bench.formats import MatchingData, load_split
 from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.retrieval import retrieval_topk
 from zero_bench.predictions import ranking_length, retrieval_metrics_from_rankings
@@ -25,7 +25,7 @@ def _in_memory(model: ColourModel, data_dir: Path, task: str, k: int) -> dict[st
     with torch.no_grad():
         images = model.encode_images(torch.stack([model.preprocess_image(i.open()) for i in data.images]))
         texts = model.encode_texts(list(data.texts))
-        if task == "icm":
+        if isinstance(data, MatchingData):
             pair_image = torch.from_numpy(data.pair_image)
             scores = model.score_pairs({"rgb": images.states["rgb"][pair_image]}, texts.states)
             return matching_metrics(data.labels, scores.double().numpy())
@@ -36,12 +36,27 @@ def _in_memory(model: ColourModel, data_dir: Path, task: str, k: int) -> dict[st
         scores = model.score_pairs(
             {"rgb": images.states["rgb"][keys // n_texts]}, {"colour": texts.states["colour"][keys % n_texts]}
         )
-    common = {"n_texts": n_texts, "add_similarity": True}
     ranked_i2t = rerank_rankings(
-        i2t, k, keys, scores, queries_are_images=True, n_candidates=n_texts, length=length_i2t, **common
+        i2t,
+        k,
+        keys,
+        scores,
+        queries_are_images=True,
+        n_texts=n_texts,
+        n_candidates=n_texts,
+        add_similarity=True,
+        length=length_i2t,
     )
     ranked_t2i = rerank_rankings(
-        t2i, k, keys, scores, queries_are_images=False, n_candidates=data.num_images, length=length_t2i, **common
+        t2i,
+        k,
+        keys,
+        scores,
+        queries_are_images=False,
+        n_texts=n_texts,
+        n_candidates=data.num_images,
+        add_similarity=True,
+        length=length_t2i,
     )
     return retrieval_metrics_from_rankings(data, ranked_i2t, ranked_t2i)
 
