@@ -129,7 +129,7 @@ def encode_split(
         for start, encoded in _encode_chunks(
             kind, model, items, pending, chunk_size, batch_size, num_workers, device, precision, keep_states, bar, task
         ):
-            encoded = compact(encoded, dtype)
+            encoded = compact(encoded, dtype)  # a chunk cut from batches: its own storage, not a view
             store.save(start, encoded)
             done[start] = encoded.embeddings
     local = torch.cat([done[s] for s in mine]).to(device)
@@ -177,7 +177,9 @@ def _encode_chunks(
         for batch in batches:
             with autocast(device, precision):
                 out = encode(batch)
-            out = _detach(out, keep_states)
+            out = compact(
+                _detach(out, keep_states), state_dtype(precision)
+            )  # to host memory, half precision, batch by batch
             buffer.append(out)
             buffered += out.embeddings.shape[0]
             finished += out.embeddings.shape[0]

@@ -21,6 +21,7 @@ from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings, score_
 from zero_bench.fileio import sha256_file
 from zero_bench.formats import MatchingData, RetrievalData, load_split
 from zero_bench.metrics.matching import matching_metrics
+from zero_bench.metrics.ranking import TopK
 from zero_bench.metrics.retrieval import retrieval_topk
 from zero_bench.models.protocol import Model, has_pair_scorer
 from zero_bench.paths import cache_dir
@@ -204,6 +205,16 @@ def _evaluate(
     return metrics, counts, 0
 
 
+def topk_keeping_threads(images: torch.Tensor, texts: torch.Tensor, depth: int) -> tuple[TopK, TopK]:
+    """``retrieval_topk``, with torch's intra-op thread count restored after it: the numba kernels' OpenMP start
+    resets it to every core, and the cross encoder then runs (much slower) on threads that contend."""
+    threads = torch.get_num_threads()
+    try:
+        return retrieval_topk(images, texts, depth)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _evaluate_retrieval(
     run: _Run,
     data: RetrievalData,
@@ -213,7 +224,7 @@ def _evaluate_retrieval(
     texts = run.encode("texts", data.texts)
     length_i2t, length_t2i = ranking_length(data.num_texts), ranking_length(data.num_images)
     depth = max(k, length_i2t, length_t2i)
-    i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth)
+    i2t, t2i = topk_keeping_threads(images.embeddings, texts.embeddings, depth)
     if k > 0:
         keys = candidate_keys(i2t, t2i, k, data.num_texts)
         assert images.states is not None and texts.states is not None  # a cross encoder keeps its states

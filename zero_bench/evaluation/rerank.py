@@ -16,7 +16,7 @@ import torch
 
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
 from zero_bench.evaluation.encode import autocast, progress_bar
-from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts
+from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts, upcast_states
 from zero_bench.metrics.ranking import TopK
 
 
@@ -88,11 +88,13 @@ def score_candidate_pairs(
             first, end = firsts[block], ends[block]
             if end == first:
                 continue
-            block_states = images.rows(torch.arange(block, block + images.chunk_length(block)), device)
+            # kept half precision while held; each pair batch's rows are widened as they are scored
+            block_states = images.rows(torch.arange(block, block + images.chunk_length(block)), device, upcast=False)
             for start in range(first, end, batch_size):
                 batch = sorted_keys[start : min(start + batch_size, end)]
                 distinct, pair_image = torch.unique(image_of[start : start + batch.numel()], return_inverse=True)
-                image_states = {name: value[distinct.to(device) - block] for name, value in block_states.items()}
+                local = distinct.to(device) - block
+                image_states = upcast_states({name: value[local] for name, value in block_states.items()})
                 text_states = texts.rows(batch % n_texts, device)
                 with autocast(device, precision):
                     scores = _score_batch(model, image_states, text_states, pair_image.to(device))

@@ -45,6 +45,10 @@ def compact(encoded: Encoded, dtype: torch.dtype) -> Encoded:
     return Encoded(encoded.embeddings.to(device="cpu", copy=True), states)
 
 
+def upcast_states(states: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.float() if v.is_floating_point() else v for k, v in states.items()}
+
+
 class StateStore:
     """Chunks of ``chunk_size`` items (the last may be shorter) in a :class:`ChunkCache`; rows read on demand."""
 
@@ -63,9 +67,10 @@ class StateStore:
             self._open[start] = hit.states
         return self._open[start]
 
-    def rows(self, index: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
-        """The states of items ``index`` (any order, repeats allowed), on ``device``; floating states come back in
-        float32 (what plugins are handed in an fp32 run; autocast narrows them again in a half-precision run)."""
+    def rows(self, index: torch.Tensor, device: torch.device, upcast: bool = True) -> dict[str, torch.Tensor]:
+        """The states of items ``index`` (any order, repeats allowed), on ``device``.  ``upcast``: floating states
+        in float32 (what plugins are handed in an fp32 run; autocast narrows them again in a half-precision run),
+        else as stored."""
         index = index.cpu()
         chunk_of = torch.div(index, self.chunk_size, rounding_mode="floor")
         first = self._chunk(int(chunk_of[0]) * self.chunk_size) if index.numel() else self._chunk(0)
@@ -77,7 +82,7 @@ class StateStore:
             for k, v in states.items():
                 out[k][where] = v[local]
         moved = {k: v.to(device, non_blocking=True) for k, v in out.items()}
-        return {k: v.float() if v.is_floating_point() else v for k, v in moved.items()}
+        return upcast_states(moved) if upcast else moved
 
     def close(self) -> None:
         """Unmap every chunk (the files stay)."""
