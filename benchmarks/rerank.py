@@ -82,9 +82,9 @@ class PeakSampler:
 # -- models -------------------------------------------------------------------------------------------------------
 
 
-def build_plugin(name: str, joint_layers: int):
-    """r2d2-tiny as shipped, or ``vit-b-width``: r2d2-vit-b joint layers (fewer of them) with 1-layer towers (the
-    towers are not used here: states are given)."""
+def build_plugin(name: str, joint_layers: int, device: str = "cpu"):
+    """``r2d2-tiny`` as shipped; ``vit-b-width``: r2d2-vit-b's joint layers (``joint_layers`` of them); ``r2d2-vit-l``:
+    r2d2-vit-l's six joint layers.  Towers of one layer except for r2d2-tiny (not used here: states are given)."""
     from zero_bench.models.protocol import ModelInfo
     from zero_bench_r2d2.config import load_config
     from zero_bench_r2d2.modeling import R2D2Model
@@ -92,11 +92,12 @@ def build_plugin(name: str, joint_layers: int):
     from zero_bench_r2d2.tokenizer import get_tokenizer
 
     torch.manual_seed(0)
-    cfg = load_config("r2d2-tiny" if name == "r2d2-tiny" else "r2d2-vit-b")
+    cfg = load_config({"vit-b-width": "r2d2-vit-b"}.get(name, name))
     if name != "r2d2-tiny":
         cfg.vision["num_hidden_layers"] = cfg.text["num_hidden_layers"] = 1
+    if name == "vit-b-width":
         cfg.joint["num_hidden_layers"] = joint_layers
-    model = R2D2Model(cfg).eval()
+    model = R2D2Model(cfg).eval().to(device)
     info = ModelInfo(name=name, parameters=sum(p.numel() for p in model.parameters()), training_data="random init")
     return R2D2Plugin(model, info, get_tokenizer(TEXT_POSITIONS)).eval()
 
@@ -160,7 +161,9 @@ def write_store(folder: Path, kind: str, n: int, chunk: int, make) -> StateStore
 # -- speed --------------------------------------------------------------------------------------------------------
 
 
-def ours(plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int, pair_batch: int):
+def ours(
+    plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int, pair_batch: int, precision: str = "fp32"
+):
     n_images, n_texts = img_emb.shape[0], txt_emb.shape[0]
     length_i2t, length_t2i = min(10, n_texts), min(10, n_images)  # rankings of up to 10, as predictions files
     i2t, t2i = topk_keeping_threads(img_emb, txt_emb, max(k, 10))
@@ -172,8 +175,8 @@ def ours(plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int
         texts,
         n_texts,
         batch_size=pair_batch,
-        device=torch.device("cpu"),
-        precision="fp32",
+        device=img_emb.device,
+        precision=precision,
         show_progress=False,
     )
     common = {"n_texts": n_texts, "add_similarity": True}
@@ -187,9 +190,12 @@ def ours(plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int
 
 
 def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path) -> dict:
+    """Ours and the official loop on the same pairs; ``args.device`` / ``args.precision`` for both."""
     from tests.r2d2.evalkit import official_cross_scores, official_rankings
+    from zero_bench.evaluation.encode import autocast
 
-    plugin = build_plugin(name, args.joint_layers)
+    device = torch.device(args.device)
+    plugin = build_plugin(name, args.joint_layers, args.device)
     cfg = plugin.model.config
     tokens, n_texts = cfg.num_patches + 1, n_images * args.per_image
     gen = torch.Generator().manual_seed(1)
@@ -199,29 +205,37 @@ def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path
     )
     texts = write_store(root / name, "texts", n_texts, chunk, lambda n: text_chunk(n, cfg.text_width, gen))
     img_emb, txt_emb = cosine(n_images, args.per_image, seed=2)
+    img_emb, txt_emb = img_emb.to(device), txt_emb.to(device)
     # the official loop gets the very same (half-precision) states, in memory
-    image_all = images.rows(torch.arange(n_images), torch.device("cpu"))["image_tokens"]
-    text_all = texts.rows(torch.arange(n_texts), torch.device("cpu"))
+    image_all = images.rows(torch.arange(n_images), device)["image_tokens"]
+    text_all = texts.rows(torch.arange(n_texts), device)
     sim = img_emb @ txt_emb.t()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     t_ours = t_official = float("inf")
+    run_ours = lambda: ours(plugin, img_emb, txt_emb, images, texts, k, args.pair_batch, args.precision)  # noqa: E731
     with torch.inference_mode():
-        ours(plugin, img_emb, txt_emb, images, texts, k, args.pair_batch)  # warm-up (first calls of each kernel)
+        run_ours()  # warm-up (first calls of each kernel)
         for _ in range(args.inner):  # best of --inner, interleaved, to damp a shared machine's noise
+            sync()
             began = time.perf_counter()
-            r_i2t, r_t2i, pairs = ours(plugin, img_emb, txt_emb, images, texts, k, args.pair_batch)
+            r_i2t, r_t2i, pairs = run_ours()
+            sync()
             t_ours = min(t_ours, time.perf_counter() - began)
             began = time.perf_counter()
-            i2t, t2i, official_pairs = official_cross_scores(
-                plugin.model, sim, image_all, text_all["text_tokens"], text_all["text_mask"], k
-            )
+            with autocast(device, args.precision):
+                i2t, t2i, official_pairs = official_cross_scores(
+                    plugin.model, sim, image_all, text_all["text_tokens"], text_all["text_mask"], k
+                )
             o_i2t, o_t2i = official_rankings(i2t, t2i)
             t_official = min(t_official, time.perf_counter() - began)
-    same_i2t = (r_i2t.numpy() == o_i2t[:, : r_i2t.shape[1]]).all(1)
-    same_t2i = (r_t2i.numpy() == o_t2i[:, : r_t2i.shape[1]]).all(1)
+    same_i2t = (r_i2t.cpu().numpy() == o_i2t[:, : r_i2t.shape[1]]).all(1)
+    same_t2i = (r_t2i.cpu().numpy() == o_t2i[:, : r_t2i.shape[1]]).all(1)
     agree = np.concatenate([same_i2t, same_t2i]).mean()
     return {
         "section": "speed",
-        "model": name if name == "r2d2-tiny" else f"{name} ({args.joint_layers} joint layers)",
+        "model": f"{name} ({cfg.joint['num_hidden_layers']} joint layers)",
+        "device": args.device,
+        "precision": args.precision,
         "image_tokens": tokens,
         "joint_hidden": cfg.joint_width,
         "images": n_images,
@@ -305,6 +319,8 @@ def main() -> None:
     parser.add_argument("--reference-gallery", type=int, default=1_000)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable on a shared machine)")
     parser.add_argument("--inner", type=int, default=2, help="timings per measurement (the best is printed)")
+    parser.add_argument("--device", default="cpu", help="speed runs only (the memory figure is host memory)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="speed runs only")
     parser.add_argument("--skip", nargs="*", default=[], choices=["vit-b-width", "r2d2-tiny", "memory"])
     args = parser.parse_args()
     if args.quick:
