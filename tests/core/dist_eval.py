@@ -22,9 +22,11 @@ def main() -> None:
     read: dict[int, list[int]] = {}  # store size -> every row this rank read from it
     original = StateStore.rows
 
-    def recording(store: StateStore, index: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+    def recording(
+        store: StateStore, index: torch.Tensor, device: torch.device, upcast: bool = True
+    ) -> dict[str, torch.Tensor]:
         read.setdefault(store.n_items, []).extend(index.tolist())
-        return original(store, index, device)
+        return original(store, index, device, upcast)
 
     StateStore.rows = recording  # type: ignore[method-assign,assignment]
     result = evaluate(

@@ -70,10 +70,12 @@ def test_block_by_block_equals_all_states_in_memory(tmp_path: Path, monkeypatch:
     reads: list[tuple[int, int, torch.dtype]] = []  # (store size, rows read at once, stored dtype)
     original = StateStore.rows
 
-    def recording(store: StateStore, index: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+    def recording(
+        store: StateStore, index: torch.Tensor, device: torch.device, upcast: bool = True
+    ) -> dict[str, torch.Tensor]:
         stored = next(iter(store._chunk(int(index[0]) // store.chunk_size * store.chunk_size).values()))
         reads.append((store.n_items, index.numel(), stored.dtype))
-        return original(store, index, device)
+        return original(store, index, device, upcast)
 
     monkeypatch.setattr(StateStore, "rows", recording)
     model = ColourModel(cross=True, noise=1.5)
