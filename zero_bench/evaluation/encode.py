@@ -130,7 +130,8 @@ def encode_split(
             kind, model, items, pending, chunk_size, batch_size, num_workers, device, precision, keep_states, bar, task
         ):
             encoded = compact(encoded, dtype)  # a chunk cut from batches: its own storage, not a view
-            store.save(start, encoded)
+            if cached or keep_states:  # else nothing would read it back
+                store.save(start, encoded)
             done[start] = encoded.embeddings
     local = torch.cat([done[s] for s in mine]).to(device)
     embeddings = local if world == 1 else gather_rows(local, sizes)
