@@ -275,8 +275,8 @@ def memory(args: argparse.Namespace, root: Path) -> dict:
     n_ref = min(args.reference_gallery, gallery)
     ref_base = rss_anon_mb()
     with PeakSampler() as ref_peak, torch.inference_mode():
-        held_images = image_chunk(n_ref, tokens, width, gen)["image_tokens"]
-        held_texts = text_chunk(n_ref, width, gen)
+        held_images = torch.randn(n_ref, tokens, width, generator=gen)  # float32, as the encoder returned them
+        held_texts = {k: v.float() if v.is_floating_point() else v for k, v in text_chunk(n_ref, width, gen).items()}
         i2t, t2i = topk_keeping_threads(img_emb[:n_ref], txt_emb[:n_ref], 10)
         keys = candidate_keys(i2t, t2i, args.memory_top_k, n_ref)
         for start in range(0, keys.numel(), args.pair_batch):
