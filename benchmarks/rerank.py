@@ -1,16 +1,27 @@
-"""Re-ranking cost: our evaluator against the official per-query loop, same tiny R2D2 and generated ICR data.
+"""Re-ranking: speed against the official per-query, per-direction loop, and peak memory against a gallery.
 
-    python benchmarks/rerank.py --images 300 --per-image 2 --top-k 16 --threads 1
+    python benchmarks/rerank.py --threads 2     # full figures (ViT-B-width joint layers, r2d2-tiny, 20,000 images)
+    python benchmarks/rerank.py --quick         # a check that everything runs (small sizes)
 
-* ours: ``evaluate(plugin, "icr", top_k=k, use_cache=False)`` on CPU: candidate pairs of both directions pooled and
-  de-duplicated, scored in batches of ``--pair-batch`` across queries.  Its re-ranking time is the run minus the
-  same run with ``top_k=0`` (encoding + cosine ranking only).
-* official: ``compute_cross_score`` restated (zero_bench/testing.py): for each image query its k candidates
-  (image repeated k times) in one batch, then for each text query its k candidates, nothing shared between the
-  directions; encoding through the module methods in batches of 64.
+Speed, for each model (random weights; the ViT-B-width model is r2d2-vit-b with ``--joint-layers`` joint layers,
+hidden 768, 12 heads, 197 image tokens; r2d2-tiny as shipped):
 
-Both are checked to give the same recall numbers.  Prints one JSON line per repeat (best of ``--inner`` timings).  Weights are random (a tiny
-R2D2 perturbed as the official tiny fixture), captions random Chinese characters, images random colour noise.
+* official: ``compute_cross_score`` restated (zero_bench/testing.py): for each image query its k candidates with
+  the image repeated k times, then for each text query its k candidates; all 64 text positions; nothing shared.
+* ours: the evaluator's re-ranking stage (:func:`zero_bench.evaluation.rerank.score_candidate_pairs` and
+  ``rerank_rankings``): both directions' pairs pooled and de-duplicated, read back image block by image block from
+  the on-disk states, padding cut, the last layer for [CLS] only, each image's keys/values once per batch.
+
+Both start from the same states (the half-precision states the evaluator keeps, so both compute on equal inputs) and
+the same cosine matrix; the share of queries whose top-10 agree is printed.  Captions map to images as in ICR
+(``--per-image`` each); the cosine matrix is a noisy version of that truth, so both directions share candidates.
+
+Memory (``--gallery`` images of ViT-B-width states, 197 x 768, one caption each, k = ``--memory-top-k``): the peak
+anonymous resident memory (RssAnon: heap and tensors; the memory-mapped state files are page cache) above the
+start, while the states are written chunk by chunk and re-ranked block by block.  The scorer there is a dot product
+of the [CLS] states (the cross encoder's own activations depend on the pair batch, not on the gallery).  Reference:
+every state in memory in float32, as the evaluator did before, measured at ``--reference-gallery`` images and scaled
+linearly to the gallery (its memory is proportional to the gallery).
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,118 +40,301 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CHARS = (
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
-    "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
-    "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道"
-)
+from zero_bench.evaluation.cache import ChunkCache  # noqa: E402
+from zero_bench.evaluation.evaluator import topk_keeping_threads  # noqa: E402
+from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings, score_candidate_pairs  # noqa: E402
+from zero_bench.evaluation.states import StateStore, compact, state_dtype  # noqa: E402
+from zero_bench.models.protocol import Encoded  # noqa: E402
+
+TEXT_POSITIONS = 64
 
 
-def make_data(root: Path, n_images: int, per_image: int, seed: int) -> None:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    image_dir = root / "IQR_IQM_ICR_ICM_images"
-    image_dir.mkdir(parents=True)
-    for i in range(n_images):
-        base = rng.integers(0, 256, size=3)
-        pixels = np.clip(base + rng.integers(-60, 61, size=(40, 40, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(image_dir / f"img{i:05d}.jpg", quality=95)
-    lines = []
-    for _j in range(per_image):
-        for i in range(n_images):
-            text = "".join(rng.choice(list(CHARS), size=int(rng.integers(8, 63))))
-            lines.append(json.dumps({"text": text, "image_path": f"images/img{i:05d}.jpg"}, ensure_ascii=False))
-    path = root / "ICR" / "val" / "long_itr_val.json"
-    path.parent.mkdir(parents=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def rss_anon_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no RssAnon in /proc/self/status (Linux only)")
 
 
-def run_ours(plugin, data: Path, k: int, pair_batch: int):
-    from zero_bench.evaluation.evaluator import evaluate
+class PeakSampler:
+    """Highest RssAnon seen by a background thread sampling every ``period`` seconds."""
 
-    began = time.perf_counter()
-    result = evaluate(plugin, "icr", data_dir=data, top_k=k, use_cache=False, device="cpu", pair_batch_size=pair_batch)
-    return result, time.perf_counter() - began
+    def __init__(self, period: float = 0.005) -> None:
+        self.period, self.peak, self._stop = period, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_anon_mb())
+            time.sleep(self.period)
+
+    def __enter__(self) -> PeakSampler:
+        self.peak = rss_anon_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_anon_mb())
 
 
-def run_official(plugin, data: Path, k: int):
-    from zero_bench.testing import official_cross_scores, official_rankings, official_recalls, read_itr
-    from zero_bench_r2d2.testing import encode_all
+# -- models -------------------------------------------------------------------------------------------------------
 
-    images, texts, img2txt = read_itr(data / "ICR" / "val" / "long_itr_val.json", data / "IQR_IQM_ICR_ICM_images")
-    began = time.perf_counter()
+
+def build_plugin(name: str, joint_layers: int, device: str = "cpu"):
+    """``r2d2-tiny`` as shipped; ``vit-b-width``: r2d2-vit-b's joint layers (``joint_layers`` of them); ``r2d2-vit-l``:
+    r2d2-vit-l's six joint layers.  Towers of one layer except for r2d2-tiny (not used here: states are given)."""
+    from zero_bench.models.protocol import ModelInfo
+    from zero_bench_r2d2.config import load_config
+    from zero_bench_r2d2.modeling import R2D2Model
+    from zero_bench_r2d2.plugin import R2D2Plugin
+    from zero_bench_r2d2.tokenizer import get_tokenizer
+
+    torch.manual_seed(0)
+    cfg = load_config({"vit-b-width": "r2d2-vit-b"}.get(name, name))
+    if name != "r2d2-tiny":
+        cfg.vision["num_hidden_layers"] = cfg.text["num_hidden_layers"] = 1
+    if name == "vit-b-width":
+        cfg.joint["num_hidden_layers"] = joint_layers
+    model = R2D2Model(cfg).eval().to(device)
+    info = ModelInfo(name=name, parameters=sum(p.numel() for p in model.parameters()), training_data="random init")
+    return R2D2Plugin(model, info, get_tokenizer(TEXT_POSITIONS)).eval()
+
+
+class ClsDot:
+    """The memory run's scorer: dot product of the image's and the text's [CLS] states."""
+
+    rerank_with_similarity = True
+
+    def score_pairs_by_image(
+        self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor], pair_image: torch.Tensor
+    ) -> torch.Tensor:
+        return (image_states["image_tokens"][pair_image, 0] * text_states["text_tokens"][:, 0]).sum(-1)
+
+    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:
+        n = image_states["image_tokens"].shape[0]
+        return self.score_pairs_by_image(image_states, text_states, torch.arange(n))
+
+
+# -- data ---------------------------------------------------------------------------------------------------------
+
+
+def cosine(n_images: int, per_image: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image and text embeddings where text t describes image t % n_images (noisy)."""
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.nn.functional.normalize(torch.randn(n_images, 64, generator=gen), dim=-1)
+    txt = img.repeat(per_image, 1) + 0.9 * torch.randn(n_images * per_image, 64, generator=gen) / 8
+    return img, torch.nn.functional.normalize(txt, dim=-1)
+
+
+def _batched(n: int, make_batch) -> dict[str, torch.Tensor]:
+    """Generated 64 rows at a time, each batch narrowed to half precision at once, as the evaluator's encoder
+    loop does, then joined into one chunk."""
+    parts = [compact(Encoded(torch.zeros(0), make_batch(min(64, n - i))), state_dtype("fp32")) for i in range(0, n, 64)]
+    return {k: torch.cat([p.states[k] for p in parts]) for k in parts[0].states}
+
+
+def image_chunk(n: int, tokens: int, width: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    return _batched(n, lambda b: {"image_tokens": torch.randn(b, tokens, width, generator=gen)})
+
+
+def text_chunk(n: int, width: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    def make(b: int) -> dict[str, torch.Tensor]:
+        lengths = torch.randint(8, TEXT_POSITIONS, (b,), generator=gen)
+        mask = (torch.arange(TEXT_POSITIONS)[None, :] < lengths[:, None]).long()
+        return {"text_tokens": torch.randn(b, TEXT_POSITIONS, width, generator=gen), "text_mask": mask}
+
+    return _batched(n, make)
+
+
+def write_store(folder: Path, kind: str, n: int, chunk: int, make) -> StateStore:
+    """Chunks written as the evaluator writes them (half precision), generated one at a time."""
+    cache = ChunkCache(folder, kind, chunk)
+    for start in range(0, n, chunk):
+        states = make(min(chunk, n - start))
+        size = next(iter(states.values())).shape[0]
+        cache.save(start, Encoded(torch.zeros(size, 1), states))
+    return StateStore(cache, n, chunk)
+
+
+# -- speed --------------------------------------------------------------------------------------------------------
+
+
+def ours(
+    plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int, pair_batch: int, precision: str = "fp32"
+):
+    n_images, n_texts = img_emb.shape[0], txt_emb.shape[0]
+    length_i2t, length_t2i = min(10, n_texts), min(10, n_images)  # rankings of up to 10, as predictions files
+    i2t, t2i = topk_keeping_threads(img_emb, txt_emb, max(k, 10))
+    keys = candidate_keys(i2t, t2i, k, n_texts)
+    scores = score_candidate_pairs(
+        plugin,
+        keys,
+        images,
+        texts,
+        n_texts,
+        batch_size=pair_batch,
+        device=img_emb.device,
+        precision=precision,
+        show_progress=False,
+    )
+    common = {"n_texts": n_texts, "add_similarity": True}
+    r_i2t = rerank_rankings(
+        i2t, k, keys, scores, queries_are_images=True, n_candidates=n_texts, length=length_i2t, **common
+    )
+    r_t2i = rerank_rankings(
+        t2i, k, keys, scores, queries_are_images=False, n_candidates=n_images, length=length_t2i, **common
+    )
+    return r_i2t, r_t2i, int(keys.numel())
+
+
+def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path) -> dict:
+    """Ours and the official loop on the same pairs; ``args.device`` / ``args.precision`` for both."""
+    from zero_bench.evaluation.encode import autocast
+    from zero_bench.testing import official_cross_scores, official_rankings
+
+    device = torch.device(args.device)
+    plugin = build_plugin(name, args.joint_layers, args.device)
+    cfg = plugin.model.config
+    tokens, n_texts = cfg.num_patches + 1, n_images * args.per_image
+    gen = torch.Generator().manual_seed(1)
+    chunk = args.block
+    images = write_store(
+        root / name, "images", n_images, chunk, lambda n: image_chunk(n, tokens, cfg.vision_width, gen)
+    )
+    texts = write_store(root / name, "texts", n_texts, chunk, lambda n: text_chunk(n, cfg.text_width, gen))
+    img_emb, txt_emb = cosine(n_images, args.per_image, seed=2)
+    img_emb, txt_emb = img_emb.to(device), txt_emb.to(device)
+    # the official loop gets the very same (half-precision) states, in memory
+    image_all = images.rows(torch.arange(n_images), device)["image_tokens"]
+    text_all = texts.rows(torch.arange(n_texts), device)
+    sim = img_emb @ txt_emb.t()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    t_ours = t_official = float("inf")
+    run_ours = lambda: ours(plugin, img_emb, txt_emb, images, texts, k, args.pair_batch, args.precision)  # noqa: E731
     with torch.inference_mode():
-        image_tokens, text_tokens, text_mask, sim = encode_all(plugin, images, texts, batch=64)
-        encoded = time.perf_counter()
-        i2t, t2i, pairs = official_cross_scores(plugin.model, sim, image_tokens, text_tokens, text_mask, k)
-    rank_i2t, rank_t2i = official_rankings(i2t, t2i)
-    loop = time.perf_counter() - encoded
-    txt2img = {t: i for i, ts in img2txt.items() for t in ts}
-    metrics = official_recalls(rank_i2t, rank_t2i, img2txt, txt2img)
-    return metrics, pairs, encoded - began, loop
+        run_ours()  # warm-up (first calls of each kernel)
+        for _ in range(args.inner):  # best of --inner, interleaved, to damp a shared machine's noise
+            sync()
+            began = time.perf_counter()
+            r_i2t, r_t2i, pairs = run_ours()
+            sync()
+            t_ours = min(t_ours, time.perf_counter() - began)
+            began = time.perf_counter()
+            with autocast(device, args.precision):
+                i2t, t2i, official_pairs = official_cross_scores(
+                    plugin.model, sim, image_all, text_all["text_tokens"], text_all["text_mask"], k
+                )
+            o_i2t, o_t2i = official_rankings(i2t, t2i)
+            t_official = min(t_official, time.perf_counter() - began)
+    same_i2t = (r_i2t.cpu().numpy() == o_i2t[:, : r_i2t.shape[1]]).all(1)
+    same_t2i = (r_t2i.cpu().numpy() == o_t2i[:, : r_t2i.shape[1]]).all(1)
+    agree = np.concatenate([same_i2t, same_t2i]).mean()
+    return {
+        "section": "speed",
+        "model": f"{name} ({cfg.joint['num_hidden_layers']} joint layers)",
+        "device": args.device,
+        "precision": args.precision,
+        "image_tokens": tokens,
+        "joint_hidden": cfg.joint_width,
+        "images": n_images,
+        "texts": n_texts,
+        "top_k": k,
+        "pairs_ours": pairs,
+        "pairs_official": official_pairs,
+        "s_ours": round(t_ours, 3),
+        "s_official": round(t_official, 3),
+        "speedup": round(t_official / t_ours, 2),
+        "pairs_per_s_ours": round(pairs / t_ours, 1),
+        "pairs_per_s_official": round(official_pairs / t_official, 1),
+        "top10_agree": round(float(agree), 4),
+        "target": ">= 3x",
+    }
+
+
+# -- memory -------------------------------------------------------------------------------------------------------
+
+
+def memory(args: argparse.Namespace, root: Path) -> dict:
+    tokens, width, gallery = 197, 768, args.gallery
+    gen = torch.Generator().manual_seed(3)
+    img_emb, txt_emb = cosine(gallery, 1, seed=4)
+    scorer = ClsDot()
+    base = rss_anon_mb()
+    began = time.perf_counter()
+    with PeakSampler() as ours_peak:
+        images = write_store(root / "mem", "images", gallery, args.block, lambda n: image_chunk(n, tokens, width, gen))
+        texts = write_store(root / "mem", "texts", gallery, args.block, lambda n: text_chunk(n, width, gen))
+        with torch.inference_mode():
+            _, _, pairs = ours(scorer, img_emb, txt_emb, images, texts, args.memory_top_k, args.pair_batch)
+        images.close()
+        texts.close()
+    took = time.perf_counter() - began
+    # the previous evaluator: every image's and text's states in memory (float32), pairs indexed out of them
+    n_ref = min(args.reference_gallery, gallery)
+    ref_base = rss_anon_mb()
+    with PeakSampler() as ref_peak, torch.inference_mode():
+        held_images = torch.randn(n_ref, tokens, width, generator=gen)  # float32, as the encoder returned them
+        held_texts = {k: v.float() if v.is_floating_point() else v for k, v in text_chunk(n_ref, width, gen).items()}
+        i2t, t2i = topk_keeping_threads(img_emb[:n_ref], txt_emb[:n_ref], 10)
+        keys = candidate_keys(i2t, t2i, args.memory_top_k, n_ref)
+        for start in range(0, keys.numel(), args.pair_batch):
+            batch = keys[start : start + args.pair_batch]
+            scorer.score_pairs(
+                {"image_tokens": held_images[batch // n_ref]},
+                {k: v[batch % n_ref] for k, v in held_texts.items()},
+            )
+        del held_images, held_texts
+    ref_mb = (ref_peak.peak - ref_base) * gallery / n_ref
+    ours_mb = ours_peak.peak - base
+    return {
+        "section": "memory",
+        "gallery": gallery,
+        "image_states": f"{tokens} x {width}",
+        "block_images": args.block,
+        "pairs": pairs,
+        "peak_mb_ours": round(ours_mb, 1),
+        "peak_mb_all_in_memory": round(ref_mb, 1),
+        "all_in_memory_measured_at": n_ref,
+        "ratio": round(ref_mb / max(ours_mb, 1e-9), 1),
+        "s_ours": round(took, 1),
+        "target": "<= 2048 MB",
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="r2d2-tiny")
-    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks that it runs")
+    parser.add_argument("--vitb-images", type=int, default=32, help="images in the ViT-B-width speed run")
+    parser.add_argument("--vitb-top-k", type=int, default=8, help="k of the ViT-B-width speed run")
+    parser.add_argument("--tiny-images", type=int, default=300, help="images in the r2d2-tiny speed run")
     parser.add_argument("--per-image", type=int, default=2)
     parser.add_argument("--top-k", type=int, default=16)
+    parser.add_argument("--joint-layers", type=int, default=2)
     parser.add_argument("--pair-batch", type=int, default=256)
+    parser.add_argument("--block", type=int, default=1024, help="images per block (= state chunk)")
+    parser.add_argument("--gallery", type=int, default=20_000)
+    parser.add_argument("--memory-top-k", type=int, default=4)
+    parser.add_argument("--reference-gallery", type=int, default=1_000)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable on a shared machine)")
-    parser.add_argument("--repeat", type=int, default=1, help="printed runs")
-    parser.add_argument("--inner", type=int, default=2, help="timings per run (the best is printed)")
+    parser.add_argument("--inner", type=int, default=2, help="timings per measurement (the best is printed)")
+    parser.add_argument("--device", default="cpu", help="speed runs only (the memory figure is host memory)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="speed runs only")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["vit-b-width", "r2d2-tiny", "memory"])
     args = parser.parse_args()
+    if args.quick:
+        args.vitb_images, args.tiny_images, args.vitb_top_k, args.top_k, args.inner = 6, 24, 4, 4, 1
+        args.gallery, args.reference_gallery, args.block = 600, 200, 128
     torch.set_num_threads(args.threads)
-
-    from zero_bench_r2d2.plugin import create_r2d2
-    from zero_bench_r2d2.testing import save_random_checkpoint
-
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="rerank-bench-") as tmp:
         root = Path(tmp)
-        make_data(root / "data", args.images, args.per_image, seed=0)
-        checkpoint = save_random_checkpoint(root / "tiny.pt", config=args.config)
-        plugin = create_r2d2(checkpoint=str(checkpoint), config=args.config)
-        run_ours(plugin, root / "data", 0, args.pair_batch)  # warm-up (first calls, image decoding caches)
-        for _ in range(args.repeat):
-            # best of --inner runs of each, interleaved, to damp the noise of a shared machine
-            t_dual = t_ours = t_enc = t_loop = float("inf")
-            for _ in range(args.inner):
-                dual, took = run_ours(plugin, root / "data", 0, args.pair_batch)
-                t_dual = min(t_dual, took)
-                ours, took = run_ours(plugin, root / "data", args.top_k, args.pair_batch)
-                t_ours = min(t_ours, took)
-                metrics, official_pairs, enc, loop = run_official(plugin, root / "data", args.top_k)
-                t_enc, t_loop = min(t_enc, enc), min(t_loop, loop)
-            same = all(abs(ours.metrics[key] - metrics[key]) < 1e-9 for key in ours.metrics)
-            ours_rerank = t_ours - t_dual
-            print(
-                json.dumps(
-                    {
-                        "config": args.config,
-                        "images": args.images,
-                        "texts": args.images * args.per_image,
-                        "top_k": args.top_k,
-                        "threads": args.threads,
-                        "pair_batch": args.pair_batch,
-                        "pairs_ours": ours.num_queries["pairs_scored"],
-                        "pairs_official": official_pairs,
-                        "rerank_s_ours": round(ours_rerank, 3),
-                        "rerank_s_official": round(t_loop, 3),
-                        "rerank_speedup": round(t_loop / ours_rerank, 2),
-                        "total_s_ours": round(t_ours, 3),
-                        "total_s_official": round(t_enc + t_loop, 3),
-                        "total_speedup": round((t_enc + t_loop) / t_ours, 2),
-                        "same_metrics": same,
-                        "r_mean": round(ours.metrics["r_mean"], 4),
-                        "r_mean_dual": round(dual.metrics["r_mean"], 4),
-                    }
-                ),
-                flush=True,
-            )
-            if not same:
-                raise SystemExit(f"metrics differ: ours {ours.metrics} official {metrics}")
+        runs = (("vit-b-width", args.vitb_images, args.vitb_top_k), ("r2d2-tiny", args.tiny_images, args.top_k))
+        for name, n, k in runs:
+            if name not in args.skip:
+                print(json.dumps(speed(name, args, n, k, root)), flush=True)
+        if "memory" not in args.skip:
+            print(json.dumps(memory(args, root)), flush=True)
 
 
 if __name__ == "__main__":

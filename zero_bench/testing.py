@@ -212,7 +212,7 @@ def official_cross_scores(
     for i in range(n_img):
         top = sim[i].topk(k_i)
         itm = model.itm_score(image_tokens[i].expand(k_i, -1, -1), text_tokens[top.indices], text_mask[top.indices])
-        i2t[i, top.indices] = itm + top.values
+        i2t[i, top.indices.cpu()] = (itm + top.values.to(itm.device)).cpu()
         pairs += k_i
     k_t = min(top_k, n_img)
     for t in range(n_txt):
@@ -220,7 +220,7 @@ def official_cross_scores(
         itm = model.itm_score(
             image_tokens[top.indices], text_tokens[t].expand(k_t, -1, -1), text_mask[t].expand(k_t, -1)
         )
-        t2i[t, top.indices] = itm + top.values
+        t2i[t, top.indices.cpu()] = (itm + top.values.to(itm.device)).cpu()
         pairs += k_t
     return i2t.numpy(), t2i.numpy(), pairs
 

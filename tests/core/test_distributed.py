@@ -62,3 +62,8 @@ def test_two_ranks_equal_one_process(tmp_path: Path, task: str) -> None:
         total = sum(c[kind] for c in calls)
         assert total == single_model.calls[kind], kind  # nothing done twice
         assert all(c[kind] > 0 for c in calls), kind  # both ranks worked
+    # Each rank read the states of its own images only (its encoded chunks): disjoint halves of the gallery.
+    n_images = 70 if task == "icr" else 12
+    reads = [set(json.loads((tmp_path / "out" / f"reads-{r}.json").read_text())[str(n_images)]) for r in (0, 1)]
+    assert reads[0] and reads[1] and not reads[0] & reads[1]
+    assert max(reads[0]) < min(reads[1])

@@ -17,14 +17,17 @@ def main() -> None:
     from zero_bench_r2d2.plugin import create_r2d2
 
     plugin = create_r2d2(checkpoint=checkpoint, config="r2d2-tiny")
-    calls = {"pairs": 0}
-    original = plugin.score_pairs
+    calls = {"pairs": 0, "images": 0}
+    original = plugin.score_pairs_by_image
 
-    def counting(image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:
-        calls["pairs"] += int(image_states["image_tokens"].shape[0])
-        return original(image_states, text_states)
+    def counting(
+        image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor], pair_image: torch.Tensor
+    ) -> torch.Tensor:
+        calls["pairs"] += int(pair_image.numel())
+        calls["images"] += int(image_states["image_tokens"].shape[0])
+        return original(image_states, text_states, pair_image)
 
-    plugin.score_pairs = counting
+    plugin.score_pairs_by_image = counting  # type: ignore[method-assign,unused-ignore]
     result = evaluate(
         plugin,
         "icr",

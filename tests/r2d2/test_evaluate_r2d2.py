@@ -258,8 +258,11 @@ def test_torchrun_two_ranks_equal_one_process(setup: dict, plugin) -> None:
     assert dist["metrics"] == pytest.approx(single.metrics, abs=1e-9)
     assert dist["num_queries"] == single.num_queries
     assert (out / "pred.jsonl").read_text() == single_pred.read_text()
-    pairs = [json.loads((out / f"pairs-{r}.json").read_text())["pairs"] for r in (0, 1)]
+    calls = [json.loads((out / f"pairs-{r}.json").read_text()) for r in (0, 1)]
+    pairs = [c["pairs"] for c in calls]
     assert sum(pairs) == single.num_queries["pairs_scored"] and min(pairs) > 0  # split, nothing scored twice
+    # pairs grouped by image: each batch's images are fewer than its pairs (their keys/values computed once)
+    assert sum(c["images"] for c in calls) < sum(pairs)
 
 
 def test_score_pairs_without_padding_equals_full_length(plugin) -> None:
@@ -284,5 +287,29 @@ def test_score_pairs_without_padding_equals_full_length(plugin) -> None:
             got = plugin.score_pairs(image_states, text_states)
             assert got.shape == (40,) and got.dtype == torch.float32
             assert torch.allclose(got, full, atol=1e-6, rtol=0)
+    finally:
+        plugin.pair_batch_size = before
+
+
+def test_pairs_sharing_an_image_equal_separate_rows(plugin) -> None:
+    """score_pairs_by_image (image-only work once per image) equals the full computation on expanded rows."""
+    gen = torch.Generator().manual_seed(5)
+    texts = ["狗" * n for n in (2, 6, 9, 16, 25, 40, 63)]
+    enc_i = plugin.encode_images(torch.rand(3, 3, 32, 32, generator=gen))
+    enc_t = plugin.encode_texts(texts)
+    pair_image = torch.tensor([0, 0, 0, 1, 2, 2, 1, 0, 2, 1, 1, 0])
+    pair_text = torch.randint(0, len(texts), (pair_image.numel(),), generator=gen)
+    text_states = {k: v[pair_text] for k, v in enc_t.states.items()}
+    expanded = enc_i.states["image_tokens"][pair_image]
+    with torch.no_grad():
+        full = plugin.model.itm_score(expanded, text_states["text_tokens"], text_states["text_mask"])
+    before = plugin.pair_batch_size
+    try:
+        for batch in (4, 256):
+            plugin.pair_batch_size = batch
+            shared = plugin.score_pairs_by_image(enc_i.states, text_states, pair_image)
+            separate = plugin.score_pairs({"image_tokens": expanded}, text_states)
+            assert torch.allclose(shared, full, atol=1e-6, rtol=0)
+            assert torch.allclose(separate, full, atol=1e-6, rtol=0)
     finally:
         plugin.pair_batch_size = before

@@ -94,8 +94,9 @@ class ChunkCache:
         print(f"zero-bench: cache chunk {path}: {reason}; recomputing it", file=sys.stderr)
         path.unlink(missing_ok=True)
 
-    def load(self, start: int, rows: int | None = None) -> Encoded | None:
-        """The chunk at ``start`` if present and sound (and of ``rows`` items when given); else None."""
+    def load(self, start: int, rows: int | None = None, mmap: bool = False) -> Encoded | None:
+        """The chunk at ``start`` if present and sound (and of ``rows`` items when given); else None.  ``mmap``:
+        tensors stay on disk and are paged in as read (row reads of large states cost no memory)."""
         path = self._path(start)
         if not path.is_file():
             return None
@@ -107,7 +108,7 @@ class ChunkCache:
             self._reject(path, "checksum differs from the cache index")
             return None
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
         except Exception as exc:  # any unpickling failure means a damaged chunk
             self._reject(path, f"unreadable ({type(exc).__name__})")
             return None

@@ -1,19 +1,25 @@
-"""Encoding every image and text of a split once: batched, cached in chunks, split across ranks, gathered."""
+"""Encoding every image and text of a split once: batched, in chunks on disk, split across ranks.
+
+Embeddings are gathered on every rank; states stay in the chunk files (see :mod:`zero_bench.evaluation.states`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache
-from zero_bench.evaluation.distributed import gather_rows, rank_and_world, shard
+from zero_bench.evaluation.distributed import gather_rows, rank_and_world
+from zero_bench.evaluation.states import StateStore, compact, owned_starts, state_dtype
 from zero_bench.formats.canonical import ImageItem
-from zero_bench.models.protocol import Encoded
+from zero_bench.models.protocol import Encoded, Model
 
 AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -71,61 +77,71 @@ def _detach(encoded: Encoded, keep_states: bool) -> Encoded:
     return Encoded(encoded.embeddings.detach().float(), states)
 
 
+@dataclass
+class EncodedSplit:
+    """A split's embeddings (every rank holds all of them) and, for a cross encoder, its states on disk."""
+
+    embeddings: torch.Tensor
+    states: StateStore | None
+
+
 def encode_split(
     kind: str,
-    model: object,
+    model: Model,
     items: Sequence,
     *,
     batch_size: int,
     num_workers: int,
     device: torch.device,
     precision: str,
-    cache: ChunkCache | None,
+    store: ChunkCache,
+    cached: bool,
     keep_states: bool,
     chunk_size: int,
     show_progress: bool,
-) -> Encoded:
-    """Encode ``items`` (ImageItems for kind 'images', strings for 'texts'); every rank returns all of them."""
+) -> EncodedSplit:
+    """Encode ``items`` (ImageItems for kind 'images', strings for 'texts') chunk by chunk into ``store``.
+
+    ``cached``: the store is the persistent cache, so finished chunks found there are reused.  Only the
+    embeddings stay in memory; states (when ``keep_states``) are written in half precision and read back later.
+    """
     rank, world = rank_and_world()
     if len(items) < world:
         raise ZeroBenchError(f"{len(items)} {kind} cannot be split across {world} processes: use fewer")
     chunk_size = min(chunk_size, -(-len(items) // world))  # every rank gets at least one chunk
-    chunk_starts = list(range(0, len(items), chunk_size))
-    mine = [chunk_starts[c] for c in shard(len(chunk_starts), rank, world)]
-    sizes = []
-    for r in range(world):
-        owned = [chunk_starts[c] for c in shard(len(chunk_starts), r, world)]
-        sizes.append(sum(min(chunk_size, len(items) - s) for s in owned))
-    done: dict[int, Encoded] = {}
-    if cache is not None:
+    mine = owned_starts(len(items), chunk_size, rank, world)
+    sizes = [
+        sum(min(chunk_size, len(items) - s) for s in owned_starts(len(items), chunk_size, r, world))
+        for r in range(world)
+    ]
+    done: dict[int, torch.Tensor] = {}
+    if cached:
         for start in mine:
-            hit = cache.load(start)
-            if hit is not None and hit.embeddings.shape[0] == min(chunk_size, len(items) - start):
-                done[start] = hit
+            hit = store.load(start, mmap=True)
+            complete = hit is not None and hit.embeddings.shape[0] == min(chunk_size, len(items) - start)
+            if hit is not None and complete and (hit.states or not keep_states):
+                done[start] = hit.embeddings.clone()
     pending = [s for s in mine if s not in done]
+    dtype = state_dtype(precision)
     with progress_bar(show_progress and rank == 0) as bar:
         total = sum(min(chunk_size, len(items) - s) for s in pending)
         task = bar.add_task(f"encoding {kind}", total=total, rate="")
         for start, encoded in _encode_chunks(
             kind, model, items, pending, chunk_size, batch_size, num_workers, device, precision, keep_states, bar, task
         ):
-            if cache is not None:
-                cache.save(start, encoded)
-            done[start] = encoded
-    local = _concat([done[s] for s in mine]) if mine else None
-    if world == 1:
-        assert local is not None
-        return Encoded(local.embeddings.to(device), {k: v.to(device) for k, v in local.states.items()})
-    assert local is not None
-    return Encoded(
-        gather_rows(local.embeddings.to(device), sizes),
-        {k: gather_rows(v.to(device), sizes) for k, v in local.states.items()},
-    )
+            encoded = compact(encoded, dtype)  # a chunk cut from batches: its own storage, not a view
+            if cached or keep_states:  # else nothing would read it back
+                store.save(start, encoded)
+            done[start] = encoded.embeddings
+    local = torch.cat([done[s] for s in mine]).to(device)
+    embeddings = local if world == 1 else gather_rows(local, sizes)
+    states = StateStore(store, len(items), chunk_size) if keep_states else None
+    return EncodedSplit(embeddings, states)
 
 
 def _encode_chunks(
     kind: str,
-    model: object,
+    model: Model,
     items: Sequence,
     starts: list[int],
     chunk_size: int,
@@ -135,7 +151,7 @@ def _encode_chunks(
     precision: str,
     keep_states: bool,
     bar: Progress,
-    task: object,
+    task: TaskID,
 ) -> Iterator[tuple[int, Encoded]]:
     positions = [p for s in starts for p in range(s, min(s + chunk_size, len(items)))]
     if not positions:
@@ -148,8 +164,8 @@ def _encode_chunks(
             pin_memory=device.type == "cuda",
             persistent_workers=False,
         )
-        batches = (batch.to(device, non_blocking=True) for batch in loader)
-        encode = model.encode_images
+        batches: Iterator[Any] = (batch.to(device, non_blocking=True) for batch in loader)
+        encode: Callable[[Any], Encoded] = model.encode_images
     else:
         batches = ([items[p] for p in positions[i : i + batch_size]] for i in range(0, len(positions), batch_size))
         encode = model.encode_texts
@@ -162,7 +178,9 @@ def _encode_chunks(
         for batch in batches:
             with autocast(device, precision):
                 out = encode(batch)
-            out = _detach(out, keep_states)
+            out = compact(
+                _detach(out, keep_states), state_dtype(precision)
+            )  # to host memory, half precision, batch by batch
             buffer.append(out)
             buffered += out.embeddings.shape[0]
             finished += out.embeddings.shape[0]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -14,7 +16,7 @@ import torch
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache, cache_key
 from zero_bench.evaluation.distributed import init_from_env, rank_and_world
-from zero_bench.evaluation.encode import AUTOCAST_DTYPES, encode_split
+from zero_bench.evaluation.encode import AUTOCAST_DTYPES, EncodedSplit, encode_split
 from zero_bench.evaluation.rerank import candidate_keys, candidate_scores, rerank_rankings, score_candidate_pairs
 from zero_bench.fileio import sha256_file
 from zero_bench.formats import MatchingData, RetrievalData, load_split
@@ -29,7 +31,7 @@ from zero_bench.metrics.ties import (
     reranked_rows,
     reranked_values,
 )
-from zero_bench.models.protocol import Encoded, Model, has_pair_scorer
+from zero_bench.models.protocol import Model, has_pair_scorer
 from zero_bench.paths import cache_dir
 from zero_bench.predictions import (
     ranking_length,
@@ -40,6 +42,8 @@ from zero_bench.predictions import (
 from zero_bench.results import Result, RunInfo, TaskRef
 from zero_bench.taskspec import TaskSpec, get_task
 from zero_bench.version import __version__
+
+Precision = Literal["fp32", "fp16", "bf16"]
 
 
 def pick_device(device: str | None) -> torch.device:
@@ -75,8 +79,9 @@ class _Run:
         self.batch_size, self.pair_batch_size, self.num_workers = batch_size, pair_batch_size, num_workers
         self.device, self.precision, self.use_cache, self.show_progress = device, precision, use_cache, show_progress
         self.cross = has_pair_scorer(model)
+        self.scratch = tempfile.TemporaryDirectory(prefix="zero-bench-states-")
 
-    def encode(self, kind: str, items: list) -> Encoded:
+    def encode(self, kind: str, items: list) -> EncodedSplit:
         key = (
             cache_key(
                 self.model.info,
@@ -91,8 +96,9 @@ class _Run:
             else None
         )
         chunk = self.batch_size * 16
-        cache = ChunkCache(cache_dir() / "encoded", key, chunk) if key else None
-        return encode_split(
+        # Without a persistent cache the chunks (states) go to a folder that is deleted with the run.
+        root = cache_dir() / "encoded" if key else Path(self.scratch.name)
+        encoded = encode_split(
             kind,
             self.model,
             items,
@@ -100,11 +106,15 @@ class _Run:
             num_workers=self.num_workers,
             device=self.device,
             precision=self.precision,
-            cache=cache,
+            store=ChunkCache(root, key or kind, chunk),
+            cached=key is not None,
             keep_states=self.cross,
             chunk_size=chunk,
             show_progress=self.show_progress,
         )
+        if kind == "texts" and encoded.states is not None:
+            encoded.states.share_all()  # any rank's images may pair with any text
+        return encoded
 
 
 def evaluate(
@@ -166,18 +176,8 @@ def evaluate(
     began = time.perf_counter()
     rank, world = rank_and_world()
     write = predictions is not None and rank == 0
-    if isinstance(data, RetrievalData):
-        k = spec.rerank_top_k if top_k is None else top_k
-        if not run.cross:
-            k = 0
-        metrics, tie_range, counts, ranked = _evaluate_retrieval(run, data, k, tie_rule)
-        if write:
-            write_retrieval_predictions(predictions, data, spec, *ranked)
-    else:
-        k, tie_range = 0, {}
-        metrics, counts, scores = _evaluate_matching(run, data)
-        if write:
-            write_matching_predictions(predictions, data, scores)
+    with run.scratch:
+        metrics, tie_range, counts, k = _evaluate(run, data, top_k, predictions if write else None, tie_rule)
     wall = time.perf_counter() - began
     info = model.info
     return Result(
@@ -190,18 +190,48 @@ def evaluate(
         mean_recall=spec.mean_recall,
         rerank_top_k=k,
         num_queries=counts,
-        predictions_sha256=sha256_file(predictions) if write else None,
+        predictions_sha256=sha256_file(predictions) if write and predictions is not None else None,
         run=RunInfo(
             toolkit_version=__version__,
             torch_version=torch.__version__,
             device=str(chosen),
-            precision=precision,
+            precision=cast(Precision, precision),  # checked against AUTOCAST_DTYPES above
             world_size=world,
             seed=seed,
             wall_time_s=round(wall, 3),
             timestamp=datetime.now(UTC).replace(microsecond=0),
         ),
     )
+
+
+def _evaluate(
+    run: _Run,
+    data: RetrievalData | MatchingData,
+    top_k: int | None,
+    predictions: str | Path | None,
+    tie_rule: TieRule,
+) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, int], int]:
+    """Metrics, their tie ranges, counts and the re-ranking depth used; writes the predictions when given a path."""
+    if isinstance(data, RetrievalData):
+        k = 0 if not run.cross else run.spec.rerank_top_k if top_k is None else top_k
+        metrics, tie_range, counts, ranked = _evaluate_retrieval(run, data, k, tie_rule)
+        if predictions is not None:
+            write_retrieval_predictions(predictions, data, run.spec, *ranked)
+        return metrics, tie_range, counts, k
+    metrics, counts, scores = _evaluate_matching(run, data)
+    if predictions is not None:
+        write_matching_predictions(predictions, data, scores)
+    return metrics, {}, counts, 0
+
+
+def topk_keeping_threads(images: torch.Tensor, texts: torch.Tensor, depth: int) -> tuple[TopK, TopK]:
+    """``retrieval_topk``, with torch's intra-op thread count restored after it: a kernel library that starts its
+    own thread pool can reset it to every core, and the cross encoder then runs (much slower) on contending threads."""
+    threads = torch.get_num_threads()
+    try:
+        return retrieval_topk(images, texts, depth)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _evaluate_retrieval(
@@ -215,14 +245,15 @@ def _evaluate_retrieval(
     length_i2t, length_t2i = ranking_length(data.num_texts), ranking_length(data.num_images)
     depth = max(k, length_i2t, length_t2i)
     # One more than needed, so that a tie across the end of a ranking shows.
-    i2t, t2i = retrieval_topk(images.embeddings, texts.embeddings, depth + 1)
+    i2t, t2i = topk_keeping_threads(images.embeddings, texts.embeddings, depth + 1)
     if k > 0:
         keys = candidate_keys(i2t, t2i, k, data.num_texts)
+        assert images.states is not None and texts.states is not None  # a cross encoder keeps its states
         pair_scores = score_candidate_pairs(
             run.model,
             keys,
-            images,
-            texts,
+            images.states,
+            texts.states,
             data.num_texts,
             batch_size=run.pair_batch_size,
             device=run.device,
@@ -305,11 +336,12 @@ def _evaluate_matching(run: _Run, data: MatchingData) -> tuple[dict[str, float],
     if run.cross:
         # Text i belongs to pair i, so pair keys are image * n_texts + pair.
         keys = pair_image * data.num_pairs + torch.arange(data.num_pairs, device=run.device)
+        assert images.states is not None and texts.states is not None
         scores = score_candidate_pairs(
             run.model,
             keys,
-            images,
-            texts,
+            images.states,
+            texts.states,
             data.num_pairs,
             batch_size=run.pair_batch_size,
             device=run.device,

@@ -1,7 +1,8 @@
 """Cross-encoder re-ranking of each query's dual-encoder top k, both directions at once.
 
 The candidate pairs of both directions are pooled and de-duplicated, so a pair that is a candidate for its image
-and for its text is scored once; pairs are scored in batches across queries and split across ranks.  As in the
+and for its text is scored once; pairs are scored image block by image block (bounded memory, see
+:func:`score_candidate_pairs`), in batches across queries, and split across ranks by image.  As in the
 official ``compute_cross_score``, a candidate's new score is the cross-encoder score (+ the cosine when the model
 asks for it), and every non-candidate ranks below all candidates (the official -100 fill), in index order.
 """
@@ -9,13 +10,14 @@ asks for it), and every non-candidate ranks below all candidates (the official -
 from __future__ import annotations
 
 import time
+from typing import Protocol, runtime_checkable
 
 import torch
 
-from zero_bench.evaluation.distributed import gather_rows, rank_and_world, shard
+from zero_bench.evaluation.distributed import gather_rows, rank_and_world
 from zero_bench.evaluation.encode import autocast, progress_bar
+from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts, upcast_states
 from zero_bench.metrics.ranking import TopK
-from zero_bench.models.protocol import Encoded
 
 
 def candidate_keys(i2t: TopK, t2i: TopK, k: int, n_texts: int) -> torch.Tensor:
@@ -26,11 +28,34 @@ def candidate_keys(i2t: TopK, t2i: TopK, k: int, n_texts: int) -> torch.Tensor:
     return torch.unique(torch.cat([from_images.reshape(-1), from_texts.reshape(-1)]))
 
 
+@runtime_checkable
+class ImageGroupScorer(Protocol):
+    """A cross encoder that scores pairs sharing images once per image where it can (R2D2: the image's keys and
+    values in each cross-attention layer).  ``image_states`` holds distinct images; pair k is image row
+    ``pair_image[k]`` with text row k.  Same scores as ``score_pairs`` on the expanded rows."""
+
+    def score_pairs_by_image(
+        self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor], pair_image: torch.Tensor
+    ) -> torch.Tensor: ...
+
+
+def _score_batch(
+    model: object,
+    image_states: dict[str, torch.Tensor],
+    text_states: dict[str, torch.Tensor],
+    pair_image: torch.Tensor,
+) -> torch.Tensor:
+    if isinstance(model, ImageGroupScorer):
+        return model.score_pairs_by_image(image_states, text_states, pair_image)
+    expanded = {name: value[pair_image] for name, value in image_states.items()}
+    return model.score_pairs(expanded, text_states)  # type: ignore[attr-defined]
+
+
 def score_candidate_pairs(
     model: object,
     keys: torch.Tensor,
-    images: Encoded,
-    texts: Encoded,
+    images: StateStore,
+    texts: StateStore,
     n_texts: int,
     *,
     batch_size: int,
@@ -38,27 +63,50 @@ def score_candidate_pairs(
     precision: str,
     show_progress: bool,
 ) -> torch.Tensor:
-    """``model.score_pairs`` for every key, batched; each rank scores a contiguous share."""
+    """``model.score_pairs`` for every pair key, in the order of ``keys``; returned on every rank.
+
+    Pairs are taken image block by image block (a block is one chunk of the image store): the block's image
+    states are read, its pairs scored in batches of ``batch_size`` (each batch reads its texts' rows) and the
+    block is dropped.  Each rank scores the pairs of the image chunks it encoded, so it reads only its own.
+    """
     rank, world = rank_and_world()
-    mine = shard(keys.numel(), rank, world)
-    local_keys = keys[mine.start : mine.stop]
-    out = torch.empty(local_keys.numel(), dtype=torch.float32, device=device)
-    began = time.perf_counter()
+    order = torch.sort(keys, stable=True)
+    sorted_keys = order.values
+    image_of = torch.div(sorted_keys, n_texts, rounding_mode="floor")
+    block_starts = chunk_starts(images.n_items, images.chunk_size)
+    block_bounds = torch.tensor([*block_starts, images.n_items], device=keys.device)
+    pair_bounds = torch.searchsorted(image_of, block_bounds).tolist()  # pairs of block b: [pair_bounds[b], ..[b+1])
+    ends = {s: pair_bounds[i + 1] for i, s in enumerate(block_starts)}
+    firsts = {s: pair_bounds[i] for i, s in enumerate(block_starts)}
+    shares = [owned_starts(images.n_items, images.chunk_size, r, world) for r in range(world)]
+    sizes = [sum(ends[s] - firsts[s] for s in share) for share in shares]
+    out = torch.empty(sizes[rank], dtype=torch.float32, device=device)
+    began, done = time.perf_counter(), 0
     with progress_bar(show_progress and rank == 0) as bar, torch.inference_mode():
-        task = bar.add_task("re-ranking pairs", total=local_keys.numel(), rate="")
-        for start in range(0, local_keys.numel(), batch_size):
-            batch = local_keys[start : start + batch_size]
-            image_idx, text_idx = batch // n_texts, batch % n_texts
-            image_states = {name: value[image_idx] for name, value in images.states.items()}
-            text_states = {name: value[text_idx] for name, value in texts.states.items()}
-            with autocast(device, precision):
-                scores = model.score_pairs(image_states, text_states)
-            out[start : start + batch.numel()] = scores.float().reshape(-1)
-            done = start + batch.numel()
-            bar.update(task, advance=batch.numel(), rate=f"{done / max(time.perf_counter() - began, 1e-9):.1f} pairs/s")
-    if world == 1:
-        return out
-    return gather_rows(out, [len(shard(keys.numel(), r, world)) for r in range(world)])
+        task = bar.add_task("re-ranking pairs", total=sizes[rank], rate="")
+        for block in shares[rank]:
+            first, end = firsts[block], ends[block]
+            if end == first:
+                continue
+            # kept half precision while held; each pair batch's rows are widened as they are scored
+            block_states = images.rows(torch.arange(block, block + images.chunk_length(block)), device, upcast=False)
+            for start in range(first, end, batch_size):
+                batch = sorted_keys[start : min(start + batch_size, end)]
+                distinct, pair_image = torch.unique(image_of[start : start + batch.numel()], return_inverse=True)
+                local = distinct.to(device) - block
+                image_states = upcast_states({name: value[local] for name, value in block_states.items()})
+                text_states = texts.rows(batch % n_texts, device)
+                with autocast(device, precision):
+                    scores = _score_batch(model, image_states, text_states, pair_image.to(device))
+                out[done : done + batch.numel()] = scores.float().reshape(-1)
+                done += batch.numel()
+                rate = done / max(time.perf_counter() - began, 1e-9)
+                bar.update(task, advance=batch.numel(), rate=f"{rate:.1f} pairs/s")
+            del block_states  # the next block replaces it
+    scores = out if world == 1 else gather_rows(out, sizes)
+    result = torch.empty_like(scores)
+    result[order.indices.to(scores.device)] = scores
+    return result
 
 
 def candidate_scores(

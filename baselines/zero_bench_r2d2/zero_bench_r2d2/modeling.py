@@ -17,8 +17,7 @@ Building blocks for training (GCPR / FGR / MLM / distillation losses live elsewh
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +33,9 @@ POSITION_ID_KEYS = (
     "img_joint_layer.embeddings.position_ids",
 )
 TEMP_INIT = 0.07
+KeysValues = tuple[torch.Tensor, torch.Tensor]
+# transformers' fused attention for the CLIP and BERT towers (torch.nn.functional.scaled_dot_product_attention)
+TOWER_ATTENTION = "sdpa"
 
 
 def _activation(name: str):
@@ -47,21 +49,23 @@ def _make_persistent(module: nn.Module, buffer: str) -> None:
     module._non_persistent_buffers_set.discard(buffer)
 
 
-def build_vision_tower(config: R2D2Config) -> nn.Module:
+def build_vision_tower(config: R2D2Config) -> Any:
     """HF CLIP vision transformer (transformers 5: ``CLIPVisionModel`` itself; 4.x: its ``vision_model``)."""
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
     hf_config = CLIPVisionConfig(**config.vision)
+    hf_config.attn_implementation = TOWER_ATTENTION
     model = CLIPVisionModel(hf_config)
     tower = getattr(model, "vision_model", model)
     _make_persistent(tower.embeddings, "position_ids")
     return tower
 
 
-def build_text_encoder(config: R2D2Config) -> nn.Module:
+def build_text_encoder(config: R2D2Config) -> Any:
     from transformers import BertConfig, BertModel
 
     hf_config = BertConfig(**config.text, is_decoder=False, add_cross_attention=False)
+    hf_config.attn_implementation = TOWER_ATTENTION
     model = BertModel(hf_config, add_pooling_layer=True)
     _make_persistent(model.embeddings, "position_ids")
     return model
@@ -100,17 +104,32 @@ class AttentionProjections(nn.Module):
         b, n, _ = x.shape
         return x.view(b, n, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, hidden: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None) -> torch.Tensor:
-        """``context_mask`` [b, m] (1 = attend, 0 = masked) over the keys; queries are never masked."""
-        q, k, v = self._split(self.query(hidden)), self._split(self.key(context)), self._split(self.value(context))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
-        if context_mask is not None:
-            keep = context_mask[:, None, None, :].to(torch.bool)
-            scores = scores.masked_fill(~keep, torch.finfo(scores.dtype).min)
-        probs = torch.softmax(scores, dim=-1)
-        if self.training and self.dropout_p > 0:
-            probs = F.dropout(probs, p=self.dropout_p)
-        out = torch.matmul(probs.to(v.dtype), v)
+    def keys_values(self, context: torch.Tensor) -> KeysValues:
+        """Keys and values of ``context`` [b, m, kv width], each [b, heads, m, head dim]."""
+        return self._split(self.key(context)), self._split(self.value(context))
+
+    def forward(
+        self,
+        hidden: torch.Tensor,
+        context: torch.Tensor | None,
+        context_mask: torch.Tensor | None,
+        context_kv: KeysValues | None = None,
+    ) -> torch.Tensor:
+        """``context_mask`` [b, m] (1 = attend, 0 = masked) over the keys; queries are never masked.
+
+        ``context_kv``: the context's :meth:`keys_values`, when the caller computed (and shared) them already.
+        """
+        if context_kv is None:
+            if context is None:
+                raise ValueError("attention needs the context or its keys and values")
+            context_kv = self.keys_values(context)
+        k, v = context_kv
+        q = self._split(self.query(hidden))
+        keep = None if context_mask is None else context_mask[:, None, None, :].to(torch.bool)
+        # one fused kernel (flash / memory-efficient on GPU); same softmax(q k^T / sqrt(d)) v as BERT's
+        out = F.scaled_dot_product_attention(
+            q, k.to(q.dtype), v.to(q.dtype), attn_mask=keep, dropout_p=self.dropout_p if self.training else 0.0
+        )
         b, _, n, _ = out.shape
         return out.transpose(1, 2).reshape(b, n, self.num_heads * self.head_dim)
 
@@ -134,8 +153,14 @@ class JointAttention(nn.Module):
         self.self = AttentionProjections(hidden, kv_width, heads, attn_dropout)
         self.output = AddNorm(hidden, hidden, eps, dropout)
 
-    def forward(self, hidden: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None) -> torch.Tensor:
-        return self.output(self.self(hidden, context, context_mask), hidden)
+    def forward(
+        self,
+        hidden: torch.Tensor,
+        context: torch.Tensor | None,
+        context_mask: torch.Tensor | None,
+        context_kv: KeysValues | None = None,
+    ) -> torch.Tensor:
+        return self.output(self.self(hidden, context, context_mask, context_kv), hidden)
 
 
 class Intermediate(nn.Module):
@@ -163,8 +188,17 @@ class JointLayer(nn.Module):
     def forward(
         self, hidden: torch.Tensor, mask: torch.Tensor | None, context: torch.Tensor, context_mask: torch.Tensor | None
     ) -> torch.Tensor:
-        hidden = self.attention(hidden, hidden, mask)
-        hidden = self.crossattention(hidden, context, context_mask)
+        return self.after_self_attention(self.attention(hidden, hidden, mask), context, context_mask)
+
+    def after_self_attention(
+        self,
+        hidden: torch.Tensor,
+        context: torch.Tensor | None,
+        context_mask: torch.Tensor | None,
+        context_kv: KeysValues | None = None,
+    ) -> torch.Tensor:
+        """Cross-attention and feed-forward on the self-attention's output (``context_kv``: precomputed)."""
+        hidden = self.crossattention(hidden, context, context_mask, context_kv)
         return self.output(self.intermediate(hidden), hidden)
 
 
@@ -173,6 +207,10 @@ class JointLayerStack(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList([JointLayer(cfg, encoder_width) for _ in range(cfg["num_hidden_layers"])])
         self.gradient_checkpointing = False
+
+    def layers(self) -> list[JointLayer]:
+        """The layers, typed (``layer`` keeps the official state_dict name)."""
+        return [cast(JointLayer, layer) for layer in self.layer]
 
     def forward(
         self,
@@ -183,7 +221,7 @@ class JointLayerStack(nn.Module):
         output_hidden_states: bool = False,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         states = [hidden] if output_hidden_states else []
-        for layer in self.layer:
+        for layer in self.layers():
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 hidden = checkpoint(layer, hidden, mask, context, context_mask, use_reentrant=False)
             else:
@@ -365,13 +403,16 @@ class R2D2Model(nn.Module):
         self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
     ) -> torch.Tensor:
         """``itm_head`` on the text-query branch's CLS: [b, 2] (column 1 = match)."""
-        return self.itm_head(self.text_image_cross(text_tokens, text_mask, image_tokens)[:, 0, :])
+        self._require_cross()
+        return self.itm_head(self.text_joint_layer(text_tokens, text_mask, image_tokens, None)[0][:, 0, :])
 
     def image_text_logits(
         self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
     ) -> torch.Tensor:
         """``itm_head_i`` on the image-query branch's CLS: [b, 2]."""
-        return self.itm_head_i(self.image_text_cross(image_tokens, text_tokens, text_mask)[:, 0, :])
+        self._require_cross()
+        hidden = self.img_joint_layer(self.img_joint_proj(image_tokens), None, text_tokens, text_mask)[0]
+        return self.itm_head_i(hidden[:, 0, :])
 
     def itm_probs(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """Mean of both heads' softmax [b, 2] (the official matching prediction)."""

@@ -19,7 +19,7 @@ from zero_bench.fileio import sha256_file
 from zero_bench.models.protocol import Encoded, ModelInfo
 from zero_bench_r2d2.checkpoints import CheckpointEntry, embed_dim_from, load_into, read_state_dict, resolve_checkpoint
 from zero_bench_r2d2.config import MAX_TEXT_LENGTH, R2D2Config, load_config
-from zero_bench_r2d2.modeling import R2D2Model
+from zero_bench_r2d2.modeling import KeysValues, R2D2Model
 from zero_bench_r2d2.preprocessing import R2D2ImageTransform
 from zero_bench_r2d2.tokenizer import R2D2Tokenizer, get_tokenizer
 
@@ -85,16 +85,23 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
     @torch.no_grad()
     def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:
         """ITM probability [n] for pairs (image_states row k, text_states row k)."""
-        try:
-            image_tokens = image_states["image_tokens"]
-            text_tokens, text_mask = text_states["text_tokens"], text_states["text_mask"]
-        except KeyError as exc:
+        rows = _state(image_states, "image_tokens").shape[0]
+        return self.score_pairs_by_image(image_states, text_states, torch.arange(rows, device=self.device))
+
+    @torch.no_grad()
+    def score_pairs_by_image(
+        self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor], pair_image: torch.Tensor
+    ) -> torch.Tensor:
+        """ITM probability [n] for pairs (image row ``pair_image[k]``, text row k); each distinct image of a batch
+        goes through the image-only work (its cross-attention keys and values in every layer of the text-query
+        branch, its projection and first self-attention in the image-query branch) once."""
+        image_tokens = _state(image_states, "image_tokens")
+        text_tokens, text_mask = _state(text_states, "text_tokens"), _state(text_states, "text_mask")
+        n = text_tokens.shape[0]
+        if text_mask.shape[0] != n or pair_image.shape[0] != n:
             raise ZeroBenchError(
-                f"R2D2 score_pairs: missing state {exc.args[0]!r} (states must come from encode_images/encode_texts)"
-            ) from None
-        n = image_tokens.shape[0]
-        if text_tokens.shape[0] != n or text_mask.shape[0] != n:
-            raise ZeroBenchError(f"R2D2 score_pairs: {n} image rows but {text_tokens.shape[0]} text rows")
+                f"R2D2 score_pairs: {pair_image.shape[0]} pairs but {n} text rows and {text_mask.shape[0]} masks"
+            )
         device = self.device
         out = torch.empty(n, dtype=torch.float32, device=device)
         if n == 0:
@@ -103,7 +110,7 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
         # other operation is per token, so the CLS outputs do not depend on them.  Rows are grouped by their
         # length rounded up to PAD_MULTIPLE and each group is cut to that length (the official code always runs
         # all 64 positions; same scores up to float rounding, much less work for short captions).
-        text_mask = text_mask.to(device)
+        text_mask, pair_image = text_mask.to(device), pair_image.to(device)
         positions = torch.arange(1, text_mask.shape[1] + 1, device=device)
         lengths = (text_mask.ne(0) * positions).amax(dim=1).clamp(min=1)  # last attended position + 1
         padded = ((lengths + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE).clamp(max=text_mask.shape[1])
@@ -111,43 +118,83 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
             rows = torch.nonzero(padded == length).squeeze(1)
             for start in range(0, rows.numel(), self.pair_batch_size):
                 idx = rows[start : start + self.pair_batch_size]
+                distinct, inverse = torch.unique(pair_image[idx], return_inverse=True)
                 out[idx] = cls_itm_score(
                     self.model,
-                    image_tokens[idx.to(image_tokens.device)].to(device),
+                    image_tokens[distinct.to(image_tokens.device)].to(device),
                     text_tokens[idx.to(text_tokens.device), :length].to(device),
                     text_mask[idx, :length],
+                    inverse,
                 )
         return out
 
 
-def _last_layer_cls(
-    layer: nn.Module,
-    hidden: torch.Tensor,
-    mask: torch.Tensor | None,
-    context: torch.Tensor,
-    context_mask: torch.Tensor | None,
+def _state(states: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    try:
+        return states[name]
+    except KeyError:
+        raise ZeroBenchError(
+            f"R2D2 score_pairs: missing state {name!r} (states must come from encode_images/encode_texts)"
+        ) from None
+
+
+def _shared(kv: KeysValues, pair_image: torch.Tensor) -> KeysValues:
+    """One image's keys and values repeated for each of its pairs (copied, not recomputed)."""
+    return kv[0][pair_image], kv[1][pair_image]
+
+
+def _text_query_logits(
+    model: R2D2Model,
+    images: torch.Tensor,
+    text_tokens: torch.Tensor,
+    text_mask: torch.Tensor,
+    pair_image: torch.Tensor,
 ) -> torch.Tensor:
-    """A joint layer's output for the [CLS] row only: its query attends to every (unmasked) row as usual."""
-    cls = layer.attention(hidden[:, :1], hidden, mask)
-    cls = layer.crossattention(cls, context, context_mask)
-    return layer.output(layer.intermediate(cls), cls)
+    """``itm_head`` logits of the text-query branch; the last layer runs for the [CLS] row alone (the only row
+    the head reads).  The image is every layer's cross-attention context: its keys/values once per image."""
+    layers = model.text_joint_layer.encoder.layers()
+    hidden = text_tokens
+    for depth, layer in enumerate(layers):
+        rows = hidden[:, :1] if depth == len(layers) - 1 else hidden
+        hidden = layer.attention(rows, hidden, text_mask)
+        kv = _shared(layer.crossattention.self.keys_values(images), pair_image)
+        hidden = layer.after_self_attention(hidden, None, None, kv)
+    return model.itm_head(hidden[:, 0, :])
+
+
+def _image_query_logits(
+    model: R2D2Model,
+    images: torch.Tensor,
+    text_tokens: torch.Tensor,
+    text_mask: torch.Tensor,
+    pair_image: torch.Tensor,
+) -> torch.Tensor:
+    """``itm_head_i`` logits of the image-query branch; the projection and the first self-attention see the image
+    alone, so they run once per image, the rest per pair; the last layer for the [CLS] row alone."""
+    layers = model.img_joint_layer.encoder.layers()
+    last = len(layers) - 1
+    own = model.img_joint_proj(images)
+    hidden = layers[0].attention(own[:, :1] if last == 0 else own, own, None)[pair_image]
+    for depth, layer in enumerate(layers):
+        if depth > 0:
+            hidden = layer.attention(hidden[:, :1] if depth == last else hidden, hidden, None)
+        hidden = layer.after_self_attention(hidden, text_tokens, text_mask)
+    return model.itm_head_i(hidden[:, 0, :])
 
 
 def cls_itm_score(
-    model: R2D2Model, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+    model: R2D2Model,
+    images: torch.Tensor,
+    text_tokens: torch.Tensor,
+    text_mask: torch.Tensor,
+    pair_image: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``model.itm_score`` [b] (float32), with each joint stack's last layer run for the [CLS] row alone, the only
-    row the ITM heads read (the other rows of the last layer feed nothing)."""
-    layers = model.text_joint_layer.encoder.layer
-    hidden = text_tokens
-    for layer in layers[:-1]:
-        hidden = layer(hidden, text_mask, image_tokens, None)
-    logits_t = model.itm_head(_last_layer_cls(layers[-1], hidden, text_mask, image_tokens, None)[:, 0, :])
-    layers = model.img_joint_layer.encoder.layer
-    hidden = model.img_joint_proj(image_tokens)
-    for layer in layers[:-1]:
-        hidden = layer(hidden, None, text_tokens, text_mask)
-    logits_i = model.itm_head_i(_last_layer_cls(layers[-1], hidden, None, text_tokens, text_mask)[:, 0, :])
+    """``model.itm_score`` [b] (float32) of pairs (``images[pair_image[k]]``, text k); ``pair_image`` None: one
+    image row per pair."""
+    if pair_image is None:
+        pair_image = torch.arange(text_tokens.shape[0], device=text_tokens.device)
+    logits_t = _text_query_logits(model, images, text_tokens, text_mask, pair_image)
+    logits_i = _image_query_logits(model, images, text_tokens, text_mask, pair_image)
     probs = (torch.softmax(logits_t.float(), dim=-1) + torch.softmax(logits_i.float(), dim=-1)) / 2
     return probs[:, 1]
 
@@ -205,7 +252,7 @@ def _build(
     )
     tokenizer = get_tokenizer(MAX_TEXT_LENGTH)
     if kind == "r2d2":
-        plugin: nn.Module = R2D2Plugin(
+        plugin: R2D2DualEncoderPlugin = R2D2Plugin(
             model, info, tokenizer, pair_batch_size=int(options.get("pair_batch_size") or 256)
         )
     else:
