@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.core.builders import make_cn_clip_folder
+from zero_bench.testing import make_cn_clip_folder
 from zero_bench.errors import DataFormatError
 from zero_bench.formats import load_split
 from zero_bench.taskspec import get_task

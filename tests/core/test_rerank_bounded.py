@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.core.builders import ColourModel, make_itm_folder, make_itr_folder
+from zero_bench.testing import ColourModel, make_itm_folder, make_itr_folder
 from zero_bench.evaluation.evaluator import evaluate
 from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings
 from zero_bench.evaluation.states import StateStore

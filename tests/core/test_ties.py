@@ -182,7 +182,7 @@ def _colour_scores(model, data) -> np.ndarray:
 
 @pytest.mark.parametrize("cross", [False, True])
 def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
-    from tests.core.builders import ColourModel, make_itr_folder
+    from zero_bench.testing import ColourModel, make_itr_folder
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import RetrievalData, load_split
     from zero_bench.predictions import score_predictions
