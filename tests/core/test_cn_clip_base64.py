@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zero_bench.testing import make_cn_clip_folder
 from zero_bench.errors import DataFormatError
 from zero_bench.formats import load_split
 from zero_bench.taskspec import get_task
+from zero_bench.testing import make_cn_clip_folder
 
 
 def _pixels(data) -> list[np.ndarray]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from zero_bench.testing import ColourModel, make_itm_folder, make_itr_folder
 from zero_bench.evaluation.evaluator import evaluate
 from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings
 from zero_bench.evaluation.states import StateStore
@@ -17,6 +16,7 @@ from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.retrieval import retrieval_topk
 from zero_bench.predictions import ranking_length, retrieval_metrics_from_rankings
 from zero_bench.taskspec import get_task
+from zero_bench.testing import ColourModel, make_itm_folder, make_itr_folder
 
 
 def _in_memory(model: ColourModel, data_dir: Path, task: str, k: int) -> dict[str, float]:

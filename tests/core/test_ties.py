@@ -182,12 +182,12 @@ def _colour_scores(model, data) -> np.ndarray:
 
 @pytest.mark.parametrize("cross", [False, True])
 def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
-    from zero_bench.testing import ColourModel, make_itr_folder
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import RetrievalData, load_split
     from zero_bench.predictions import score_predictions
     from zero_bench.results import Result
     from zero_bench.taskspec import get_task
+    from zero_bench.testing import ColourModel, make_itr_folder
 
     # 24 images in 12 colours, texts named by colour: the test model gives same-colour texts one embedding.
     make_itr_folder(tmp_path / "data", n_images=24, per_image=2)
@@ -222,14 +222,26 @@ def test_evaluate_tie_rule_and_tie_range(tmp_path: Path, cross: bool) -> None:
 
 
 def test_cli_tie_rule_option_and_note() -> None:
+    import subprocess
+    import sys
+
     from typer.testing import CliRunner
 
     from zero_bench.cli.app import app
     from zero_bench.cli.evaluate_cmd import tie_note
 
-    args = ["evaluate", "--model", "r2d2", "--task", "icr", "--tie-rule"]
-    out = CliRunner().invoke(app, [*args, "random"])
-    assert out.exit_code == 2 and "'random' is not one of" in " ".join(out.output.split())
+    args = ["evaluate", "--model", "r2d2", "--task", "icr", "--tie-rule", "random"]
+    out = subprocess.run([sys.executable, "-m", "zero_bench.cli.app", *args], capture_output=True, text=True)
+    # Refused before any data is read or model built: one line, exit 2.
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        "error: unknown tie rule 'random': expected one of index, official"
+    ]
+    twice = subprocess.run(
+        [sys.executable, "-m", "zero_bench.cli.app", *args[:-1], "index", "--tie-rule", "official"],
+        capture_output=True,
+        text=True,
+    )
+    assert twice.returncode == 2 and "--tie-rule was given 2 times" in twice.stderr
     assert "--tie-rule" in CliRunner().invoke(app, ["evaluate", "--help"]).output
     note = tie_note("official", {"txt_r1": (0.4, 1.2), "img_r1": (5.0, 5.0)})
     assert note == "; ties by official; tie-sensitive: txt_r1 0.40-1.20"

@@ -125,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 "--tie-rule": tie_rule,
             }
         )
+        rule = check_tie_rule(one["--tie-rule"]) if one["--tie-rule"] is not None else None
         same = one["--output"] is not None and one["--output"] == one["--predictions"]
         if same or (
             one["--predictions"] and one["--output"] and one["--output"].resolve() == one["--predictions"].resolve()
@@ -148,7 +149,7 @@ def register(app: typer.Typer) -> None:
             "device": one["--device"],
             "precision": one["--precision"],
             "seed": one["--seed"],
-            "tie_rule": check_tie_rule(one["--tie-rule"]) if one["--tie-rule"] is not None else None,
+            "tie_rule": rule,
         }
         settings = Settings(
             **{k: v for k, v in given.items() if v is not None}, use_cache=not no_cache, random_init=random_init

@@ -80,7 +80,9 @@ def _check_members(archive: Path, names: list[str]) -> None:
     for name in names:
         pure = _check_member(name, archive)
         key = PurePosixPath(*pure.parts)  # "a//b" and "a/./b" name the same file as "a/b"
-        if key in seen and key.parts:
+        if not key.parts:
+            raise ZeroBenchError(f"{archive}: refusing a file member without a name: {name!r}")
+        if key in seen:
             raise ZeroBenchError(f"{archive}: refusing an archive that holds {name!r} twice")
         seen.add(key)
 
