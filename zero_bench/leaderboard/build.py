@@ -65,6 +65,9 @@ METRIC_ORDER = (
 )
 SETTINGS = ("zero-shot", "fine-tuned")
 STATUSES = ("re-scored", "reported")
+# The benchmark's tasks are scored against R2D2: every task table shows each entry's gap to this model's entry.
+REFERENCE_SLUG = "r2d2-vit-l-14-zero-250m"
+GAP_LABEL = "Δ R2D2"
 
 
 @dataclass
@@ -151,9 +154,39 @@ def entries_frame(loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> pd.DataFr
             rows.append(row)
     columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", *METRIC_ORDER]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["gap"] = reference_gaps(frame)
     return frame.sort_values(
         ["task", "setting", "status", "primary", "model"], ascending=[True, True, True, False, True], kind="mergesort"
     ).reset_index(drop=True)
+
+
+def reference_gaps(frame: pd.DataFrame) -> pd.Series:
+    """Each row's primary metric minus that of the R2D2 reference entry of the same task and setting (its
+    re-scored entry when there is one, else the reported one); NaN where the reference has no such entry."""
+    ref = frame[frame["slug"] == REFERENCE_SLUG]
+    ref = ref.assign(order=ref["status"].map({s: i for i, s in enumerate(STATUSES)}))
+    ref = ref.sort_values("order", kind="mergesort").drop_duplicates(["task", "setting"])
+    base = {(t, s): float(v) for t, s, v in zip(ref["task"], ref["setting"], ref["primary"], strict=True)}
+    values = [
+        p - base[(t, s)] if (t, s) in base else math.nan
+        for t, s, p in zip(frame["task"], frame["setting"], frame["primary"], strict=True)
+    ]
+    return pd.Series(values, index=frame.index, dtype=float)
+
+
+def signed(value: float) -> str:
+    """A gap with its sign (``+1.20``, ``-3.05``, ``0.00``); ``–`` where there is no reference."""
+    if math.isnan(value):
+        return "–"
+    return "0.00" if round(value, 2) == 0 else f"{value:+.2f}"
+
+
+def gap_by_entry(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
+    """(slug, task, setting, status) -> gap to the reference (None where there is none), for the page's data."""
+    return {
+        (r.slug, r.task, r.setting, r.status): None if math.isnan(r.gap) else round(float(r.gap), 4)
+        for r in frame[["slug", "task", "setting", "status", "gap"]].itertuples(index=False)
+    }
 
 
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
@@ -236,6 +269,8 @@ def build_readme(
         "- Mean recall (MR) definitions: "
         + "; ".join(f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items())
         + ". Each task states its own.",
+        f"- **{GAP_LABEL}**: the entry's primary metric minus that of the R2D2 reference entry (`{REFERENCE_SLUG}`) "
+        "of the same task and setting (its re-scored entry if any, else the reported one); – where R2D2 has none.",
         "",
         "## Overall ranking",
         "",
@@ -291,6 +326,7 @@ def build_readme(
                         primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
                         label = "MR" if primary_mr else METRIC_LABELS[m]
                         table[label] = part[m].astype(float).to_numpy()
+                    table[GAP_LABEL] = part["gap"].astype(float).map(signed).to_numpy()
                     if status == "reported":
                         table["Source"] = part["source"].map(md_text).to_numpy()
                     out += [md_table(table.reset_index(drop=True)), ""]
@@ -404,6 +440,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
         for i in loaded
     ]
     entries = []
+    gaps = gap_by_entry(frame)
     for item in loaded:
         for e in item.file.entries:
             entries.append(
@@ -419,6 +456,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
                     "predictions_sha256": e.predictions_sha256,
                     "checkpoint_sha256": e.checkpoint_sha256,
                     "fine_tuned_on": e.fine_tuned_on,
+                    "gap": gaps.get((item.slug, e.task, e.setting, e.status)),
                 }
             )
     return {
@@ -435,6 +473,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
             for n, s in tasks.items()
         ],
         "labels": METRIC_LABELS,
+        "gap_label": GAP_LABEL,
         "models": models,
         "entries": entries,
         "overall": [
