@@ -8,12 +8,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from zero_bench_r2d2.training.objectives import ObjectiveConfig
 from zero_bench_r2d2.training.recipes import plugin_for, pretrain
 
-STEPS, BATCH, QUEUE = 120, 32, 256
+STEPS, BATCH, QUEUE = 300, 32, 512
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +66,8 @@ def test_mixed_bank_collapses_and_split_objective_does_not(corpus, tmp_path):
     new_loss, new_cos = _train(corpus, tmp_path, "split")
     uniform = math.log(BATCH + QUEUE)  # the loss when every embedding is the same point
     # the old configuration reproduces the collapse: all embeddings (nearly) equal, loss at the uniform solution
-    assert old_cos > 0.95, old_cos
+    assert old_cos > 0.98, old_cos
     assert old_loss > uniform - 0.5, (old_loss, uniform)
-    # the fix: embeddings stay apart and the contrastive loss goes well below the uniform solution
+    # the fix: the embeddings stay apart (the scratch model starts near 0.84) and the loss leaves the uniform solution
     assert new_cos < 0.9, new_cos
     assert new_loss < uniform - 1.5, (new_loss, uniform)
-    assert torch.isfinite(torch.tensor(new_loss))
