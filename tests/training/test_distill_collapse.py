@@ -71,3 +71,45 @@ def test_mixed_bank_collapses_and_split_objective_does_not(corpus, tmp_path):
     # the fix: the embeddings stay apart (the scratch model starts near 0.84) and the loss leaves the uniform solution
     assert new_cos < 0.9, new_cos
     assert new_loss < uniform - 1.5, (new_loss, uniform)
+
+
+def test_contrast_bank_sources():
+    import torch
+
+    from zero_bench_r2d2.training.distill import contrast_bank
+
+    s = (torch.full((2, 3), 1.0), torch.full((2, 3), 2.0))
+    t = (torch.full((2, 3), 3.0), torch.full((2, 3), 4.0))
+    ids = torch.tensor([0, 1])
+    queued = (torch.full((4, 3), 5.0), torch.full((4, 3), 6.0), torch.tensor([7, 8, 9, 10]))
+    mixed = contrast_bank("mixed", s, t, ids, queued)
+    assert mixed.image[:2].eq(1).all() and mixed.image[2:].eq(5).all()  # student batch + teacher queue
+    for kind in ("split", "teacher"):
+        bank = contrast_bank(kind, s, t, ids, queued)
+        assert bank.image[:2].eq(3).all() and bank.text[2:].eq(6).all()  # every candidate from the teacher
+        assert bank.image_ids.tolist() == [0, 1, 7, 8, 9, 10]
+    student = contrast_bank("student", s, t, ids, queued)
+    assert student.image.shape[0] == 2 and student.image.eq(1).all()  # the queue is not used
+    assert mixed.t_image.shape[0] == 6 and student.t_image.shape[0] == 2
+
+
+def test_tgd_weight_ramps_up_linearly():
+    from zero_bench_r2d2.training.objectives import RetrievalObjective
+    from zero_bench_r2d2.training.recipes import build_model
+
+    obj = RetrievalObjective(
+        build_model("r2d2-tiny"),
+        ObjectiveConfig(fgr_weight=0, mlm_weight=0, fgd_weight=0, queue_size=8, tgd_alpha=0.4, tgd_rampup_steps=10),
+    )
+    assert obj.tgd_weight(0) == pytest.approx(0.04)
+    assert obj.tgd_weight(4) == pytest.approx(0.2)
+    assert obj.tgd_weight(9) == obj.tgd_weight(500) == pytest.approx(0.4)
+    obj.config.tgd_rampup_steps = 0
+    assert obj.tgd_weight(0) == pytest.approx(0.4)
+
+
+def test_unknown_contrast_bank_is_refused():
+    from zero_bench.errors import ZeroBenchError
+
+    with pytest.raises(ZeroBenchError, match="contrast_bank must be one of"):
+        ObjectiveConfig(contrast_bank="queue")

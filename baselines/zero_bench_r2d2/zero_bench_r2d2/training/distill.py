@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -18,9 +19,10 @@ from torch import nn
 from zero_bench.errors import ZeroBenchError
 
 CONTRAST_BANKS = ("split", "teacher", "student", "mixed")
+M = TypeVar("M", bound=nn.Module)
 
 
-def make_teacher(student: nn.Module) -> nn.Module:
+def make_teacher(student: M) -> M:
     teacher = copy.deepcopy(student)
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -46,6 +48,12 @@ class FeatureQueue(nn.Module):
 
     ``bank()`` returns the valid entries (the oldest first is irrelevant to the losses); ids -1 = empty.
     """
+
+    image_feat: torch.Tensor
+    text_feat: torch.Tensor
+    image_ids: torch.Tensor
+    ptr: torch.Tensor
+    filled: torch.Tensor
 
     def __init__(self, size: int, dim: int) -> None:
         super().__init__()

@@ -9,7 +9,7 @@ Each is an ``nn.Module`` whose ``forward(batch)`` returns a dict of scalar losse
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -91,6 +91,12 @@ class _Features:
     ids_all: torch.Tensor
 
 
+def word_embedding_weight(model: R2D2Model) -> torch.Tensor:
+    """The text word embeddings (the MLM decoder is tied to them)."""
+    embeddings = cast(nn.Module, model.text_encoder.embeddings)
+    return cast(torch.Tensor, cast(nn.Module, embeddings.word_embeddings).weight)
+
+
 class MLMHead(nn.Module):
     """BERT prediction head (dense -> GELU -> LayerNorm -> decoder tied to the text word embeddings + bias).
 
@@ -111,7 +117,7 @@ class MLMHead(nn.Module):
 
 def freeze_unused(model: R2D2Model) -> None:
     """Modules R2D2 never uses (kept only for the official key layout): no gradients, so DDP has nothing to wait for."""
-    unused: list[nn.Module] = [model.visual_encoder.post_layernorm]
+    unused: list[nn.Module] = [cast(nn.Module, model.visual_encoder.post_layernorm)]
     pooler = getattr(model.text_encoder, "pooler", None)
     if pooler is not None:
         unused.append(pooler)
@@ -151,17 +157,13 @@ class RetrievalObjective(nn.Module):
         self.model = model
         self.config = config
         freeze_for_training(model, config)
+        self.mlm_head: MLMHead | None = None
         if config.mlm_weight > 0:
-            self.mlm_head = MLMHead(
-                model.config.joint_width, model.text_encoder.embeddings.word_embeddings.weight.shape[0]
-            )
-        else:
-            self.mlm_head = None
-        self.teacher = make_teacher(model) if config.uses_teacher else None
+            self.mlm_head = MLMHead(model.config.joint_width, word_embedding_weight(model).shape[0])
+        self.teacher: R2D2Model | None = make_teacher(model) if config.uses_teacher else None
+        self.queue: FeatureQueue | None = None
         if config.tgd_alpha > 0 and config.queue_size > 0:
             self.queue = FeatureQueue(config.queue_size, model.config.resolved_embed_dim())
-        else:
-            self.queue = None
 
     def train(self, mode: bool = True) -> RetrievalObjective:
         super().train(mode)
@@ -301,15 +303,17 @@ class RetrievalObjective(nn.Module):
         cfg, model, mask = self.config, self.model, f.mask
         out: dict[str, torch.Tensor] = {}
         m_tokens = model.encode_text(batch["mlm_input_ids"], mask)
-        cross = model.text_image_cross(m_tokens, mask, f.image_tokens)
+        cross = cast(torch.Tensor, model.text_image_cross(m_tokens, mask, f.image_tokens))
         if cfg.mlm_weight > 0 and self.mlm_head is not None:
             labels = batch["mlm_labels"]
             chosen = labels != -100  # the vocabulary projection only where a token is predicted
-            logits = self.mlm_head(cross[chosen], model.text_encoder.embeddings.word_embeddings.weight)
+            logits = self.mlm_head(cross[chosen], word_embedding_weight(model))
             out["mlm"] = L.mlm_loss(logits, labels[chosen], L.rank_share(chosen.sum()))
         if cfg.fgd_weight > 0 and self.teacher is not None and teacher:
             with torch.no_grad():
-                t_cross = self.teacher.text_image_cross(teacher["txt_tokens"], mask, teacher["img_tokens"])
+                t_cross = cast(
+                    torch.Tensor, self.teacher.text_image_cross(teacher["txt_tokens"], mask, teacher["img_tokens"])
+                )
             out["fgd"] = L.fgd_loss(cross, t_cross, mask, L.rank_share(mask.sum()))
         return out
 
