@@ -66,7 +66,11 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
     if name in FGR_ROWS:
         overrides["fgr_easy_steps"] = int(args.fgr_easy_fraction * args.steps)
     objective = ObjectiveConfig(
-        queue_size=args.queue_size, tgd_rampup_steps=args.tgd_rampup_steps, seed=seed, **overrides
+        queue_size=args.queue_size,
+        momentum=args.momentum,
+        tgd_rampup_steps=args.tgd_rampup_steps,
+        seed=seed,
+        **overrides,
     )
     t0 = time.perf_counter()
     summary = pretrain(
@@ -145,6 +149,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--queue-size", type=int, default=512)
+    ap.add_argument("--momentum", type=float, default=0.995, help="EMA teacher momentum")
     ap.add_argument("--tgd-rampup-steps", type=int, default=0)
     ap.add_argument("--fgr-easy-fraction", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
