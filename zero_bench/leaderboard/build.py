@@ -183,10 +183,15 @@ def signed(value: float) -> str:
 
 def gap_by_entry(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
     """(slug, task, setting, status) -> gap to the reference (None where there is none), for the page's data."""
-    return {
-        (r.slug, r.task, r.setting, r.status): None if math.isnan(r.gap) else round(float(r.gap), 4)
-        for r in frame[["slug", "task", "setting", "status", "gap"]].itertuples(index=False)
-    }
+    keys = zip(
+        frame["slug"].astype(str),
+        frame["task"].astype(str),
+        frame["setting"].astype(str),
+        frame["status"].astype(str),
+        strict=True,
+    )
+    gaps = [float(g) for g in frame["gap"].astype(float)]
+    return {key: None if math.isnan(g) else round(g, 4) for key, g in zip(keys, gaps, strict=True)}
 
 
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
