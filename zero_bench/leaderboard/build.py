@@ -70,6 +70,9 @@ METRIC_ORDER = (
 )
 SETTINGS = ("zero-shot", "fine-tuned")
 STATUSES = ("re-scored", "reported")
+# The benchmark's tasks are scored against R2D2: every task table shows each entry's gap to this model's entry.
+REFERENCE_SLUG = "r2d2-vit-l-14-zero-250m"
+GAP_LABEL = "Δ R2D2"
 
 
 @dataclass
@@ -216,9 +219,44 @@ def entries_frame(loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> pd.DataFr
             rows.append(row)
     columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", *METRIC_ORDER]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["gap"] = reference_gaps(frame)
     return frame.sort_values(
         ["task", "setting", "status", "primary", "model"], ascending=[True, True, True, False, True], kind="mergesort"
     ).reset_index(drop=True)
+
+
+def reference_gaps(frame: pd.DataFrame) -> pd.Series:
+    """Each row's primary metric minus that of the R2D2 reference entry of the same task and setting (its
+    re-scored entry when there is one, else the reported one); NaN where the reference has no such entry."""
+    ref = frame[frame["slug"] == REFERENCE_SLUG]
+    ref = ref.assign(order=ref["status"].map({s: i for i, s in enumerate(STATUSES)}))
+    ref = ref.sort_values("order", kind="mergesort").drop_duplicates(["task", "setting"])
+    base = {(t, s): float(v) for t, s, v in zip(ref["task"], ref["setting"], ref["primary"], strict=True)}
+    values = [
+        p - base[(t, s)] if (t, s) in base else math.nan
+        for t, s, p in zip(frame["task"], frame["setting"], frame["primary"], strict=True)
+    ]
+    return pd.Series(values, index=frame.index, dtype=float)
+
+
+def signed(value: float) -> str:
+    """A gap with its sign (``+1.20``, ``-3.05``, ``0.00``); ``–`` where there is no reference."""
+    if math.isnan(value):
+        return "–"
+    return "0.00" if round(value, 2) == 0 else f"{value:+.2f}"
+
+
+def gap_by_entry(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
+    """(slug, task, setting, status) -> gap to the reference (None where there is none), for the page's data."""
+    keys = zip(
+        frame["slug"].astype(str),
+        frame["task"].astype(str),
+        frame["setting"].astype(str),
+        frame["status"].astype(str),
+        strict=True,
+    )
+    gaps = [float(g) for g in frame["gap"].astype(float)]
+    return {key: None if math.isnan(g) else round(g, 4) for key, g in zip(keys, gaps, strict=True)}
 
 
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
@@ -301,6 +339,8 @@ def build_readme(
         "- Mean recall (MR) definitions: "
         + "; ".join(f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items())
         + ". Each task states its own.",
+        f"- **{GAP_LABEL}**: the entry's primary metric minus that of the R2D2 reference entry (`{REFERENCE_SLUG}`) "
+        "of the same task and setting (its re-scored entry if any, else the reported one); – where R2D2 has none.",
         "",
         "## Overall ranking",
         "",
@@ -356,6 +396,7 @@ def build_readme(
                         primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
                         label = "MR" if primary_mr else METRIC_LABELS[m]
                         table[label] = part[m].astype(float).to_numpy()
+                    table[GAP_LABEL] = part["gap"].astype(float).map(signed).to_numpy()
                     table = contamination_cell(table, part)
                     if status == "reported":
                         table["Source"] = part["source"].map(md_text).to_numpy()
@@ -470,6 +511,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
         for i in loaded
     ]
     entries = []
+    gaps = gap_by_entry(frame)
     for item in loaded:
         for e in item.file.entries:
             entries.append(
@@ -485,6 +527,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
                     "predictions_sha256": e.predictions_sha256,
                     "checkpoint_sha256": e.checkpoint_sha256,
                     "fine_tuned_on": e.fine_tuned_on,
+                    "gap": gaps.get((item.slug, e.task, e.setting, e.status)),
                 }
             )
     return {
@@ -501,6 +544,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
             for n, s in tasks.items()
         ],
         "labels": METRIC_LABELS,
+        "gap_label": GAP_LABEL,
         "models": models,
         "entries": entries,
         "overall": [

@@ -143,6 +143,7 @@
         columns.push({key: m, label: data.labels[m] + (m === task.primary ? " *" : ""), numeric: true,
                       get: function (r) { var v = r.metrics[m]; return v === undefined ? null : v; }});
       });
+      columns.push({key: "gap", label: data.gap_label, numeric: true, get: function (r) { return r.gap; }});
       columns.push({key: "source", label: "Source", get: function (r) { return r.source; }});
       groupSections(sec, "table-" + task.name, rows, columns, {key: task.primary, dir: "descending"});
     });

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from zero_bench.errors import ZeroBenchError
 from zero_bench_r2d2.preprocessing import R2D2ImageTransform
 from zero_bench_r2d2.training.masking import whole_word_mask
+
+if TYPE_CHECKING:
+    from zero_bench_r2d2.tokenizer import R2D2Tokenizer
 
 DEFAULT_TEXT_FIELDS = ("title", "content", "query")
 
@@ -33,7 +36,7 @@ class TextImageTransform:
         self.seed = int(seed)
         self.text_fields = tuple(text_fields)
         self.epoch = 0
-        self._tokenizer = None
+        self._tokenizer: R2D2Tokenizer | None = None
 
     @property
     def tokenizer(self):
@@ -72,7 +75,7 @@ class TextImageTransform:
         texts = [t for t in texts if isinstance(t, str) and t.strip()] or [""]
         index = int(sample["index"])
         text = texts[int(self.rng(index).integers(len(texts)))] if len(texts) > 1 else texts[0]
-        return self.encode(sample["image"], text, index + 1_000_000_007, index)
+        return self.encode(sample["image"], str(text), index + 1_000_000_007, index)
 
 
 def _corpus_iterable_class():
@@ -186,7 +189,7 @@ class TaskPairs(Dataset):
         self.transform = transform
         if isinstance(data, MatchingData):
             self.pair_image = np.asarray(data.pair_image)
-            self.labels = np.asarray(data.labels)
+            self.labels: np.ndarray | None = np.asarray(data.labels)
         else:
             gold = np.asarray(data.gold)
             self.texts_rows = gold[:, 0]

@@ -3,6 +3,7 @@
 * :func:`gather_with_grad` -- all-gather over ranks, gradients flowing back through the gather.
 * :func:`gcpr_loss` -- global contrastive pre-ranking: symmetric InfoNCE with soft targets over pairs sharing an
   image, optionally mixed with the teacher's distributions (TgD, see :func:`mix_targets`).
+* :func:`tgd_loss` -- target-guided distillation as a separate term over the teacher's embeddings.
 * :func:`sample_hard_negatives` / :func:`fgr_loss` -- fine-grained ranking (2-way ITM on both cross encoders).
 * :func:`mlm_loss` -- masked language modelling on the text-image cross encoder (masking in ``masking.py``).
 * :func:`fgd_loss` -- feature-guided distillation (student features on masked text fit the teacher's).
@@ -109,6 +110,26 @@ def gcpr_loss(
     t_i2t = mix_targets(hard, teacher_i2t, alpha)
     t_t2i = mix_targets(hard, teacher_t2i, alpha)
     return (soft_cross_entropy(sim_i2t, t_i2t) + soft_cross_entropy(sim_t2i, t_t2i)) / 2
+
+
+def tgd_loss(
+    image_feat: torch.Tensor,
+    text_feat: torch.Tensor,
+    t_image_bank: torch.Tensor,
+    t_text_bank: torch.Tensor,
+    temp: torch.Tensor | float,
+    teacher_i2t: torch.Tensor,
+    teacher_t2i: torch.Tensor,
+) -> torch.Tensor:
+    """TgD as its own term: the student's similarity distributions over the TEACHER's embeddings (its gathered
+    batch and the queue) fit the teacher's own distributions over them (soft cross-entropy, both directions).
+
+    Every candidate comes from the teacher, and the targets sum to one as the student's distribution does, so
+    shifting all student embeddings together gains nothing: the term can only make the student rank the
+    candidates as the teacher does (see ``distill.contrast_bank`` for the mixed bank that collapses)."""
+    sim_i2t = image_feat @ t_text_bank.to(image_feat.dtype).t() / temp
+    sim_t2i = text_feat @ t_image_bank.to(text_feat.dtype).t() / temp
+    return (soft_cross_entropy(sim_i2t, teacher_i2t) + soft_cross_entropy(sim_t2i, teacher_t2i)) / 2
 
 
 @torch.no_grad()

@@ -9,15 +9,23 @@ Each is an ``nn.Module`` whose ``forward(batch)`` returns a dict of scalar losse
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zero_bench.errors import ZeroBenchError
 from zero_bench_r2d2.modeling import R2D2Model
 from zero_bench_r2d2.training import losses as L
-from zero_bench_r2d2.training.distill import FeatureQueue, ema_update, make_teacher, tgd_targets
+from zero_bench_r2d2.training.distill import (
+    CONTRAST_BANKS,
+    FeatureQueue,
+    contrast_bank,
+    ema_update,
+    make_teacher,
+    tgd_targets,
+)
 
 
 @dataclass
@@ -32,6 +40,9 @@ class ObjectiveConfig:
     fgd_weight: float = 1.0
     momentum: float = 0.995  # EMA teacher
     queue_size: int = 57_600  # teacher feature queue (ALBEF's largest)
+    contrast_bank: str = "split"  # GCPR candidates under TgD: split | teacher | student | mixed (distill.contrast_bank)
+    tgd_rampup_steps: int = 0  # TgD weight ramped up linearly over these steps (ALBEF: the first epoch)
+    fgr_easy_steps: int = 0  # curriculum (ours): FGR negatives drawn uniformly (not hard) for these first steps
     mask_rate: float = 0.15  # whole-word masking
     fgr_class_weights: tuple[float, float] = L.FGR_CLASS_WEIGHTS
     freeze_image_encoder: bool = False
@@ -58,6 +69,33 @@ class ObjectiveConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __post_init__(self) -> None:
+        if self.contrast_bank not in CONTRAST_BANKS:
+            raise ZeroBenchError(
+                f"contrast_bank must be one of {', '.join(CONTRAST_BANKS)}, not {self.contrast_bank!r}"
+            )
+
+
+@dataclass
+class _Features:
+    """The student's outputs for one batch (this rank's rows, and the embeddings gathered from every rank)."""
+
+    image_tokens: torch.Tensor
+    text_tokens: torch.Tensor
+    mask: torch.Tensor
+    img_feat: torch.Tensor
+    txt_feat: torch.Tensor
+    img_all: torch.Tensor
+    txt_all: torch.Tensor
+    image_ids: torch.Tensor
+    ids_all: torch.Tensor
+
+
+def word_embedding_weight(model: R2D2Model) -> torch.Tensor:
+    """The text word embeddings (the MLM decoder is tied to them)."""
+    embeddings = cast(nn.Module, model.text_encoder.embeddings)
+    return cast(torch.Tensor, cast(nn.Module, embeddings.word_embeddings).weight)
+
 
 class MLMHead(nn.Module):
     """BERT prediction head (dense -> GELU -> LayerNorm -> decoder tied to the text word embeddings + bias).
@@ -79,7 +117,7 @@ class MLMHead(nn.Module):
 
 def freeze_unused(model: R2D2Model) -> None:
     """Modules R2D2 never uses (kept only for the official key layout): no gradients, so DDP has nothing to wait for."""
-    unused: list[nn.Module] = [model.visual_encoder.post_layernorm]
+    unused: list[nn.Module] = [cast(nn.Module, model.visual_encoder.post_layernorm)]
     pooler = getattr(model.text_encoder, "pooler", None)
     if pooler is not None:
         unused.append(pooler)
@@ -119,17 +157,13 @@ class RetrievalObjective(nn.Module):
         self.model = model
         self.config = config
         freeze_for_training(model, config)
+        self.mlm_head: MLMHead | None = None
         if config.mlm_weight > 0:
-            self.mlm_head = MLMHead(
-                model.config.joint_width, model.text_encoder.embeddings.word_embeddings.weight.shape[0]
-            )
-        else:
-            self.mlm_head = None
-        self.teacher = make_teacher(model) if config.uses_teacher else None
+            self.mlm_head = MLMHead(model.config.joint_width, word_embedding_weight(model).shape[0])
+        self.teacher: R2D2Model | None = make_teacher(model) if config.uses_teacher else None
+        self.queue: FeatureQueue | None = None
         if config.tgd_alpha > 0 and config.queue_size > 0:
             self.queue = FeatureQueue(config.queue_size, model.config.resolved_embed_dim())
-        else:
-            self.queue = None
 
     def train(self, mode: bool = True) -> RetrievalObjective:
         super().train(mode)
@@ -154,99 +188,143 @@ class RetrievalObjective(nn.Module):
         return self.model.encode_image(pixels)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        cfg, model = self.config, self.model
-        pixels, ids, mask = batch["pixels"], batch["input_ids"], batch["attention_mask"]
-        image_ids = batch["image_ids"]
-        b = pixels.shape[0]
+        """Named steps: encode -> teacher -> GCPR (+ TgD) -> FGR -> MLM / FgD -> weighted total."""
+        feats = self._encode(batch)
+        teacher = self._teacher_features(batch)
         out: dict[str, torch.Tensor] = {}
-
-        image_tokens = self._encode_image(pixels)
-        text_tokens = model.encode_text(ids, mask)
-        img_feat, txt_feat = model.image_embed(image_tokens), model.text_embed(text_tokens)
-        temp = model.temp
-        img_all, txt_all = L.gather_with_grad(img_feat), L.gather_with_grad(txt_feat)
-        ids_all = L.gather_no_grad(image_ids)
-
-        teacher_out: dict[str, torch.Tensor] = {}
-        if self.teacher is not None:
-            with torch.no_grad():
-                t_img_tokens = self.teacher.encode_image(pixels)
-                t_txt_tokens = self.teacher.encode_text(ids, mask)
-                teacher_out = {
-                    "img_tokens": t_img_tokens,
-                    "txt_tokens": t_txt_tokens,
-                    "img_feat": self.teacher.image_embed(t_img_tokens),
-                    "txt_feat": self.teacher.text_embed(t_txt_tokens),
-                }
-
-        # GCPR (+ TgD soft targets over the gathered batch and the queue)
-        if cfg.gcpr_weight > 0:
-            img_bank, txt_bank, ids_bank = img_all, txt_all, ids_all
-            t_i2t = t_t2i = None
-            if cfg.tgd_alpha > 0 and self.teacher is not None:
-                t_img_all, t_txt_all = (
-                    L.gather_no_grad(teacher_out["img_feat"]),
-                    L.gather_no_grad(teacher_out["txt_feat"]),
-                )
-                t_img_bank, t_txt_bank = t_img_all, t_txt_all
-                if self.queue is not None:
-                    q_img, q_txt, q_ids = self.queue.bank()
-                    t_img_bank, t_txt_bank = torch.cat([t_img_all, q_img]), torch.cat([t_txt_all, q_txt])
-                    img_bank = torch.cat([img_all, q_img.to(img_all.dtype)])
-                    txt_bank = torch.cat([txt_all, q_txt.to(txt_all.dtype)])
-                    ids_bank = torch.cat([ids_all, q_ids])
-                t_i2t, t_t2i = tgd_targets(
-                    teacher_out["img_feat"], teacher_out["txt_feat"], t_img_bank, t_txt_bank, temp.detach()
-                )
-                if self.queue is not None and self.training:
-                    self.queue.enqueue(t_img_all, t_txt_all, ids_all)
-            out["gcpr"] = L.gcpr_loss(
-                img_feat, txt_feat, img_bank, txt_bank, temp, image_ids, ids_bank, t_i2t, t_t2i, cfg.tgd_alpha
-            )
-
-        # FGR: hard negatives from the gathered batch, both cross encoders
-        if cfg.fgr_weight > 0:
-            with torch.no_grad():
-                sim = img_all.detach().float() @ txt_all.detach().float().t()  # [images, texts], global
-                pos = ids_all.view(-1, 1) == ids_all.view(1, -1)
-                gen = _step_generator(cfg.seed, int(batch.get("step", 0)))
-                neg_img_of_text = L.sample_hard_negatives(sim.t(), pos.t(), temp.detach(), gen)
-                neg_txt_of_img = L.sample_hard_negatives(sim, pos, temp.detach(), gen)
-                local = L.local_slice(b)
-                neg_img_idx, neg_txt_idx = neg_img_of_text[local], neg_txt_of_img[local]
-            img_tokens_all = L.gather_with_grad(image_tokens)
-            txt_tokens_all = L.gather_with_grad(text_tokens)
-            mask_all = L.gather_no_grad(mask)
-            pair_img = torch.cat([image_tokens, img_tokens_all[neg_img_idx], image_tokens])
-            pair_txt = torch.cat([text_tokens, text_tokens, txt_tokens_all[neg_txt_idx]])
-            pair_mask = torch.cat([mask, mask, mask_all[neg_txt_idx]])
-            labels = torch.cat([torch.ones(b, dtype=torch.long), torch.zeros(2 * b, dtype=torch.long)]).to(
-                pixels.device
-            )
-            logits_t = model.text_image_logits(pair_img, pair_txt, pair_mask)
-            logits_i = model.image_text_logits(pair_img, pair_txt, pair_mask)
-            out["fgr"] = L.fgr_loss(logits_t, logits_i, labels, cfg.fgr_class_weights)
-
-        # MLM on the text-image cross encoder (masked text), FgD against the teacher on the original text
-        if cfg.uses_masked_text and "mlm_input_ids" in batch:
-            m_tokens = model.encode_text(batch["mlm_input_ids"], mask)
-            cross = model.text_image_cross(m_tokens, mask, image_tokens)
-            if cfg.mlm_weight > 0 and self.mlm_head is not None:
-                labels = batch["mlm_labels"]
-                chosen = labels != -100  # the vocabulary projection only where a token is predicted
-                logits = self.mlm_head(cross[chosen], model.text_encoder.embeddings.word_embeddings.weight)
-                out["mlm"] = L.mlm_loss(logits, labels[chosen], L.rank_share(chosen.sum()))
-            if cfg.fgd_weight > 0 and self.teacher is not None:
-                with torch.no_grad():
-                    t_cross = self.teacher.text_image_cross(teacher_out["txt_tokens"], mask, teacher_out["img_tokens"])
-                out["fgd"] = L.fgd_loss(cross, t_cross, mask, L.rank_share(mask.sum()))
-
-        weights = {"gcpr": cfg.gcpr_weight, "fgr": cfg.fgr_weight, "mlm": cfg.mlm_weight, "fgd": cfg.fgd_weight}
-        total = sum(weights[k] * v for k, v in out.items())
-        out["loss"] = (
-            total if isinstance(total, torch.Tensor) else torch.zeros((), device=pixels.device, requires_grad=True)
-        )
+        if self.config.gcpr_weight > 0:
+            out["gcpr"] = self._gcpr(feats, teacher, int(batch.get("step", 0)))
+        if self.config.fgr_weight > 0:
+            out["fgr"] = self._fgr(feats, batch)
+        if self.config.uses_masked_text and "mlm_input_ids" in batch:
+            out |= self._mlm_and_fgd(feats, teacher, batch)
+        out["loss"] = self._total(out, batch["pixels"].device)
         return out
+
+    def _encode(self, batch: dict[str, Any]) -> _Features:
+        """The student's token states and embeddings, and the embeddings gathered from every rank."""
+        model = self.model
+        image_tokens = self._encode_image(batch["pixels"])
+        text_tokens = model.encode_text(batch["input_ids"], batch["attention_mask"])
+        img_feat, txt_feat = model.image_embed(image_tokens), model.text_embed(text_tokens)
+        return _Features(
+            image_tokens=image_tokens,
+            text_tokens=text_tokens,
+            mask=batch["attention_mask"],
+            img_feat=img_feat,
+            txt_feat=txt_feat,
+            img_all=L.gather_with_grad(img_feat),
+            txt_all=L.gather_with_grad(txt_feat),
+            image_ids=batch["image_ids"],
+            ids_all=L.gather_no_grad(batch["image_ids"]),
+        )
+
+    @torch.no_grad()
+    def _teacher_features(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """The EMA teacher's token states and embeddings of the original text ({} without a teacher)."""
+        if self.teacher is None:
+            return {}
+        teacher = self.teacher
+        t_img_tokens = teacher.encode_image(batch["pixels"])
+        t_txt_tokens = teacher.encode_text(batch["input_ids"], batch["attention_mask"])
+        return {
+            "img_tokens": t_img_tokens,
+            "txt_tokens": t_txt_tokens,
+            "img_feat": teacher.image_embed(t_img_tokens),
+            "txt_feat": teacher.text_embed(t_txt_tokens),
+        }
+
+    def tgd_weight(self, step: int) -> float:
+        """TgD's weight at ``step``: ``tgd_alpha`` ramped up linearly over ``tgd_rampup_steps`` (0 = no ramp)."""
+        ramp = self.config.tgd_rampup_steps
+        return self.config.tgd_alpha * (min(1.0, (step + 1) / ramp) if ramp > 0 else 1.0)
+
+    def _gcpr(self, f: _Features, teacher: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+        """GCPR over the gathered batch; with TgD, soft targets from the teacher over its candidate bank."""
+        cfg, temp = self.config, self.model.temp
+        if cfg.tgd_alpha <= 0 or not teacher:
+            return L.gcpr_loss(f.img_feat, f.txt_feat, f.img_all, f.txt_all, temp, f.image_ids, f.ids_all)
+        t_img_all = L.gather_no_grad(teacher["img_feat"])
+        t_txt_all = L.gather_no_grad(teacher["txt_feat"])
+        queued = self.queue.bank() if self.queue is not None else None
+        bank = contrast_bank(cfg.contrast_bank, (f.img_all, f.txt_all), (t_img_all, t_txt_all), f.ids_all, queued)
+        t_i2t, t_t2i = tgd_targets(teacher["img_feat"], teacher["txt_feat"], bank.t_image, bank.t_text, temp.detach())
+        if self.queue is not None and self.training:
+            self.queue.enqueue(t_img_all, t_txt_all, f.ids_all)
+        weight = self.tgd_weight(step)
+        if cfg.contrast_bank == "split":
+            hard = L.gcpr_loss(f.img_feat, f.txt_feat, f.img_all, f.txt_all, temp, f.image_ids, f.ids_all)
+            soft = L.tgd_loss(f.img_feat, f.txt_feat, bank.image, bank.text, temp, t_i2t, t_t2i)
+            return (1.0 - weight) * hard + weight * soft
+        return L.gcpr_loss(
+            f.img_feat,
+            f.txt_feat,
+            bank.image,
+            bank.text,
+            temp,
+            f.image_ids,
+            bank.image_ids,
+            t_i2t,
+            t_t2i,
+            weight,
+        )
+
+    def _fgr(self, f: _Features, batch: dict[str, Any]) -> torch.Tensor:
+        """FGR: one negative image per text and one negative text per image from the gathered batch, both heads."""
+        cfg, model, temp = self.config, self.model, self.model.temp
+        b = f.img_feat.shape[0]
+        step = int(batch.get("step", 0))
+        with torch.no_grad():
+            sim = f.img_all.detach().float() @ f.txt_all.detach().float().t()  # [images, texts], global
+            if step < cfg.fgr_easy_steps:  # curriculum (ours): uniform (easy) negatives first
+                sim = torch.zeros_like(sim)
+            pos = f.ids_all.view(-1, 1) == f.ids_all.view(1, -1)
+            gen = _step_generator(cfg.seed, step)
+            neg_img_of_text = L.sample_hard_negatives(sim.t(), pos.t(), temp.detach(), gen)
+            neg_txt_of_img = L.sample_hard_negatives(sim, pos, temp.detach(), gen)
+            local = L.local_slice(b)
+            neg_img_idx, neg_txt_idx = neg_img_of_text[local], neg_txt_of_img[local]
+        img_tokens_all = L.gather_with_grad(f.image_tokens)
+        txt_tokens_all = L.gather_with_grad(f.text_tokens)
+        mask_all = L.gather_no_grad(f.mask)
+        pair_img = torch.cat([f.image_tokens, img_tokens_all[neg_img_idx], f.image_tokens])
+        pair_txt = torch.cat([f.text_tokens, f.text_tokens, txt_tokens_all[neg_txt_idx]])
+        pair_mask = torch.cat([f.mask, f.mask, mask_all[neg_txt_idx]])
+        labels = torch.cat([torch.ones(b, dtype=torch.long), torch.zeros(2 * b, dtype=torch.long)])
+        labels = labels.to(f.img_feat.device)
+        logits_t = model.text_image_logits(pair_img, pair_txt, pair_mask)
+        logits_i = model.image_text_logits(pair_img, pair_txt, pair_mask)
+        return L.fgr_loss(logits_t, logits_i, labels, cfg.fgr_class_weights)
+
+    def _mlm_and_fgd(
+        self, f: _Features, teacher: dict[str, torch.Tensor], batch: dict[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        """MLM on the text-image cross encoder (masked text); FgD against the teacher's states of the original text."""
+        cfg, model, mask = self.config, self.model, f.mask
+        out: dict[str, torch.Tensor] = {}
+        m_tokens = model.encode_text(batch["mlm_input_ids"], mask)
+        cross = cast(torch.Tensor, model.text_image_cross(m_tokens, mask, f.image_tokens))
+        if cfg.mlm_weight > 0 and self.mlm_head is not None:
+            labels = batch["mlm_labels"]
+            chosen = labels != -100  # the vocabulary projection only where a token is predicted
+            logits = self.mlm_head(cross[chosen], word_embedding_weight(model))
+            out["mlm"] = L.mlm_loss(logits, labels[chosen], L.rank_share(chosen.sum()))
+        if cfg.fgd_weight > 0 and self.teacher is not None and teacher:
+            with torch.no_grad():
+                t_cross = cast(
+                    torch.Tensor, self.teacher.text_image_cross(teacher["txt_tokens"], mask, teacher["img_tokens"])
+                )
+            out["fgd"] = L.fgd_loss(cross, t_cross, mask, L.rank_share(mask.sum()))
+        return out
+
+    def _total(self, parts: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        cfg = self.config
+        weights = {"gcpr": cfg.gcpr_weight, "fgr": cfg.fgr_weight, "mlm": cfg.mlm_weight, "fgd": cfg.fgd_weight}
+        total: torch.Tensor | None = None
+        for name, value in parts.items():
+            term = weights[name] * value
+            total = term if total is None else total + term
+        return total if total is not None else torch.zeros((), device=device, requires_grad=True)
 
 
 class MatchingObjective(nn.Module):

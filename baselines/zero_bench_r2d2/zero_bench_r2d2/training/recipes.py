@@ -219,7 +219,7 @@ def finetune(
     spec = get_task(task)
     if "val" not in spec.splits:
         raise ZeroBenchError(f"task {task} has no val split for model selection")
-    settings = {
+    settings: dict[str, Any] = {
         "lr": recipe.lr,
         "weight_decay": recipe.weight_decay,
         "warmup_steps": recipe.warmup_steps,

@@ -1,0 +1,38 @@
+"""The quickstart pipeline end to end at toy-of-the-toy sizes: every stage runs and reports what it should."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zero_bench_r2d2.training.quickstart import QuickstartConfig, run_quickstart
+
+
+@pytest.mark.slow
+def test_quickstart_rows_cover_dual_reranked_and_matching_fine_tuning(tmp_path, capsys):
+    cfg = QuickstartConfig(
+        output_dir=str(tmp_path),
+        corpus=256,
+        itr_train=40,
+        itr_val=40,
+        itm_train=40,
+        itm_val=40,
+        flickr_train=8,
+        flickr_val=8,
+        flickr_test=8,
+        steps=12,
+        matching_epochs=1,
+        finetune_epochs=1,
+        show_progress=False,
+    )
+    summary = run_quickstart(cfg)
+    settings = {(r["task"], r["setting"]) for r in summary["rows"]}
+    assert ("icr", "zero-shot, dual encoder") in settings and ("icr", "zero-shot, re-ranked") in settings
+    assert {("icm", "fine-tuned"), ("iqm", "fine-tuned"), ("flickr30k-cna", "fine-tuned")} <= settings
+    dual = json.loads((tmp_path / "results" / "icr-zero-shot-dual.json").read_text())
+    reranked = json.loads((tmp_path / "results" / "icr-zero-shot.json").read_text())
+    assert dual != reranked
+    assert (tmp_path / "finetune-icm" / "model.safetensors").is_file()
+    assert summary["pretrain_steps"] == 12 and summary["cpu_s"] > 0
+    assert "re-ranked" in capsys.readouterr().out
