@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.adapters.t
 
 from tests.adapters import tiny_models as tm
 from zero_bench.data import toy
+from zero_bench.evaluation.cache import ChunkCache
 from zero_bench.evaluation.encode import encode_split
 from zero_bench.formats.canonical import ImageItem
 from zero_bench.models.registry import create_model
@@ -72,6 +73,7 @@ def compare(ours: Callable[[], Any], bare: Callable[[], Any], repeats: int) -> t
 
 
 def through_evaluator(model: Any, kind: str, items: list, batch: int, device: torch.device) -> None:
+    scratch = Path(tempfile.gettempdir()) / "zero-bench-adapters-bench"  # no cache: a dual encoder writes nothing
     encode_split(
         kind,
         model,
@@ -80,7 +82,8 @@ def through_evaluator(model: Any, kind: str, items: list, batch: int, device: to
         num_workers=0,
         device=device,
         precision="fp32",
-        cache=None,
+        store=ChunkCache(scratch, kind, batch * 16),
+        cached=False,
         keep_states=False,
         chunk_size=batch * 16,
         show_progress=False,
