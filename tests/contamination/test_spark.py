@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from zero_bench.testing import skip_or_fail
+
 pytestmark = pytest.mark.slow
 
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.slow
 def spark():
     pytest.importorskip("pyspark")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("pyspark needs a Java runtime")
+        skip_or_fail("pyspark needs a Java runtime (apt-get install -y default-jre-headless)")
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable

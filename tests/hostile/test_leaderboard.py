@@ -16,6 +16,7 @@ from tests.leaderboard.lb_helpers import CARD, REPO, copy_leaderboard, result_di
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import slugify
 from zero_bench.leaderboard.submit import read_model_file, submit
+from zero_bench.testing import skip_or_fail
 
 
 def _submit_icr(world: Path, lb: Path, ccmb: Path, preds: Path, card: dict | None = None) -> Path:
@@ -206,9 +207,7 @@ PAYLOADS = {
 
 def test_xss_in_every_text_field_stays_text(world, lb, ccmb, icr_preds):
     if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} not found")
-        pytest.skip(f"{CHROMIUM} not found")
+        skip_or_fail(f"{CHROMIUM} not found")
     from playwright.sync_api import Dialog, sync_playwright
 
     raw = result_dict("icr", ccmb, icr_preds, card=dict(CARD, **PAYLOADS))
