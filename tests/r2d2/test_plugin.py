@@ -185,3 +185,15 @@ def test_gradient_checkpointing_gives_same_gradients() -> None:
     assert calls == plain_calls
     assert plain.keys() == checked.keys() and len(plain) > 100
     assert all(torch.allclose(plain[k], checked[k], atol=1e-6) for k in plain)
+
+
+def test_toy_config_is_tiny_with_a_finer_patch_grid() -> None:
+    """r2d2-toy (the quickstart's) differs from r2d2-tiny only in its patch size: 4 x 4 image tokens, not 2 x 2."""
+    from zero_bench_r2d2.config import load_config
+
+    tiny, toy = load_config("r2d2-tiny").to_dict(), load_config("r2d2-toy").to_dict()
+    assert (tiny["vision"].pop("patch_size"), toy["vision"].pop("patch_size")) == (16, 8)
+    for cfg in (tiny, toy):
+        cfg.pop("name"), cfg.pop("source")
+    assert tiny == toy
+    assert load_config("r2d2-toy").num_patches == 16 and load_config("r2d2-tiny").num_patches == 4

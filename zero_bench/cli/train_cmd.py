@@ -100,7 +100,9 @@ def register(app: typer.Typer) -> None:
         ),
         model: ModelName = "r2d2",
         config: str | None = typer.Option(
-            None, "--config", help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny or a folder)."
+            None,
+            "--config",
+            help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny, r2d2-toy or a folder).",
         ),
         output: Path = typer.Option(
             Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."

@@ -25,7 +25,10 @@ from typing import Any
 from zero_bench.errors import ZeroBenchError
 
 CONFIG_FILES = ("vision_config_base.json", "hfl_roberta_config.json", "bert_config.json")
-NAMED_CONFIGS = ("r2d2-vit-b", "r2d2-vit-l", "r2d2-tiny")
+# r2d2-tiny: the test model (32 px, 2 x 2 patches of 16 px; the official-output fixture uses it).  r2d2-toy: the same
+# network with 8 px patches (4 x 4), used by the quickstart: with 2 x 2 patches the cross encoders have almost no
+# tokens to attend to and re-ranking does not beat the dual encoder (TRAINING.md, "The ranking stage on the toy").
+NAMED_CONFIGS = ("r2d2-vit-b", "r2d2-vit-l", "r2d2-tiny", "r2d2-toy")
 DEFAULT_CONFIG = "r2d2-vit-b"
 DEFAULT_EMBED_DIM = 768
 JOINT_LAYERS = 6
@@ -147,7 +150,7 @@ def _pick(source: dict[str, Any], keys: tuple[str, ...], defaults: dict[str, Any
 
 
 def load_config(config: str | Path | None = None, embed_dim: int | None = None) -> R2D2Config:
-    """A named config (``r2d2-vit-b`` default, ``r2d2-vit-l``, ``r2d2-tiny``) or a folder with the 3 official files."""
+    """A named config (``r2d2-vit-b`` default, ``r2d2-vit-l``, ``r2d2-tiny``, ``r2d2-toy``) or a folder with the 3 official files."""
     name = DEFAULT_CONFIG if config is None else str(config)
     if name in NAMED_CONFIGS:
         folder = configs_dir() / name

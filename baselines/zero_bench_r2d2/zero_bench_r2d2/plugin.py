@@ -271,7 +271,7 @@ def create_r2d2(
 
     ``checkpoint``: a local ``.pt``/``.pth`` (official ``{"model": state_dict}``) or ``.safetensors`` file, or a
     registry name (see :mod:`zero_bench_r2d2.checkpoints`); None = random init.  ``config``: ``r2d2-vit-b``
-    (default), ``r2d2-vit-l``, ``r2d2-tiny`` or a folder with the three official config files.  Options:
+    (default), ``r2d2-vit-l``, ``r2d2-tiny``, ``r2d2-toy`` or a folder with the three official config files.  Options:
     ``device``, ``embed_dim``, ``training_data``, ``fine_tuned_on``, ``pair_batch_size``.
     """
     return _build("r2d2", checkpoint, config, allow_mismatch, options)  # type: ignore[return-value]

@@ -1,0 +1,51 @@
+"""benchmarks/ranking_heads.py on a random r2d2-toy and a small zero-toy: one row per score, the cosine row equal to
+the evaluator's dual-encoder result for the same checkpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_ranking_heads_rows_and_cosine_row_match_the_evaluator(tmp_path: Path) -> None:
+    from zero_bench.data.toy import ToySizes, generate_zero_toy, toy_task_dir
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.taskspec import get_task
+    from zero_bench_r2d2.plugin import create_r2d2
+    from zero_bench_r2d2.testing import save_random_checkpoint
+
+    sizes = ToySizes(
+        corpus=8, itr_train=4, itr_val=24, itm_train=4, itm_val=4, flickr_train=2, flickr_val=2, flickr_test=2
+    )
+    generate_zero_toy(root=tmp_path / "toy", seed=3, sizes=sizes)
+    data_dir = toy_task_dir(tmp_path / "toy")
+    ckpt = save_random_checkpoint(tmp_path / "toy.pt", config="r2d2-toy")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(REPO / "benchmarks" / "ranking_heads.py"), str(ckpt), "--data-dir", str(data_dir)]
+    done = subprocess.run(cmd + ["--top-k", "8"], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {
+        line.split(" | ")[0][2:]: line.split(" | ")[1:]
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| score")
+    }
+    assert list(rows) == ["cosine", "text-query head", "image-query head", "P(match)", "P(match) + cosine"]
+    for values in rows.values():
+        assert 0.0 <= float(values[-1].rstrip(" |")) <= 100.0
+    dual = evaluate(
+        create_r2d2(checkpoint=str(ckpt), config="r2d2-toy"),
+        get_task("icr"),
+        "val",
+        data_dir=data_dir,
+        top_k=0,
+        use_cache=False,
+        device="cpu",
+    )
+    assert float(rows["cosine"][0]) == pytest.approx(dual.metrics["r_mean"], abs=0.005)
