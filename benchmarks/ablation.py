@@ -1,6 +1,6 @@
 """Ablation of the R2D2 pre-training objectives on zero-toy, over several seeds (mean and spread).
 
-Each row pre-trains ``r2d2-tiny`` from scratch for the same number of steps (same data and schedule; the seed sets
+Each row pre-trains ``r2d2-toy`` (``--config``) from scratch for the same number of steps (same data and schedule; the seed sets
 the initial weights, the data order and the draws) and evaluates toy ICR (val, 200 images / 200 captions): mean
 recall of the dual encoder alone (top_k 0) and with the cross-encoder re-ranking of the task's top 64, beside
 chance.  Rows: GCPR only; + FGR (uniform negatives for the first ``--fgr-easy-fraction`` of the steps, then hard:
@@ -65,16 +65,17 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
     overrides = dict(ROWS[name])
     if name in FGR_ROWS:
         overrides["fgr_easy_steps"] = int(args.fgr_easy_fraction * args.steps)
-    objective = ObjectiveConfig(
-        queue_size=args.queue_size,
-        momentum=args.momentum,
-        tgd_rampup_steps=args.tgd_rampup_steps,
-        seed=seed,
-        **overrides,
-    )
+    settings: dict[str, Any] = {
+        "queue_size": args.queue_size,
+        "mlm_weight": args.mlm_weight,
+        "momentum": args.momentum,
+        "tgd_rampup_steps": args.tgd_rampup_steps,
+        "seed": seed,
+    }
+    objective = ObjectiveConfig(**(settings | overrides))
     t0 = time.perf_counter()
     summary = pretrain(
-        config="r2d2-tiny",
+        config=args.config,
         corpus=toy_corpus_dir(root),
         output_dir=root / f"seed-{seed}" / name.replace(" ", "_").replace("/", "-").replace(",", ""),
         objective=objective,
@@ -98,6 +99,7 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
     chance = chance_metrics(load_split(spec, data_dir, "val"))["r_mean"]
     return {
         "objectives": name,
+        "config": args.config,
         "seed": seed,
         "dual_r_mean": round(dual.metrics["r_mean"], 2),
         "rerank_r_mean": None if rerank is None else round(rerank.metrics["r_mean"], 2),
@@ -123,8 +125,9 @@ def table(root: Path) -> str:
     if not runs:
         return "no runs recorded under " + str(root)
     steps = sorted({r["steps"] for r in runs})
+    configs = sorted({r.get("config", "r2d2-tiny") for r in runs})
     lines = [
-        f"Toy ICR val (200 images / 200 captions), mean recall of 6 in percent; r2d2-tiny from scratch, "
+        f"Toy ICR val (200 images / 200 captions), mean recall of 6 in percent; {'/'.join(configs)} from scratch, "
         f"{'/'.join(map(str, steps))} steps; mean ± sd over seeds",
         "",
         "| objectives | seeds | dual encoder | + re-ranking top 64 | re-ranked − dual | chance | train s |",
@@ -149,11 +152,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    ap.add_argument("--config", default="r2d2-toy", help="R2D2 config (the quickstart's r2d2-toy by default)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--queue-size", type=int, default=512)
     ap.add_argument("--momentum", type=float, default=0.995, help="EMA teacher momentum")
-    ap.add_argument("--tgd-rampup-steps", type=int, default=0)
+    ap.add_argument("--tgd-rampup-steps", type=int, default=300, help="the quickstart's ramp-up")
+    ap.add_argument("--mlm-weight", type=float, default=0.2, help="the quickstart's MLM weight (rows with MLM)")
     ap.add_argument("--fgr-easy-fraction", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dual-only", action="store_true", help="skip the re-ranked evaluation (the slow part on a CPU)")
