@@ -1,13 +1,14 @@
 """Ablation of the R2D2 pre-training objectives on zero-toy, over several seeds (mean and spread).
 
-Each row pre-trains ``r2d2-toy`` (``--config``) from scratch for the same number of steps (same data and schedule; the seed sets
-the initial weights, the data order and the draws) and evaluates toy ICR (val, 200 images / 200 captions): mean
+Each row pre-trains the quickstart's model (``--config``, default ``r2d2-toy``) from scratch for the same number of
+steps (same data and schedule; every default is the quickstart's; the seed sets the initial weights, the data order
+and the draws) and evaluates toy ICR (val, 200 images / 200 captions): mean
 recall of the dual encoder alone (top_k 0) and with the cross-encoder re-ranking of the task's top 64, beside
 chance.  Rows: GCPR only; + FGR (uniform negatives for the first ``--fgr-easy-fraction`` of the steps, then hard:
 the quickstart's curriculum); + MLM; + TgD/FgD (all objectives, TgD as the split objective); the same with the old
 mixed bank (``contrast_bank=mixed``, the collapse); and GCPR + TgD alone with either bank.
 
-    python benchmarks/ablation.py --steps 600 --seeds 0 1 2 --out /tmp/ablation     # full table (~40 min, 1 core)
+    python benchmarks/ablation.py --seeds 0 1 2 --out /tmp/ablation     # full table (900 steps; ~45 min per seed)
     python benchmarks/ablation.py --quick                                          # smoke run (~1 min)
 
 Seeds can run in parallel processes sharing ``--out`` (``--seeds 0``, ``--seeds 1`` ...); ``--table`` then prints
@@ -84,7 +85,7 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
             "max_steps": args.steps,
             "batch_size": args.batch_size,
             "lr": args.lr,
-            "warmup_steps": 30,
+            "warmup_steps": args.warmup_steps,
             "seed": seed,
             "show_progress": False,
             "device": "cpu",
@@ -149,17 +150,21 @@ def table(root: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--steps", type=int, default=600)
+    from zero_bench_r2d2.training.quickstart import QuickstartConfig
+
+    qs = QuickstartConfig(output_dir="")  # one source for the settings the quickstart and this table share
+    ap.add_argument("--steps", type=int, default=qs.steps)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
-    ap.add_argument("--config", default="r2d2-toy", help="R2D2 config (the quickstart's r2d2-toy by default)")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--queue-size", type=int, default=512)
+    ap.add_argument("--config", default=qs.config, help="R2D2 config")
+    ap.add_argument("--batch-size", type=int, default=qs.batch_size)
+    ap.add_argument("--lr", type=float, default=qs.lr)
+    ap.add_argument("--warmup-steps", type=int, default=qs.warmup_steps)
+    ap.add_argument("--queue-size", type=int, default=qs.queue_size)
     ap.add_argument("--momentum", type=float, default=0.995, help="EMA teacher momentum")
-    ap.add_argument("--tgd-rampup-steps", type=int, default=300, help="the quickstart's ramp-up")
-    ap.add_argument("--mlm-weight", type=float, default=0.2, help="the quickstart's MLM weight (rows with MLM)")
-    ap.add_argument("--fgr-easy-fraction", type=float, default=0.5)
+    ap.add_argument("--tgd-rampup-steps", type=int, default=qs.tgd_rampup_steps)
+    ap.add_argument("--mlm-weight", type=float, default=qs.mlm_weight, help="MLM weight in the rows with MLM")
+    ap.add_argument("--fgr-easy-fraction", type=float, default=qs.fgr_easy_fraction)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dual-only", action="store_true", help="skip the re-ranked evaluation (the slow part on a CPU)")
     ap.add_argument("--out", type=Path, default=None)

@@ -1,7 +1,7 @@
 """``zero-bench quickstart``: the whole pipeline in miniature, offline, on a CPU, in a few minutes.
 
-1. generate zero-toy (small sizes), 2. pre-train ``r2d2-toy`` (``r2d2-tiny`` with 4 x 4 patches) with every objective (GCPR, FGR, MLM, TgD, FgD;
-FGR on uniform negatives for the first part of the run, then hard ones -- our curriculum for the tiny model),
+1. generate zero-toy (small sizes), 2. pre-train ``r2d2-toy`` (``r2d2-tiny`` with 4 x 4 patches) with every
+objective (GCPR, FGR, MLM at weight 0.2, TgD, FgD; FGR on uniform negatives for the first part of the run, then hard ones -- our curriculum for the tiny model),
 3. evaluate zero-shot on the five toy tasks (ICR with the dual encoder alone and re-ranked), 4. fine-tune the
 matching heads on ICM and IQM with the official matching recipe, and the retrieval model on one task (Flickr30k-CNA
 by default: the epoch is selected on val, the result reported on test), 5. write the result JSONs and print them
