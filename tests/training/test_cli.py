@@ -57,6 +57,8 @@ def test_train_then_finetune_retrieval_and_matching(toy, tmp_path):
                 "queue_size=16",
                 "--set",
                 "dropout=0",
+                "--set",
+                'text_mix={"title": 1, "query": 2}',
                 "--plot",
                 "--no-progress",
             ],
@@ -65,6 +67,8 @@ def test_train_then_finetune_retrieval_and_matching(toy, tmp_path):
     assert (pre / "model.safetensors").is_file() and (pre / "loss.png").stat().st_size > 1000
     rows = [json.loads(line) for line in (pre / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and {"gcpr", "fgr", "mlm", "fgd"} <= set(rows[0])
+    run = json.loads((pre / "train_config.json").read_text())["run"]
+    assert run["text_mix"] == {"title": 1.0, "query": 2.0}
     for task, metric in (("icr", "val_r_mean"), ("icm", "val_auc")):
         out = tmp_path / task
         _ok(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -85,6 +86,16 @@ def _hermetic_env(max_image_area: float) -> None:
         os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(int(max_image_area * 4))
 
 
+def _local_spark_python() -> None:
+    """With no active SparkSession img2dataset starts a local one, whose Python workers would run whatever
+    ``python3`` is on PATH (not this virtual environment, so no img2dataset there): point them at this interpreter
+    unless PYSPARK_PYTHON is set.  A session the caller built (a cluster) keeps its own settings."""
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None:
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
 def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOptions, *, total_rows: int) -> None:
     """Fetch the images of ``input_parquet`` (columns url, row, image_key) into ``output_folder`` (resumable)."""
     _hermetic_env(options.max_image_area)
@@ -97,6 +108,7 @@ def run_img2dataset(input_parquet: Path, output_folder: Path, options: FetchOpti
             import pyspark  # noqa: F401
         except ImportError as exc:
             raise ZeroBenchError("the pyspark distributor needs pyspark: pip install 'zero-bench[spark]'") from exc
+        _local_spark_python()
     discard_partial_shards(output_folder)
     n_shards = max(1, -(-total_rows // options.samples_per_shard))
     stop = threading.Event()

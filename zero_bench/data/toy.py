@@ -300,27 +300,69 @@ def _itr(ccmb: Path, folder: str, prefix: str, split: str, n: int, seed: int, si
     _write_jsonl(ccmb / folder / split / f"{prefix}_{split}.json", rows)
 
 
-def _itm(ccmb: Path, folder: str, prefix: str, split: str, n_pairs: int, seed: int, size_range, text_kind: str) -> None:
-    rng = _rng(seed, f"{folder}-{split}")
-    rows = []
-    attrs = ATTRIBUTES if text_kind == "caption" else ("color", "shape")
+@dataclass(frozen=True)
+class MatchingPair:
+    """One image of toy ICM / IQM with its positive and one-attribute negative text."""
+
+    image_name: str
+    scene: Scene
+    negative: Scene
+    attribute: str  # the changed attribute (see ATTRIBUTES)
+    variant: int  # caption phrasing (captions only)
+    negative_first: bool  # row order in the file before the final shuffle
+
+    def text(self, scene: Scene, text_kind: str) -> str:
+        return caption(scene, self.variant) if text_kind == "caption" else query(scene)
+
+    @property
+    def changed_size(self) -> str:
+        """Size of the changed object (大 / 小), or "-" for a background change."""
+        changed = [o for o in self.scene.objects if o not in self.negative.objects]
+        return changed[0].size if changed else "-"
+
+
+MATCHING_TASKS = {"icm": ("ICM", "long_itm", "caption"), "iqm": ("IQM", "short_itm", "query")}
+
+
+def _matching_pairs(rng: np.random.Generator, folder: str, split: str, n_pairs: int, size_range, text_kind: str):
+    attrs = ATTRIBUTES if text_kind == "caption" else ("color", "shape")  # a query names only colours and shapes
     for i in range((n_pairs + 1) // 2):
         scene = random_scene(rng, size_range)
-        name = f"toy_{folder.lower()}_{split}_{i:06d}.jpg"
-        (ccmb / "IQR_IQM_ICR_ICM_images" / name).write_bytes(jpeg_bytes(render(scene)))
         variant = int(rng.integers(5))
-        neg, _ = mutate(scene, rng, attrs)
+        neg, attr = mutate(scene, rng, attrs)
+        yield MatchingPair(f"toy_{folder.lower()}_{split}_{i:06d}.jpg", scene, neg, attr, variant, rng.random() < 0.5)
 
-        def text(sc: Scene, variant: int = variant) -> str:
-            return caption(sc, variant) if text_kind == "caption" else query(sc)
 
-        pair = [
-            {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(scene), "label": 1},
-            {"image_path": f"IQR_IQM_ICR_ICM_images/{name}", "text": text(neg), "label": 0},
+def matching_pairs(
+    task: str, split: str, n_pairs: int, seed: int = 0, sizes: ToySizes | None = None
+) -> list[MatchingPair]:
+    """The pairs behind toy ``task`` (icm / iqm) ``split`` as generated with ``seed`` and ``n_pairs`` rows: which
+    attribute each negative changes (for diagnostics; the task files do not record it)."""
+    folder, _, text_kind = MATCHING_TASKS[task]
+    sizes = sizes or ToySizes()
+    rng = _rng(seed, f"{folder}-{split}")
+    return list(_matching_pairs(rng, folder, split, n_pairs, (sizes.image_min, sizes.image_max), text_kind))
+
+
+def _itm(ccmb: Path, task: str, split: str, n_pairs: int, seed: int, size_range) -> None:
+    folder, prefix, text_kind = MATCHING_TASKS[task]
+    rng = _rng(seed, f"{folder}-{split}")
+    rows = []
+    for pair in _matching_pairs(rng, folder, split, n_pairs, size_range, text_kind):
+        (ccmb / "IQR_IQM_ICR_ICM_images" / pair.image_name).write_bytes(jpeg_bytes(render(pair.scene)))
+        two = [
+            {
+                "image_path": f"IQR_IQM_ICR_ICM_images/{pair.image_name}",
+                "text": pair.text(pair.scene, text_kind),
+                "label": 1,
+            },
+            {
+                "image_path": f"IQR_IQM_ICR_ICM_images/{pair.image_name}",
+                "text": pair.text(pair.negative, text_kind),
+                "label": 0,
+            },
         ]
-        if rng.random() < 0.5:
-            pair.reverse()
-        rows += pair
+        rows += two[::-1] if pair.negative_first else two
     rows = rows[:n_pairs]
     order = rng.permutation(len(rows))
     _write_jsonl(ccmb / folder / split / f"{prefix}_{split}.json", [rows[k] for k in order])
@@ -347,8 +389,8 @@ def generate_tasks(out: Path, seed: int, sizes: ToySizes) -> None:
         _itr(out, "ICR", "long_itr", split, n, seed, rng_size, "caption")
         _itr(out, "IQR", "short_itr", split, n, seed, rng_size, "query")
     for split, n in (("train", sizes.itm_train), ("val", sizes.itm_val)):
-        _itm(out, "ICM", "long_itm", split, n, seed, rng_size, "caption")
-        _itm(out, "IQM", "short_itm", split, n, seed, rng_size, "query")
+        _itm(out, "icm", split, n, seed, rng_size)
+        _itm(out, "iqm", split, n, seed, rng_size)
     offset = 0
     for split, n in (("train", sizes.flickr_train), ("val", sizes.flickr_val), ("test", sizes.flickr_test)):
         _flickr(out, split, n, seed, rng_size, offset)

@@ -7,6 +7,8 @@ Both loaders are resumable at batch granularity and deterministic: the order of 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,16 +27,41 @@ if TYPE_CHECKING:
 DEFAULT_TEXT_FIELDS = ("title", "content", "query")
 
 
+def check_text_mix(text_mix: Mapping[str, float] | None) -> dict[str, float] | None:
+    """A text mix ``{field: weight}`` (relative weights, at least one positive) or None for uniform over
+    :data:`DEFAULT_TEXT_FIELDS`; raises on an unknown field or a negative / non-numeric weight."""
+    if text_mix is None:
+        return None
+    if not isinstance(text_mix, Mapping) or not text_mix:
+        raise ZeroBenchError(f"text_mix must map corpus text fields to weights, got {text_mix!r}")
+    out: dict[str, float] = {}
+    for field_name, weight in text_mix.items():
+        if field_name not in DEFAULT_TEXT_FIELDS:
+            raise ZeroBenchError(
+                f"text_mix: unknown text field {field_name!r} (known: {', '.join(DEFAULT_TEXT_FIELDS)})"
+            )
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise ZeroBenchError(f"text_mix: weight of {field_name!r} must be a finite number >= 0, got {weight!r}")
+        out[field_name] = float(weight)
+    if not any(w > 0 for w in out.values()):
+        raise ZeroBenchError("text_mix: every weight is 0")
+    return out
+
+
 class TextImageTransform:
-    """Picklable per-sample transform: pixels, tokens and (optionally) whole-word-masked tokens."""
+    """Picklable per-sample transform: pixels, tokens and (optionally) whole-word-masked tokens.
+
+    ``text_mix`` weights the corpus text fields a sample's text is drawn from (None: uniform over the non-empty
+    ones of :data:`DEFAULT_TEXT_FIELDS`); a field that is empty in a sample is left out and the rest renormalised."""
 
     def __init__(
-        self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+        self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_mix: Mapping[str, float] | None = None
     ) -> None:
         self.image = R2D2ImageTransform(image_size)
         self.mask_rate = float(mask_rate)
         self.seed = int(seed)
-        self.text_fields = tuple(text_fields)
+        self.text_mix = check_text_mix(text_mix)
+        self.text_fields = tuple(self.text_mix) if self.text_mix is not None else DEFAULT_TEXT_FIELDS
         self.epoch = 0
         self._tokenizer: R2D2Tokenizer | None = None
 
@@ -71,11 +98,21 @@ class TextImageTransform:
 
     def __call__(self, sample: dict) -> dict[str, Any]:
         """A corpus sample (``zero_bench.data.torch_adapter``): one of the non-empty text fields, chosen per sample."""
-        texts = [sample.get(f) for f in self.text_fields]
-        texts = [t for t in texts if isinstance(t, str) and t.strip()] or [""]
         index = int(sample["index"])
-        text = texts[int(self.rng(index).integers(len(texts)))] if len(texts) > 1 else texts[0]
-        return self.encode(sample["image"], str(text), index + 1_000_000_007, index)
+        return self.encode(sample["image"], self.pick_text(sample, index), index + 1_000_000_007, index)
+
+    def pick_text(self, sample: dict, index: int) -> str:
+        present = [(f, t) for f in self.text_fields if isinstance(t := sample.get(f), str) and t.strip()]
+        if self.text_mix is not None:
+            present = [(f, t) for f, t in present if self.text_mix[f] > 0]
+        if not present:
+            return ""
+        if len(present) == 1:
+            return str(present[0][1])
+        if self.text_mix is None:  # uniform: the draw every earlier run made
+            return str(present[int(self.rng(index).integers(len(present)))][1])
+        weights = np.array([self.text_mix[f] for f, _ in present])
+        return str(present[int(self.rng(index).choice(len(present), p=weights / weights.sum()))][1])
 
 
 def _corpus_iterable_class():

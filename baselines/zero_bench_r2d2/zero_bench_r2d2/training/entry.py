@@ -43,7 +43,7 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     objective_keys = {f.name for f in fields(ObjectiveConfig)}
     train, objective = {}, {}
     for key, value in options.items():
-        if value is None or key == "dropout":
+        if value is None or key in ("dropout", "text_mix"):
             continue
         if key in _TRAIN_KEYS:
             train[key] = value
@@ -84,6 +84,7 @@ class R2D2Trainer:
             resume=resume,
             data_root=data_root,
             dropout=options.get("dropout"),
+            text_mix=options.get("text_mix"),
         )
 
     def finetune(
@@ -100,6 +101,10 @@ class R2D2Trainer:
         from zero_bench_r2d2.training.recipes import finetune
 
         train, objective = _split(options)
+        if options.get("text_mix") is not None:
+            raise ZeroBenchError(
+                "text_mix weights the pre-training corpus's text fields; fine-tuning reads the task's texts"
+            )
         if objective:
             raise ZeroBenchError(
                 f"fine-tuning uses the official recipe's losses; objective options {sorted(objective)} do not apply"

@@ -48,6 +48,7 @@ class QuickstartConfig:
     tgd_rampup_steps: int = 300  # TgD weight ramped up from 0 (ALBEF ramps over the first epoch)
     fgr_easy_fraction: float = 0.5  # FGR on uniform negatives for this share of the steps, then hard (our choice)
     dropout: float = 0.0  # the tiny model does not learn under the configs' 0.1 dropout (see TRAINING.md)
+    text_mix: dict[str, float] | None = None  # corpus text fields' weights; None: title / content / query uniform
     pretrain_time_limit_s: float | None = 330.0  # bound on 2 busy cores; the schedule is not shortened
     # fine-tuning
     finetune_task: str = "flickr30k-cna"
@@ -200,6 +201,7 @@ def _pretrain(cfg: QuickstartConfig, corpus_dir: Path, pre_dir: Path) -> dict[st
         output_dir=pre_dir,
         objective=objective,
         dropout=cfg.dropout,
+        text_mix=cfg.text_mix,
         train={
             "max_steps": cfg.steps,
             "batch_size": cfg.batch_size,

@@ -154,8 +154,10 @@ def pretrain(
     data_root: str | Path | None = None,
     corpus_dataset: Any = None,
     dropout: float | None = None,
+    text_mix: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Pre-train R2D2 on a corpus with the configured objectives; returns the trainer summary."""
+    """Pre-train R2D2 on a corpus with the configured objectives; returns the trainer summary.  ``text_mix`` weights
+    the corpus text fields (see :class:`~zero_bench_r2d2.training.data.TextImageTransform`; None: uniform)."""
     from zero_bench_r2d2.training.data import CorpusLoader, TextImageTransform
 
     settings = dict(PRETRAIN_DEFAULTS) | dict(train or {})
@@ -166,7 +168,10 @@ def pretrain(
     model = build_model(config, init, dropout=dropout)
     obj = RetrievalObjective(model, ocfg)
     transform = TextImageTransform(
-        model.config.image_size, mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0, seed=tcfg.seed
+        model.config.image_size,
+        mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0,
+        seed=tcfg.seed,
+        text_mix=text_mix,
     )
     loader = CorpusLoader(
         corpus_dataset if corpus_dataset is not None else corpus,
@@ -185,6 +190,7 @@ def pretrain(
         "objective": ocfg.to_dict(),
         "init": init,
         "dropout": dropout,
+        "text_mix": transform.text_mix,
         "scratch_init": init is None,
     }
     trainer = Trainer(obj, loader, tcfg, rank=rank, world_size=world, device=device, run_info=run_info)
