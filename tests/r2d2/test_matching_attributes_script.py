@@ -30,19 +30,13 @@ def _table(stdout: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-def test_attribute_rows_and_auc_match_the_evaluator(tmp_path: Path) -> None:
-    from zero_bench.data.toy import ToySizes, generate_zero_toy, toy_task_dir
+@pytest.mark.toy_sizes(itr_val=4, itm_val=40)
+def test_attribute_rows_and_auc_match_the_evaluator(small_toy_and_checkpoint: tuple[Path, Path]) -> None:
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.taskspec import get_task
     from zero_bench_r2d2.plugin import create_r2d2
-    from zero_bench_r2d2.testing import save_random_checkpoint
 
-    sizes = ToySizes(
-        corpus=8, itr_train=4, itr_val=4, itm_train=4, itm_val=40, flickr_train=2, flickr_val=2, flickr_test=2
-    )
-    generate_zero_toy(root=tmp_path / "toy", seed=3, sizes=sizes)
-    data_dir = toy_task_dir(tmp_path / "toy")
-    ckpt = save_random_checkpoint(tmp_path / "toy.pt", config="r2d2-toy")
+    data_dir, ckpt = small_toy_and_checkpoint
     common = [str(ckpt), "--data-dir", str(data_dir), "--pairs", "40"]
     done = _run(*common, "--toy-seed", "3", "--probe", "--probe-scenes", "90")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -14,19 +14,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_ranking_heads_rows_and_cosine_row_match_the_evaluator(tmp_path: Path) -> None:
-    from zero_bench.data.toy import ToySizes, generate_zero_toy, toy_task_dir
+def test_ranking_heads_rows_and_cosine_row_match_the_evaluator(small_toy_and_checkpoint: tuple[Path, Path]) -> None:
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.taskspec import get_task
     from zero_bench_r2d2.plugin import create_r2d2
-    from zero_bench_r2d2.testing import save_random_checkpoint
 
-    sizes = ToySizes(
-        corpus=8, itr_train=4, itr_val=24, itm_train=4, itm_val=4, flickr_train=2, flickr_val=2, flickr_test=2
-    )
-    generate_zero_toy(root=tmp_path / "toy", seed=3, sizes=sizes)
-    data_dir = toy_task_dir(tmp_path / "toy")
-    ckpt = save_random_checkpoint(tmp_path / "toy.pt", config="r2d2-toy")
+    data_dir, ckpt = small_toy_and_checkpoint
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, str(REPO / "benchmarks" / "ranking_heads.py"), str(ckpt), "--data-dir", str(data_dir)]
     done = subprocess.run(cmd + ["--top-k", "8"], capture_output=True, text=True, env=env, timeout=600, check=False)
