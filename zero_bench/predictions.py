@@ -4,6 +4,8 @@ Retrieval: JSON Lines, one query per line, ``{"text_id": int, "image_ids": [10 r
 ``{"image_id": int, "text_ids": [10 ranked ids]}`` (image-to-text), both directions in one file where the task
 evaluates both.  Ids are those of the split (official formats: text line number, image first-appearance order).
 Matching: ``{"pair_id": int, "score": float}`` with pair id = 0-based line number of the annotation file.
+Classification: ``{"image_id": int, "class_ids": [5 ranked class ids]}`` (all classes when fewer than 5), image id =
+the position in the split's read order (or its index.json order; see :mod:`zero_bench.formats.elevater`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import torch
 
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_path, refuse_overwrite
-from zero_bench.formats.canonical import MatchingData, RetrievalData
+from zero_bench.formats.canonical import ClassificationData, MatchingData, RetrievalData
 from zero_bench.formats.jsonl import read_json_lines
+from zero_bench.metrics import classification as cls_metrics
 from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.retrieval import RetrievalRecall
 from zero_bench.taskspec import Direction, TaskSpec
@@ -57,7 +60,16 @@ def write_matching_predictions(path: str | Path, data: MatchingData, scores: np.
             out.write(json.dumps({"pair_id": pair_id, "score": float(score)}) + "\n")
 
 
-def data_inputs(data: RetrievalData | MatchingData) -> list[str | Path]:
+def write_classification_predictions(path: str | Path, data: ClassificationData, ranked: torch.Tensor) -> None:
+    """``ranked[i]``: the class ids of image position i, best first."""
+    refuse_overwrite(path, data_inputs(data), "predictions file")
+    rows = ranked.cpu().numpy().tolist()
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for image_id, classes in zip(data.image_ids.tolist(), rows, strict=True):
+            out.write(json.dumps({"image_id": image_id, "class_ids": classes}) + "\n")
+
+
+def data_inputs(data: RetrievalData | MatchingData | ClassificationData) -> list[str | Path]:
     """The files a split was read from: its annotation file and any image container (TSV)."""
     containers = {item.path for item in data.images if item.offset is not None}
     return [data.source, *sorted(containers)] if data.source else sorted(containers)
@@ -209,9 +221,52 @@ def read_matching_predictions(path: str | Path, data: MatchingData) -> np.ndarra
     return scores
 
 
-def score_predictions(spec: TaskSpec, data: RetrievalData | MatchingData, path: str | Path) -> dict[str, float]:
+def _check_class_ranking(path: Path, ranked: object, length: int, n_classes: int, number: int) -> list[int]:
+    if not isinstance(ranked, list) or len(ranked) != length:
+        got = len(ranked) if isinstance(ranked, list) else type(ranked).__name__
+        raise DataFormatError(path, f"class_ids must list exactly {length} class ids, got {got}", number)
+    for item in ranked:
+        if not _int(item) or not 0 <= item < n_classes:
+            raise DataFormatError(path, f"class_ids has {item!r}, which is not a class id (0..{n_classes - 1})", number)
+    if len(set(ranked)) != len(ranked):
+        raise DataFormatError(path, "class_ids repeats a class id", number)
+    return ranked
+
+
+def read_classification_predictions(path: str | Path, data: ClassificationData) -> np.ndarray:
+    """Validate strictly: every image exactly once, each with ``min(5, classes)`` distinct known class ids."""
+    path = Path(path)
+    length = cls_metrics.ranking_length(data.num_classes)
+    ranked = np.full((data.num_images, length), -1, dtype=np.int64)
+    seen = np.zeros(data.num_images, dtype=bool)
+    for number, record in _records(path):
+        if set(record) != {"image_id", "class_ids"}:
+            raise DataFormatError(path, f"expected keys image_id+class_ids, got {sorted(record)}", number)
+        image = record["image_id"]
+        if not _int(image) or not 0 <= image < data.num_images:
+            raise DataFormatError(
+                path,
+                f"image_id {image!r} is not an image of {data.task}/{data.split} (0..{data.num_images - 1})",
+                number,
+            )
+        if seen[image]:
+            raise DataFormatError(path, f"duplicate image_id {image}", number)
+        ranked[image] = _check_class_ranking(path, record["class_ids"], length, data.num_classes, number)
+        seen[image] = True
+    if not seen.all():
+        missing = int(np.flatnonzero(~seen)[0])
+        raise DataFormatError(path, f"missing {int((~seen).sum())} images, e.g. image_id {missing}")
+    return ranked
+
+
+def score_predictions(
+    spec: TaskSpec, data: RetrievalData | MatchingData | ClassificationData, path: str | Path
+) -> dict[str, float]:
     """The task's metrics computed from a predictions file alone."""
-    if isinstance(data, MatchingData):
+    if isinstance(data, ClassificationData):
+        ranked = read_classification_predictions(path, data)
+        metrics = cls_metrics.classification_metrics(data.labels, ranked, data.num_classes)
+    elif isinstance(data, MatchingData):
         metrics = matching_metrics(data.labels, read_matching_predictions(path, data))
     else:
         i2t, t2i = read_retrieval_predictions(path, data, spec)

@@ -14,6 +14,7 @@ from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_write_text
 from zero_bench.metrics.rules import TieRule
 from zero_bench.models.info import ModelInfo
+from zero_bench.prompts import ClassificationProtocol
 from zero_bench.taskspec import MeanRecall
 
 
@@ -56,11 +57,16 @@ class Result(BaseModel):
     )
     tie_range: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
-        description="per retrieval metric, its (lowest, highest) value over every order of tied scores",
+        description="per retrieval or classification metric, its (lowest, highest) value over every order of tied scores",
     )
     mean_recall: MeanRecall | None = None
     rerank_top_k: int = Field(default=0, ge=0, description="0: dual encoder only")
-    num_queries: dict[str, int] = Field(default_factory=dict, description="queries per direction, or pairs")
+    num_queries: dict[str, int] = Field(
+        default_factory=dict, description="queries per direction, or pairs, or images and classes"
+    )
+    classification: ClassificationProtocol | None = Field(
+        default=None, description="classification tasks: the protocol, class names and templates used"
+    )
     predictions_sha256: str | None = None
     run: RunInfo
 

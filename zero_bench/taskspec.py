@@ -21,6 +21,7 @@ from zero_bench.errors import DataFormatError, ZeroBenchError
 class TaskKind(str, Enum):
     retrieval = "retrieval"
     matching = "matching"
+    classification = "classification"
 
 
 class Direction(str, Enum):
@@ -53,14 +54,24 @@ MEAN_RECALL_PARTS: dict[MeanRecall, tuple[str, tuple[str, ...]]] = {
 
 RETRIEVAL_METRICS = ("txt_r1", "txt_r5", "txt_r10", "txt_r_mean", "img_r1", "img_r5", "img_r10", "img_r_mean", "r_mean")
 MATCHING_METRICS = ("auc", "accuracy")
+CLASSIFICATION_METRICS = ("acc1", "acc5", "mean_per_class_recall")
+KIND_METRICS: dict[TaskKind, tuple[str, ...]] = {
+    TaskKind.retrieval: RETRIEVAL_METRICS,
+    TaskKind.matching: MATCHING_METRICS,
+    TaskKind.classification: CLASSIFICATION_METRICS,
+}
 
-FormatName = Literal["zero-itr-jsonl", "zero-itm-jsonl", "flickr30k-cna-txt", "cn-clip"]
+FormatName = Literal["zero-itr-jsonl", "zero-itm-jsonl", "flickr30k-cna-txt", "cn-clip", "elevater-cn", "imagenet-val"]
+# Classification layouts: a split is a folder of class folders, the class names a text file (see formats/elevater).
+CLASSIFICATION_FORMATS = ("elevater-cn", "imagenet-val")
 
 
 class SplitSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    annotation: str = Field(description="annotation file, relative to the dataset folder")
+    annotation: str = Field(
+        description="annotation file, relative to the dataset folder (classification: the split's image folder)"
+    )
     images: str | None = Field(
         default=None, description="image file (cn-clip base64 TSV), relative to the dataset folder"
     )
@@ -75,7 +86,7 @@ class TaskSpec(BaseModel):
     title: str
     description: str
     kind: TaskKind
-    text_kind: Literal["caption", "query"]
+    text_kind: Literal["caption", "query", "class-name"]
     dataset: str = Field(description="entry of the dataset registry that provides the files")
     data_folder: str = Field(description="folder under the data root holding the official layout")
     format: FormatName
@@ -87,7 +98,22 @@ class TaskSpec(BaseModel):
     primary_metric: str
     mean_recall: MeanRecall | None = None
     rerank_top_k: int = Field(default=0, ge=0, description="default k for cross-encoder re-ranking")
-    suite: Literal["ccmb", "public"] = Field(description="the suite the task belongs to (see SUITES)")
+    labels: str | None = Field(
+        default=None, description="classification: class-name file (line i names class i), relative to the folder"
+    )
+    labels_required: bool = Field(default=True, description="classification: the layout must hold the label file")
+    cn_clip_templates: str = Field(
+        default="openai_templates",
+        description="classification: the template list of cn_clip.eval.cvinw_zeroshot_templates that Chinese-CLIP's "
+        "zeroshot_evaluation.py uses for this set (its template_dict; openai_templates for every other set)",
+    )
+    clip_benchmark_dataset: str | None = Field(
+        default=None,
+        description="classification: the key of this set in CLIP_benchmark's cn class-name file (None: it has none)",
+    )
+    suite: Literal["ccmb", "public", "elevater-cn", "classification"] = Field(
+        description="the suite the task belongs to (see SUITES)"
+    )
     citation: str
     license: str
     homepage: str | None = None
@@ -99,7 +125,7 @@ class TaskSpec(BaseModel):
             raise ValueError(f"default_split {self.default_split!r} is not one of the splits {sorted(self.splits)}")
         if self.primary_metric not in self.metrics:
             raise ValueError(f"primary_metric {self.primary_metric!r} is not in metrics")
-        known = RETRIEVAL_METRICS if self.kind is TaskKind.retrieval else MATCHING_METRICS
+        known = KIND_METRICS[self.kind]
         unknown = [m for m in self.metrics if m not in known]
         if unknown:
             raise ValueError(f"unknown metrics for a {self.kind.value} task: {unknown}")
@@ -113,6 +139,13 @@ class TaskSpec(BaseModel):
                 raise ValueError(
                     f"mean_recall {self.mean_recall.value} is reported as {key!r}, which is not among the metrics"
                 )
+        is_classification_format = self.format in CLASSIFICATION_FORMATS
+        if (self.kind is TaskKind.classification) != is_classification_format:
+            raise ValueError(f"format {self.format} does not fit a {self.kind.value} task")
+        if is_classification_format:
+            if self.labels is None:
+                raise ValueError("a classification task must name its class-name file (labels)")
+            return self
         if self.format == "cn-clip":
             missing = [s for s, spec in self.splits.items() if spec.images is None]
             if missing:
@@ -163,15 +196,25 @@ def all_tasks() -> dict[str, TaskSpec]:
 SUITES: dict[str, str] = {
     "ccmb": "the five CCMB fine-tuning tasks (ICR, IQR, ICM, IQM, Flickr30k-CNA)",
     "public": "the public Chinese sets (Flickr30k-CN, COCO-CN, MUGE, AIC-ICC)",
+    "elevater-cn": "the 20 ELEVATER-CN zero-shot classification sets (Chinese-CLIP's translation)",
+    "classification": "every zero-shot classification task (ELEVATER-CN and ImageNet-CN)",
     "all": "every task",
 }
 
 
+def _in_suite(suite: str, spec: TaskSpec) -> bool:
+    if suite == "all":
+        return True
+    if suite == "classification":
+        return spec.kind is TaskKind.classification
+    return spec.suite == suite
+
+
 def suite_tasks(suite: str) -> list[str]:
-    """The task names of a suite (``ccmb``, ``public`` or ``all``), in task-name order."""
+    """The task names of a suite (see SUITES), in task-name order."""
     if suite not in SUITES:
         raise ZeroBenchError(f"unknown suite {suite!r}; suites: {', '.join(SUITES)}")
-    return [name for name, spec in all_tasks().items() if suite in ("all", spec.suite)]
+    return [name for name, spec in all_tasks().items() if _in_suite(suite, spec)]
 
 
 def resolve_tasks(names: list[str]) -> list[str]:

@@ -108,6 +108,32 @@ def make_cn_clip_folder(root: Path, split: str = "valid", n_images: int = 6, dis
     return root
 
 
+def make_elevater_folder(
+    root: Path,
+    name: str = "cifar-10",
+    n_classes: int = 10,
+    per_class: int = 3,
+    *,
+    index: bool = False,
+    split: str = "test",
+) -> Path:
+    """ELEVATER-CN layout (``root/<name>/label_cn.txt``, ``test/<id>/``): class c shows colour c (mod the number of
+    colours) and is named after it (later classes repeat colours with a suffix), so :class:`ColourModel` classifies
+    it."""
+    folder = root / name
+    width = 1 if n_classes <= 10 else 3
+    names = [NAMES[c % len(NAMES)] + ("" if c < len(NAMES) else f"{c}") for c in range(n_classes)]
+    for c in range(n_classes):
+        for k in range(per_class):
+            write_jpeg(folder / split / str(c).zfill(width) / f"img_{k:03d}.jpg", colour_image(c + len(NAMES) * k))
+    (folder / "label_cn.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+    (folder / "label.txt").write_text("".join(f"class {c}\n" for c in range(n_classes)), encoding="utf-8")
+    if index:
+        order = np.random.default_rng(0).permutation(n_classes * per_class).tolist()
+        (folder / "index.json").write_text(json.dumps(order), encoding="utf-8")
+    return folder
+
+
 class ColourModel(torch.nn.Module):
     """A real (tiny) dual encoder: images by mean colour, texts by the colour word they contain.
 

@@ -20,7 +20,7 @@ from zero_bench.contamination.hamming import HammingIndex
 from zero_bench.contamination.images import central_crop, perceptual_hash, pixel_hash, thumbnail
 from zero_bench.contamination.normalise import normalise, shingles
 from zero_bench.contamination.thresholds import Thresholds
-from zero_bench.formats import MatchingData, RetrievalData, load_split
+from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import get_task
 
 TEXT_CACHE = 200_000
@@ -76,11 +76,14 @@ class _Builder:
         self.variant_image: list[int] = []
         self.thumbs: list[np.ndarray] = []
 
-    def add_unit(self, data: RetrievalData | MatchingData) -> None:
+    def add_unit(self, data: RetrievalData | MatchingData | ClassificationData) -> None:
         index = self.index
         u = len(index.units)
         image_ids = [item.key for item in data.images]
-        if isinstance(data, RetrievalData):
+        texts: list[str] = [] if isinstance(data, ClassificationData) else data.texts
+        if isinstance(data, ClassificationData):  # images only: each image is its own unit item
+            text_ids, pair_ids, links = [], image_ids, []
+        elif isinstance(data, RetrievalData):
             text_ids = [str(t) for t in data.text_ids.tolist()]
             pair_ids = image_ids
             links = [(int(i), int(i), int(t)) for t, i in data.gold.tolist()]  # (pair, image, text) positions
@@ -93,7 +96,7 @@ class _Builder:
         for k, item in enumerate(data.images):
             self.add_image(item.open(), first_image + k)
             index.image_ref.append((u, k))
-        for k, caption in enumerate(data.texts):
+        for k, caption in enumerate(texts):
             self.add_text(caption, first_text + k)
             index.text_ref.append((u, k))
         index.pair_ref += [(u, k) for k in range(len(pair_ids))]

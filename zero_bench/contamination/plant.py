@@ -103,11 +103,17 @@ def planted_rows(
 ) -> tuple[list[dict], list[Planted]]:
     """``count`` corpus rows, each an edited evaluation image with an edited text of it (the edits cycle through
     every combination of :data:`IMAGE_EDITS` and :data:`TEXT_EDITS`); returns (rows, ground truth)."""
-    from zero_bench.formats import RetrievalData, load_split
+    from zero_bench.errors import ZeroBenchError
+    from zero_bench.formats import MatchingData, RetrievalData, load_split
     from zero_bench.taskspec import get_task
 
     rng = np.random.default_rng(seed)
-    data = [load_split(get_task(task), data_dir, split) for task, split in splits]
+    data: list[RetrievalData | MatchingData] = []
+    for task, split in splits:
+        loaded = load_split(get_task(task), data_dir, split)
+        if not isinstance(loaded, RetrievalData | MatchingData):
+            raise ZeroBenchError(f"{task}: planted copies are made from image-text tasks, not classification sets")
+        data.append(loaded)
     image_edits, text_edits = list(IMAGE_EDITS), list(TEXT_EDITS)
     rows, truth = [], []
     for k in range(count):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import tempfile
@@ -19,7 +21,8 @@ from zero_bench.evaluation.distributed import init_from_env, rank_and_world
 from zero_bench.evaluation.encode import AUTOCAST_DTYPES, EncodedSplit, encode_split
 from zero_bench.evaluation.rerank import candidate_keys, candidate_scores, rerank_rankings, score_candidate_pairs
 from zero_bench.fileio import sha256_file
-from zero_bench.formats import MatchingData, RetrievalData, load_split
+from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, SplitData, load_split
+from zero_bench.metrics.classification import classification_metrics, classification_tie_range, rank_classes
 from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.ranking import TopK
 from zero_bench.metrics.retrieval import cosine_rows, retrieval_topk
@@ -36,11 +39,13 @@ from zero_bench.paths import cache_dir
 from zero_bench.predictions import (
     ranking_length,
     retrieval_metrics_from_rankings,
+    write_classification_predictions,
     write_matching_predictions,
     write_retrieval_predictions,
 )
+from zero_bench.prompts import PROTOCOLS, ClassificationProtocol, class_prompts
 from zero_bench.results import Result, RunInfo, TaskRef
-from zero_bench.taskspec import TaskSpec, get_task
+from zero_bench.taskspec import TaskKind, TaskSpec, get_task
 from zero_bench.version import __version__
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -65,7 +70,7 @@ class _Run:
         self,
         model: Model,
         spec: TaskSpec,
-        data: RetrievalData | MatchingData,
+        data: SplitData,
         *,
         batch_size: int,
         pair_batch_size: int,
@@ -78,17 +83,19 @@ class _Run:
         self.model, self.spec, self.data = model, spec, data
         self.batch_size, self.pair_batch_size, self.num_workers = batch_size, pair_batch_size, num_workers
         self.device, self.precision, self.use_cache, self.show_progress = device, precision, use_cache, show_progress
-        self.cross = has_pair_scorer(model)
+        # Classification uses the dual encoder only: no states are kept for a cross encoder there.
+        self.cross = has_pair_scorer(model) and not isinstance(data, ClassificationData)
         self.scratch = tempfile.TemporaryDirectory(prefix="zero-bench-states-")
 
-    def encode(self, kind: str, items: list) -> EncodedSplit:
+    def encode(self, kind: str, items: list, *, content_sha256: str | None = None) -> EncodedSplit:
+        """Encode a split's images or texts; ``content_sha256`` keys the cache for other texts (class prompts)."""
         key = (
             cache_key(
                 self.model.info,
                 self.spec.name,
                 self.spec.version,
                 self.data.split,
-                self.data.annotation_sha256,
+                content_sha256 or self.data.annotation_sha256,
                 kind,
                 self.precision,
             )
@@ -134,14 +141,18 @@ def evaluate(
     seed: int = 0,
     show_progress: bool = False,
     tie_rule: TieRule = "index",
+    protocol: str = "cn_clip",
+    templates: str | Path | None = None,
 ) -> Result:
     """Evaluate ``model`` on one split of ``task`` and return the Result (and write predictions if asked).
 
     Retrieval: encode every image and text once, rank by cosine in chunks, and where the model has a cross
     encoder re-rank each query's top ``top_k`` (task default; 0 = dual encoder only).  Matching: the cross
-    encoder's score per pair, or the cosine similarity without one; ROC-AUC.
+    encoder's score per pair, or the cosine similarity without one; ROC-AUC.  Classification: class embeddings from
+    ``protocol``'s class names and templates (or ``templates``, a JSON file), top-k accuracy and mean per-class recall.
     """
     spec = get_task(task) if isinstance(task, str) else task
+    _check_classification_options(spec, protocol, templates, tie_rule)
     if precision not in AUTOCAST_DTYPES:
         raise ZeroBenchError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
     if top_k is not None and top_k < 0:
@@ -177,7 +188,14 @@ def evaluate(
     rank, world = rank_and_world()
     write = predictions is not None and rank == 0
     with run.scratch:
-        metrics, tie_range, counts, k = _evaluate(run, data, top_k, predictions if write else None, tie_rule)
+        if isinstance(data, ClassificationData):
+            metrics, tie_range, counts, record = _evaluate_classification(
+                run, data, protocol, templates, predictions if write else None
+            )
+            k = 0
+        else:
+            metrics, tie_range, counts, k = _evaluate(run, data, top_k, predictions if write else None, tie_rule)
+            record = None
     wall = time.perf_counter() - began
     info = model.info
     return Result(
@@ -190,6 +208,7 @@ def evaluate(
         mean_recall=spec.mean_recall,
         rerank_top_k=k,
         num_queries=counts,
+        classification=record,
         predictions_sha256=sha256_file(predictions) if write and predictions is not None else None,
         run=RunInfo(
             toolkit_version=__version__,
@@ -202,6 +221,51 @@ def evaluate(
             timestamp=datetime.now(UTC).replace(microsecond=0),
         ),
     )
+
+
+def _check_classification_options(spec: TaskSpec, protocol: str, templates: str | Path | None, tie_rule: str) -> None:
+    if spec.kind is not TaskKind.classification:
+        if protocol != "cn_clip" or templates is not None:
+            raise ZeroBenchError(f"--protocol and --templates apply to classification tasks only, not {spec.name}")
+        return
+    if protocol not in PROTOCOLS:
+        raise ZeroBenchError(f"unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
+    if templates is not None and not Path(templates).is_file():
+        raise ZeroBenchError(f"{templates}: templates file not found")
+    if tie_rule != "index":
+        raise ZeroBenchError(f"{spec.name}: classification ranks equal scores by ascending class id (--tie-rule index)")
+
+
+def _class_embeddings(run: _Run, data: ClassificationData, protocol: str, templates: str | Path | None):
+    """[classes, d]: each prompt's embedding L2-normalised, averaged per class, renormalised (as the anchors do)."""
+    prompts = class_prompts(run.spec, data, protocol, templates)
+    texts, owners = prompts.flat()
+    digest = hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode()).hexdigest()
+    encoded = run.encode("class-prompts", texts, content_sha256=digest).embeddings.float()
+    encoded = torch.nn.functional.normalize(encoded, dim=-1)
+    owner = torch.tensor(owners, device=encoded.device)
+    sums = torch.zeros(data.num_classes, encoded.shape[1], device=encoded.device).index_add_(0, owner, encoded)
+    counts = torch.bincount(owner, minlength=data.num_classes).unsqueeze(1)
+    return torch.nn.functional.normalize(sums / counts, dim=-1), prompts.record
+
+
+def _evaluate_classification(
+    run: _Run,
+    data: ClassificationData,
+    protocol: str,
+    templates: str | Path | None,
+    predictions: str | Path | None,
+) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, int], ClassificationProtocol]:
+    classes, record = _class_embeddings(run, data, protocol, templates)
+    images = run.encode("images", data.images).embeddings
+    if not (torch.isfinite(images).all() and torch.isfinite(classes).all()):
+        raise ZeroBenchError(f"model {run.model.info.name} produced non-finite embeddings")
+    ranking = rank_classes(images, classes, torch.from_numpy(data.labels))
+    if predictions is not None:
+        write_classification_predictions(predictions, data, ranking.ranked)
+    metrics = classification_metrics(data.labels, ranking.ranked.numpy(), data.num_classes)
+    tie_range = classification_tie_range(data.labels, ranking, data.num_classes)
+    return metrics, tie_range, {"images": data.num_images, "classes": data.num_classes}, record
 
 
 def _evaluate(

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
-from zero_bench.formats.canonical import ImageItem, MatchingData, RetrievalData
+from zero_bench.formats.canonical import ClassificationData, ImageItem, MatchingData, RetrievalData
 from zero_bench.formats.cn_clip import read_cn_clip
+from zero_bench.formats.elevater import read_classification_folder
 from zero_bench.formats.jsonl import read_json_lines
 from zero_bench.formats.official import (
     flickr30k_cna_lines,
@@ -19,13 +20,17 @@ from zero_bench.formats.official import (
     read_itr_jsonl,
 )
 from zero_bench.paths import data_root
-from zero_bench.taskspec import TaskSpec
+from zero_bench.taskspec import CLASSIFICATION_FORMATS, TaskSpec
+
+SplitData = RetrievalData | MatchingData | ClassificationData
 
 __all__ = [
     "Annotation",
+    "ClassificationData",
     "ImageItem",
     "MatchingData",
     "RetrievalData",
+    "SplitData",
     "annotation_checksum",
     "iter_annotations",
     "load_split",
@@ -81,12 +86,12 @@ def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
     return hashlib.sha256(":".join(digests).encode()).hexdigest()
 
 
-def load_split(
-    spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None
-) -> RetrievalData | MatchingData:
+def load_split(spec: TaskSpec, data_dir: str | Path | None = None, split: str | None = None) -> SplitData:
     """Read one split of a task into the canonical form, validating every line and image reference."""
     split, split_spec = spec.split(split)
     folder = task_data_dir(spec, data_dir)
+    if spec.format in CLASSIFICATION_FORMATS:
+        return _load_classification(spec, folder, split)
     annotation = folder / split_spec.annotation
     if not annotation.is_file():
         raise DataFormatError(annotation, f"annotation file for {spec.name}/{split} not found")
@@ -106,3 +111,18 @@ def load_split(
     if spec.format == "flickr30k-cna-txt":
         return read_flickr30k_cna(annotation, image_dir, **common)
     raise ZeroBenchError(f"task {spec.name}: no reader for format {spec.format!r}")
+
+
+def _load_classification(spec: TaskSpec, folder: Path, split: str) -> ClassificationData:
+    assert spec.labels is not None  # TaskSpec requires it for a classification format
+    labels = folder / spec.labels
+    if not labels.is_file():
+        if spec.labels_required:
+            raise DataFormatError(labels, f"class-name file for {spec.name} not found")
+        labels_or_none = None
+    else:
+        labels_or_none = labels
+    split_dir = folder / spec.splits[split].annotation
+    return read_classification_folder(
+        folder, split_dir, labels_or_none, layout=spec.format, task=spec.name, split=split
+    )

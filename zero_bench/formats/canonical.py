@@ -85,3 +85,27 @@ class MatchingData:
     @property
     def num_pairs(self) -> int:
         return len(self.texts)
+
+
+@dataclass
+class ClassificationData:
+    """One split of an image-classification set: ``labels[i]`` is the class id of ``images[i]``; image ids are
+    positions (the read order, or the order of the set's index.json)."""
+
+    task: str
+    split: str
+    annotation_sha256: str
+    images: list[ImageItem]
+    labels: np.ndarray  # [n_images] int64 class ids
+    image_ids: np.ndarray  # [n_images] int64
+    class_names: list[str] | None  # the layout's class-name file, None where the layout has none (ImageNet)
+    class_folders: list[str]  # folder name of each class id
+    source: str = ""  # the split folder, for messages
+
+    @property
+    def num_images(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_folders)
