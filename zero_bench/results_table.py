@@ -36,9 +36,17 @@ def result_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def _column(result: Result) -> str:
-    """The task name for its default split, ``task/split`` otherwise."""
+    """The task name for its default split, ``task/split`` otherwise; a classification protocol other than the
+    default, or a templates file, is named too (``[clip_benchmark]``, ``[templates ab12cd34]``), so runs that differ
+    there are never one cell."""
     spec = get_task(result.task.name)
-    return spec.name if result.task.split == spec.default_split else f"{spec.name}/{result.task.split}"
+    column = spec.name if result.task.split == spec.default_split else f"{spec.name}/{result.task.split}"
+    record = result.classification
+    if record is not None and record.protocol != "cn_clip":
+        column += f" [{record.protocol}]"
+    if record is not None and record.templates_source.startswith("file "):
+        column += f" [templates {record.templates_sha256[:8]}]"
+    return column
 
 
 def load_results(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:

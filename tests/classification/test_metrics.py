@@ -75,4 +75,4 @@ def test_tie_across_the_cut_keeps_the_lowest_ids() -> None:
     classes = torch.tensor([[1.0, 0.0]] * 8)  # eight identical classes
     ranking = rank_classes(torch.tensor([[1.0, 0.0]]), classes, torch.tensor([6]))
     assert ranking.ranked.tolist() == [[0, 1, 2, 3, 4]]
-    assert (ranking.best.item(), ranking.worst.item()) == (0, 7)
+    assert (ranking.best.item(), ranking.worst.item()) == (0, 5)  # capped at the five places the metrics read

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.leaderboard.lb_helpers import copy_leaderboard, icm_predictions, icr_predictions, make_ccmb
+from tests.leaderboard.lb_helpers import (
+    cifar_predictions,
+    copy_leaderboard,
+    icm_predictions,
+    icr_predictions,
+    make_ccmb,
+    make_elevater,
+)
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +27,17 @@ def icr_preds(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def icm_preds(tmp_path_factory) -> Path:
     return icm_predictions(tmp_path_factory.mktemp("preds") / "icm.jsonl")
+
+
+@pytest.fixture(scope="session")
+def elevater(tmp_path_factory) -> Path:
+    """A tiny ``elevater-cn`` data folder: cifar-10 with 19 test images in 10 class folders."""
+    return make_elevater(tmp_path_factory.mktemp("data") / "elevater-cn")
+
+
+@pytest.fixture(scope="session")
+def cifar_preds(tmp_path_factory, elevater) -> Path:
+    return cifar_predictions(tmp_path_factory.mktemp("preds") / "cifar.jsonl", elevater)
 
 
 @pytest.fixture

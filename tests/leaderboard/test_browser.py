@@ -158,3 +158,80 @@ def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
         _need_browser()
+
+
+def _classification_leaderboard(root: Path) -> None:
+    """The committed entries plus two models with reported entries on every ELEVATER-CN set (one hostile name)."""
+    from zero_bench.taskspec import suite_tasks
+
+    for name, base in ((HOSTILE[0][0], 40.0), ("Second Complete", 45.0)):
+        entries = []
+        for k, task in enumerate(suite_tasks("elevater-cn")):
+            spec = get_task(task)
+            entries.append(
+                Entry(
+                    task=task,
+                    task_version=spec.version,
+                    split=spec.default_split,
+                    setting="zero-shot",
+                    status="reported",
+                    source="test",
+                    metrics={"acc1": base + k},
+                    protocol="clip_benchmark",
+                )
+            )
+        card = ModelCard(name=name, organisation="org", link="https://example.org/c", parameters=10, training_data="d")
+        (root / "submissions" / f"{slugify(name)}.json").write_text(
+            dump_model_file(ModelFile(model=card, entries=entries)), encoding="utf-8"
+        )
+    build(root)
+
+
+@pytest.mark.slow
+def test_page_classification_suites_and_protocol_column(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    root = copy_leaderboard(tmp_path / "lb")
+    _classification_leaderboard(root)
+    url = (root / "index.html").resolve().as_uri()
+    errors, requests = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=10000)
+            table = "table-suite-elevater-cn--zero-shot--reported"
+            headers = page.eval_on_selector_all(f"#{table} thead th", "ths => ths.map(t => t.dataset.key)")
+            assert headers == ["model", "acc1", "acc5", "mean_per_class_recall", "gap", "covered", "protocol"]
+            # Default order: suite Top-1 descending; the five Chinese-CLIP sizes (8 of 20 sets: no score) last.
+            names = _column(page, table, 0)
+            top1 = _column(page, table, 1)
+            assert names[:2] == ["Second Complete", HOSTILE[0][0]] and top1[:2] == ["54.50", "49.50"]
+            assert top1[2:] == ["\u2013"] * 5 and _column(page, table, 5)[2:] == ["8"] * 5
+            assert set(_column(page, table, 6)) == {"clip_benchmark", "cn_clip"}
+            page.click(f"#{table} thead th[data-key='covered']")
+            assert [int(v) for v in _column(page, table, 5)] == [20, 20, 8, 8, 8, 8, 8]
+            # A classification task table has a Protocol column; a retrieval one has none.
+            task_table = "table-imagenet-cn--zero-shot--reported"
+            keys = page.eval_on_selector_all(f"#{task_table} thead th", "ths => ths.map(t => t.dataset.key)")
+            assert keys == ["model", "acc1", "acc5", "mean_per_class_recall", "gap", "protocol", "source"]
+            protocols = _column(page, task_table, keys.index("protocol"))
+            assert sorted(set(protocols)) == ["cn_clip", "not stated"] and len(protocols) == 8
+            retrieval = page.eval_on_selector_all(
+                "#table-flickr30k-cn--zero-shot--reported thead th", "ths => ths.map(t => t.dataset.key)"
+            )
+            assert "protocol" not in retrieval
+            # Filtering by a task hides the overall ranking and the suites.
+            page.select_option("#filter-task", "imagenet-cn")
+            assert page.eval_on_selector_all("#content section", "s => s.map(x => x.id)") == ["task-imagenet-cn"]
+            page.select_option("#filter-task", "")
+            page.fill("#filter-model", "second")
+            assert _column(page, table, 0) == ["Second Complete"]
+            assert page.evaluate("typeof window.__xss") == "undefined"
+        finally:
+            browser.close()
+    assert errors == [] and requests == [url]

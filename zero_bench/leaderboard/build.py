@@ -19,7 +19,8 @@ import pandas as pd
 from zero_bench.contamination.leaderboard import add_contamination, contamination_cell
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_write_bytes, inside_root, sha256_file
-from zero_bench.formats.canonical import MatchingData, RetrievalData
+from zero_bench.formats.canonical import ClassificationData, MatchingData, RetrievalData
+from zero_bench.leaderboard import classification as cls
 from zero_bench.leaderboard.schema import (
     RESCORE_TOLERANCE,
     Entry,
@@ -34,6 +35,7 @@ from zero_bench.taskspec import MeanRecall, TaskKind, TaskSpec, all_tasks
 GENERATED = ("README.md", "index.html")
 CHART_DIR = "charts"
 CHART_TOP = 20  # bars per chart
+CHART_TITLE_MAX = 75  # characters of a chart title that fit above the bars
 
 MEAN_RECALL_TEXT = {
     MeanRecall.mean_of_6: f"mean of R@1/5/10 in both directions (6 numbers; official `{MeanRecall.mean_of_6.metric}`)",
@@ -53,6 +55,9 @@ METRIC_LABELS = {
     "r_mean": "MR",
     "auc": "AUC",
     "accuracy": "Accuracy",
+    "acc1": "Top-1",
+    "acc5": "Top-5",
+    "mean_per_class_recall": "Mean per-class recall",
 }
 # Column order in tables: text-to-image first, as the paper's tables.
 METRIC_ORDER = (
@@ -67,12 +72,16 @@ METRIC_ORDER = (
     "r_mean",
     "auc",
     "accuracy",
+    "acc1",
+    "acc5",
+    "mean_per_class_recall",
 )
 SETTINGS = ("zero-shot", "fine-tuned")
 STATUSES = ("re-scored", "reported")
 # The benchmark's tasks are scored against R2D2: every task table shows each entry's gap to this model's entry.
 REFERENCE_SLUG = "r2d2-vit-l-14-zero-250m"
 GAP_LABEL = "Δ R2D2"
+SplitCache = dict[tuple[str, str], RetrievalData | MatchingData | ClassificationData]
 
 
 @dataclass
@@ -89,7 +98,7 @@ def rescore_entry(
     spec: TaskSpec,
     folder: Path,
     data_dir: Path | None,
-    data_cache: dict[tuple[str, str], RetrievalData | MatchingData],
+    data_cache: SplitCache,
     score_cache: dict[tuple[str, str, str | None], dict[str, float]],
     path: Path,
     prefix: str,
@@ -147,7 +156,7 @@ def load_submissions(root: Path, data_dir: Path | None = None) -> list[Loaded]:
     if folder.is_symlink():
         raise Rejected("folder", "submissions/ must not be a symbolic link", folder)
     checksums = official_checksums(root)
-    data_cache: dict[tuple[str, str], RetrievalData | MatchingData] = {}
+    data_cache: SplitCache = {}
     score_cache: dict[tuple[str, str, str | None], dict[str, float]] = {}
     out: list[Loaded] = []
     referenced: set[str] = set()
@@ -214,10 +223,13 @@ def entries_frame(loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> pd.DataFr
                 "status": entry.status,
                 "source": entry.source,
                 "primary": entry.metrics.get(spec.primary_metric, math.nan),
+                "protocol": cls.protocol_label(entry),
+                "classes": float(entry.num_queries.get("classes", math.nan)),
             }
             row.update({m: entry.metrics.get(m, math.nan) for m in METRIC_ORDER})
             rows.append(row)
-    columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", *METRIC_ORDER]
+    columns = ["model", "slug", "task", "kind", "setting", "status", "source", "primary", "protocol", "classes"]
+    columns += METRIC_ORDER
     frame = pd.DataFrame(rows, columns=columns)
     frame["gap"] = reference_gaps(frame)
     return frame.sort_values(
@@ -259,8 +271,14 @@ def gap_by_entry(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], float |
     return {key: None if math.isnan(g) else round(g, 4) for key, g in zip(keys, gaps, strict=True)}
 
 
+def ranked_tasks(tasks: dict[str, TaskSpec]) -> dict[str, TaskSpec]:
+    """The tasks of the overall ranking: retrieval and matching (classification is ranked by its suites)."""
+    return {name: spec for name, spec in tasks.items() if not cls.is_classification(spec)}
+
+
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
-    """Per (setting, status, model): mean of the primary metrics over the covered tasks."""
+    """Per (setting, status, model): mean of the primary metrics over the covered retrieval / matching tasks."""
+    frame = frame[frame["kind"] != TaskKind.classification.value]
     if frame.empty:
         return pd.DataFrame(columns=["setting", "status", "model", "slug", "score", "covered", "tasks", "rank"])
     grouped = frame.groupby(["setting", "status", "model", "slug"], sort=True)
@@ -318,11 +336,39 @@ def md_table(frame: pd.DataFrame) -> str:
 
 
 def build_readme(
-    frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec], charts: dict[str, str]
+    frame: pd.DataFrame,
+    overall: pd.DataFrame,
+    suites: pd.DataFrame,
+    loaded: list[Loaded],
+    tasks: dict[str, TaskSpec],
+    charts: dict[str, str],
 ) -> str:
+    out = _readme_intro()
+    out += _overall_lines(overall, len(ranked_tasks(tasks)))
+    for kind, title in ((TaskKind.retrieval, "Retrieval"), (TaskKind.matching, "Matching")):
+        out += [f"## {title}", ""]
+        if kind is TaskKind.matching:
+            out += ["Primary metric: ROC-AUC of P(match) against the 0/1 labels (accuracy at 0.5 also shown).", ""]
+        for name, spec in tasks.items():
+            if spec.kind is not kind:
+                continue
+            out += [f"### {spec.title} (`{name}`, split `{spec.default_split}`)", ""]
+            if spec.mean_recall is not None:
+                out += [
+                    f"Primary metric `{spec.primary_metric}`; mean recall `{spec.mean_recall.value}`: "
+                    f"{MEAN_RECALL_TEXT[spec.mean_recall]}.",
+                    "",
+                ]
+            out += _task_tables(frame[frame["task"] == name], spec, charts)
+    out += _classification_lines(frame, suites, tasks, charts)
+    out += _card_lines(loaded)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _readme_intro() -> list[str]:
     from zero_bench.version import __version__
 
-    out = [
+    return [
         "# Zero / CCMB leaderboard",
         "",
         f"<!-- generated by `zero-bench leaderboard build` (zero-bench {__version__}) from "
@@ -342,13 +388,18 @@ def build_readme(
         f"- **{GAP_LABEL}**: the entry's primary metric minus that of the R2D2 reference entry (`{REFERENCE_SLUG}`) "
         "of the same task and setting (its re-scored entry if any, else the reported one); – where R2D2 has none.",
         "",
+    ]
+
+
+def _overall_lines(overall: pd.DataFrame, n_tasks: int) -> list[str]:
+    out = [
         "## Overall ranking",
         "",
-        "Mean of each task's primary metric over the tasks a model covers (coverage shown: a model "
-        "evaluated on fewer tasks is not directly comparable).",
+        "Mean of each retrieval and matching task's primary metric over the tasks a model covers (coverage shown: a "
+        "model evaluated on fewer tasks is not directly comparable). Classification is ranked by suite in its own "
+        "section.",
         "",
     ]
-    n_tasks = len(tasks)
     for setting in SETTINGS:
         for status in STATUSES:
             part = overall[(overall["setting"] == setting) & (overall["status"] == status)]
@@ -364,44 +415,106 @@ def build_readme(
                 }
             )
             out += [md_table(table), ""]
-    for kind, title in ((TaskKind.retrieval, "Retrieval"), (TaskKind.matching, "Matching")):
-        out += [f"## {title}", ""]
-        if kind is TaskKind.matching:
-            out += ["Primary metric: ROC-AUC of P(match) against the 0/1 labels (accuracy at 0.5 also shown).", ""]
-        for name, spec in tasks.items():
-            if spec.kind is not kind:
+    return out
+
+
+def _task_tables(rows: pd.DataFrame, spec: TaskSpec, charts: dict[str, str]) -> list[str]:
+    """One task's chart and tables (one per setting and status)."""
+    if rows.empty:
+        return ["No submissions yet.", ""]
+    out = [f"![{spec.name} chart]({charts[spec.name]})", ""] if spec.name in charts else []
+    metrics = [m for m in METRIC_ORDER if m in spec.metrics]
+    for setting in SETTINGS:
+        for status in STATUSES:
+            part = rows[(rows["setting"] == setting) & (rows["status"] == status)]
+            if part.empty:
                 continue
-            out += [f"### {spec.title} (`{name}`, split `{spec.default_split}`)", ""]
-            if spec.mean_recall is not None:
-                out += [
-                    f"Primary metric `{spec.primary_metric}`; mean recall `{spec.mean_recall.value}`: "
-                    f"{MEAN_RECALL_TEXT[spec.mean_recall]}.",
-                    "",
-                ]
-            rows = frame[frame["task"] == name]
-            if rows.empty:
-                out += ["No submissions yet.", ""]
+            out += [f"**{setting}, {status}**", ""]
+            table = pd.DataFrame({"Model": part["model"].map(md_text)})
+            for m in metrics:
+                primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
+                label = "MR" if primary_mr else METRIC_LABELS[m]
+                table[label] = part[m].astype(float).to_numpy()
+            table[GAP_LABEL] = part["gap"].astype(float).map(signed).to_numpy()
+            if cls.is_classification(spec):
+                table["Protocol"] = part["protocol"].map(md_text).to_numpy()
+            table = contamination_cell(table, part)
+            if status == "reported":
+                table["Source"] = part["source"].map(md_text).to_numpy()
+            out += [md_table(table.reset_index(drop=True)), ""]
+    return out
+
+
+CLASSIFICATION_INTRO = (
+    "Zero-shot image classification. Primary metric `acc1` (Top-1 accuracy); `acc5` (Top-5 accuracy, absent for a "
+    "set with fewer than 5 classes) and `mean_per_class_recall` (balanced accuracy: the mean of the classes' "
+    "recalls) also shown. Every entry names its **protocol**, the class names and prompt templates behind the "
+    "number: `cn_clip` (Chinese-CLIP's zero-shot script: the set's `label_cn.txt` and its template lists), "
+    "`clip_benchmark` (CLIP_benchmark's `cn` class names and 80 templates), `+ own templates` where a templates "
+    "file replaced the protocol's, or *not stated* where a published source does not say. Numbers under different "
+    "protocols are not directly comparable."
+)
+
+
+def _classification_lines(
+    frame: pd.DataFrame, suites: pd.DataFrame, tasks: dict[str, TaskSpec], charts: dict[str, str]
+) -> list[str]:
+    members = cls.suites(tasks)
+    if not any(cls.is_classification(spec) for spec in tasks.values()):
+        return []
+    out = ["## Classification", "", CLASSIFICATION_INTRO, ""]
+    for suite, names in members.items():
+        out += _suite_lines(suite, names, suites[suites["suite"] == suite])
+    empty = []
+    for name, spec in tasks.items():
+        if not cls.is_classification(spec):
+            continue
+        rows = frame[frame["task"] == name]
+        if rows.empty:
+            empty.append(f"`{name}`")
+            continue
+        out += [f"### {spec.title} (`{name}`, split `{spec.default_split}`)", ""]
+        out += _task_tables(rows, spec, charts)
+    if empty:
+        out += ["### Classification tasks without entries", "", ", ".join(empty) + ".", ""]
+    return out
+
+
+def _suite_lines(suite: str, names: list[str], rows: pd.DataFrame) -> list[str]:
+    from zero_bench.taskspec import SUITES
+
+    n = len(names)
+    out = [
+        f"### Suite `{suite}`: {SUITES[suite]}",
+        "",
+        f"Suite score: the mean over its {n} tasks, given only for a model with an entry for all {n} "
+        f"(otherwise the number of tasks it has); Top-5 is the mean over the tasks with at least 5 classes. "
+        f"{GAP_LABEL}: the suite Top-1 minus R2D2's.",
+        "",
+    ]
+    if rows.empty:
+        return out + ["No entries yet.", ""]
+    for setting in SETTINGS:
+        for status in STATUSES:
+            part = rows[(rows["setting"] == setting) & (rows["status"] == status)]
+            if part.empty:
                 continue
-            if name in charts:
-                out += [f"![{name} chart]({charts[name]})", ""]
-            metrics = [m for m in METRIC_ORDER if m in spec.metrics]
-            for setting in SETTINGS:
-                for status in STATUSES:
-                    part = rows[(rows["setting"] == setting) & (rows["status"] == status)]
-                    if part.empty:
-                        continue
-                    out += [f"**{setting}, {status}**", ""]
-                    table = pd.DataFrame({"Model": part["model"].map(md_text)})
-                    for m in metrics:
-                        primary_mr = m == spec.primary_metric and spec.kind is TaskKind.retrieval
-                        label = "MR" if primary_mr else METRIC_LABELS[m]
-                        table[label] = part[m].astype(float).to_numpy()
-                    table[GAP_LABEL] = part["gap"].astype(float).map(signed).to_numpy()
-                    table = contamination_cell(table, part)
-                    if status == "reported":
-                        table["Source"] = part["source"].map(md_text).to_numpy()
-                    out += [md_table(table.reset_index(drop=True)), ""]
-    out += ["## Model cards", ""]
+            top1 = [
+                fmt(v) if c == n else f"– ({c} of {n} tasks)"
+                for v, c in zip(part["acc1"].astype(float), part["covered"], strict=True)
+            ]
+            table = pd.DataFrame({"Model": part["model"].map(md_text), "Top-1 (mean)": top1})
+            table["Top-5 (mean)"] = part["acc5"].astype(float).to_numpy()
+            table["Mean per-class recall (mean)"] = part["mean_per_class_recall"].astype(float).to_numpy()
+            table[GAP_LABEL] = part["gap"].astype(float).map(signed).to_numpy()
+            table["Tasks"] = [f"{c}/{n}" for c in part["covered"]]
+            table["Protocol"] = part["protocol"].map(md_text).to_numpy()
+            out += [f"**{setting}, {status}**", "", md_table(table.reset_index(drop=True)), ""]
+    return out
+
+
+def _card_lines(loaded: list[Loaded]) -> list[str]:
+    out = ["## Model cards", ""]
     cards = pd.DataFrame(
         {
             "Model": [md_text(i.file.model.name) for i in loaded],
@@ -416,7 +529,7 @@ def build_readme(
         out += [md_table(cards), ""]
     else:
         out += ["No submissions yet.", ""]
-    return "\n".join(out).rstrip("\n") + "\n"
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ charts
@@ -475,9 +588,10 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
             ax.set_yticks(positions, labels)
             ax.set_xlim(0, 100)
             ax.set_xlabel(f"{spec.primary_metric} (%)")
-            ax.set_title(
-                f"{spec.title} ({spec.default_split}), top {min(CHART_TOP, len(rows))} by {spec.primary_metric}"
-            )
+            top = f"top {min(CHART_TOP, len(rows))} by {spec.primary_metric}"
+            title = f"{spec.title} ({spec.default_split}), {top}"
+            # a long title would run off the figure (it is centred over the axes): the task name instead
+            ax.set_title(title if len(title) <= CHART_TITLE_MAX else f"{name} ({spec.default_split}), {top}")
             for pos, value in zip(positions, values, strict=False):
                 ax.text(min(value + 0.5, 92), pos, f"{value:.1f}", va="center", fontsize=8)
             buffer = io.BytesIO()
@@ -497,7 +611,9 @@ def _num(value: float) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
-def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec]) -> dict:
+def page_data(
+    frame: pd.DataFrame, overall: pd.DataFrame, suites: pd.DataFrame, loaded: list[Loaded], tasks: dict[str, TaskSpec]
+) -> dict:
     models = [
         {
             "slug": i.slug,
@@ -528,6 +644,7 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
                     "checkpoint_sha256": e.checkpoint_sha256,
                     "fine_tuned_on": e.fine_tuned_on,
                     "gap": gaps.get((item.slug, e.task, e.setting, e.status)),
+                    "protocol": cls.protocol_label(e) or None,
                 }
             )
     return {
@@ -559,8 +676,39 @@ def page_data(frame: pd.DataFrame, overall: pd.DataFrame, loaded: list[Loaded], 
             }
             for r in overall.to_dict("records")
         ],
-        "n_tasks": len(tasks),
+        "n_tasks": len(ranked_tasks(tasks)),
+        "suites": suite_data(suites, tasks),
     }
+
+
+def suite_data(suites: pd.DataFrame, tasks: dict[str, TaskSpec]) -> list[dict]:
+    """The classification suites for the page: their tasks and one row per (setting, status, model)."""
+    from zero_bench.taskspec import SUITES
+
+    out = []
+    for suite, names in cls.suites(tasks).items():
+        rows = suites[suites["suite"] == suite]
+        out.append(
+            {
+                "name": suite,
+                "title": SUITES[suite],
+                "tasks": names,
+                "rows": [
+                    {
+                        "slug": r["slug"],
+                        "setting": r["setting"],
+                        "status": r["status"],
+                        "covered": int(r["covered"]),
+                        "metrics": {m: _num(r[m]) for m in cls.METRICS},
+                        "gap": _num(r["gap"]),
+                        "protocol": r["protocol"],
+                        "missing": r["missing"],
+                    }
+                    for r in rows.to_dict("records")
+                ],
+            }
+        )
+    return out
 
 
 def json_for_script(data: object) -> str:
@@ -597,12 +745,13 @@ def render(root: Path, data_dir: Path | None = None) -> dict[str, bytes]:
     tasks = all_tasks()
     loaded = load_submissions(root, data_dir)
     frame = add_contamination(entries_frame(loaded, tasks), loaded, root)
-    overall = overall_frame(frame, len(tasks))
+    overall = overall_frame(frame, len(ranked_tasks(tasks)))
+    suites = cls.suite_frame(frame, tasks)
     pngs = build_charts(frame, tasks)
     charts = {name: f"{CHART_DIR}/{name}.png" for name in pngs}
     files = {
-        "README.md": build_readme(frame, overall, loaded, tasks, charts).encode("utf-8"),
-        "index.html": build_html(page_data(frame, overall, loaded, tasks)).encode("utf-8"),
+        "README.md": build_readme(frame, overall, suites, loaded, tasks, charts).encode("utf-8"),
+        "index.html": build_html(page_data(frame, overall, suites, loaded, tasks)).encode("utf-8"),
     }
     files.update({charts[name]: data for name, data in pngs.items()})
     return files

@@ -8,13 +8,18 @@
       "entries": [                      # one per (task, split, setting, status), sorted
         {task, task_version, split, annotation_sha256, setting, fine_tuned_on, status, source,
          metrics, mean_recall, rerank_top_k, num_queries, checkpoint_sha256,
-         predictions_sha256, predictions_file, run}
+         predictions_sha256, predictions_file, run, protocol, classification}
       ]
     }
 
 ``status`` is ``re-scored`` (metrics recomputed by ``zero-bench submit`` from the predictions, which are stored
 beside the file as ``submissions/<slug>/<task>-<split>-<setting>.jsonl``) or ``reported`` (numbers as given,
 not re-scored: no predictions, or published numbers; ``source`` says where they come from).
+
+A classification entry also names its ``protocol`` (the class names and templates behind the number:
+``cn_clip``, ``clip_benchmark``, or ``not stated`` where a published source does not say) and, when it comes from
+a Result, that Result's whole ``classification`` record (class-name and template sources and checksums).  Other
+entries have neither.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.prompts import ClassificationProtocol
 from zero_bench.results import RunInfo
 from zero_bench.taskspec import MEAN_RECALL_PARTS, MeanRecall, TaskKind, TaskSpec, all_tasks
 
@@ -47,6 +53,9 @@ MEAN_TOLERANCE = 0.1  # reported means vs the mean of their reported parts (one-
 
 Status = Literal["re-scored", "reported"]
 Setting = Literal["zero-shot", "fine-tuned"]
+NOT_STATED: Final = "not stated"
+# A classification entry's protocol: those of zero_bench.prompts, or "not stated" (published numbers only).
+EntryProtocol = Literal["cn_clip", "clip_benchmark", "not stated"]
 
 _HEX64 = r"^[0-9a-f]{64}$"
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -96,6 +105,14 @@ class Entry(BaseModel):
     predictions_sha256: str | None = Field(default=None, pattern=_HEX64)
     predictions_file: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.\-]*/[a-z0-9][a-z0-9.\-]*\.jsonl$")
     run: RunInfo | None = None
+    protocol: EntryProtocol | None = Field(
+        default=None,
+        description="classification only: the class names and templates protocol; 'not stated' where the "
+        "published source does not say",
+    )
+    classification: ClassificationProtocol | None = Field(
+        default=None, description="classification only: the protocol record of the submitted Result"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Entry:
@@ -104,6 +121,12 @@ class Entry(BaseModel):
                 raise ValueError("a re-scored entry needs annotation_sha256, predictions_sha256 and predictions_file")
         elif self.predictions_file is not None:
             raise ValueError("a reported entry has no stored predictions file")
+        if self.classification is not None and self.protocol != self.classification.protocol:
+            raise ValueError(
+                f"protocol {self.protocol!r} differs from the classification record's {self.classification.protocol!r}"
+            )
+        if self.protocol == NOT_STATED and (self.status == "re-scored" or self.classification is not None):
+            raise ValueError("protocol 'not stated' is for published numbers only; a Result records its protocol")
         return self
 
     @property
@@ -265,6 +288,7 @@ ENTRY_FIELDS = {
     "mean_recall": "mean_recall",
     "fine_tuned_on": "fine_tuned_on",
     "setting": "setting",
+    "protocol": "protocol",
 }
 RESULT_FIELDS = {
     "task": "task.name",
@@ -274,6 +298,7 @@ RESULT_FIELDS = {
     "mean_recall": "mean_recall",
     "fine_tuned_on": "model.fine_tuned_on",
     "setting": "setting",
+    "protocol": "classification",
 }
 
 
@@ -314,7 +339,24 @@ def check_entry_semantics(
         )
     if entry.setting == "zero-shot" and entry.fine_tuned_on == spec.name:
         raise Rejected(f["setting"], f"the model was fine-tuned on {spec.name}: the setting is fine-tuned", where)
+    check_protocol(entry, spec, where, f["protocol"])
     return spec
+
+
+def check_protocol(entry: Entry, spec: TaskSpec, where: str | Path, field: str) -> None:
+    """A classification entry names its protocol ("not stated" allowed for published numbers); others have none."""
+    if spec.kind is TaskKind.classification:
+        if entry.protocol is None:
+            raise Rejected(
+                field,
+                f"{spec.name} is a classification task: its entries name the protocol (class names and templates: "
+                f"cn_clip or clip_benchmark, or {NOT_STATED!r} where a published source does not say)",
+                where,
+            )
+        if entry.status == "re-scored" and entry.classification is None:
+            raise Rejected(field, "a re-scored classification entry keeps its Result's classification record", where)
+    elif entry.protocol is not None or entry.classification is not None:
+        raise Rejected(field, f"{spec.name} is a {spec.kind.value} task: it has no classification protocol", where)
 
 
 def official_checksums(root: Path) -> dict[str, str]:
@@ -333,5 +375,8 @@ def official_checksums(root: Path) -> dict[str, str]:
 
 def dump_model_file(model_file: ModelFile) -> str:
     data = model_file.model_dump(mode="json")
+    for entry in data["entries"]:  # retrieval / matching entries keep the format they had before classification
+        if entry["protocol"] is None and entry["classification"] is None:
+            del entry["protocol"], entry["classification"]
     data["entries"] = sorted(data["entries"], key=lambda e: (e["task"], e["split"], e["setting"], e["status"]))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_path, atomic_write_text, inside_root, sha256_file
-from zero_bench.formats.canonical import MatchingData, RetrievalData
+from zero_bench.formats.canonical import ClassificationData, MatchingData, RetrievalData
 from zero_bench.leaderboard.schema import (
     BUNDLE_FORMAT,
     MAX_ENTRIES,
@@ -49,6 +49,8 @@ from zero_bench.leaderboard.schema import (
 from zero_bench.predictions import MAX_PREDICTIONS_BYTES
 from zero_bench.results import Result
 from zero_bench.taskspec import TaskSpec
+
+SplitCache = dict[tuple[str, str], RetrievalData | MatchingData | ClassificationData]
 
 LOCK_NAME = ".submit.lock"
 LOCK_TIMEOUT_S = 60  # a submit holds the lock for milliseconds (merge and write); longer means a stuck process
@@ -158,7 +160,7 @@ def _rescore(
     spec: TaskSpec,
     data_dir: Path | None,
     where: Path,
-    data_cache: dict[tuple[str, str], RetrievalData | MatchingData],
+    data_cache: SplitCache,
 ) -> tuple[dict[str, float], str]:
     from zero_bench.formats import load_split
     from zero_bench.predictions import score_predictions
@@ -200,6 +202,8 @@ def _rescore(
     except ValueError as exc:
         raise Rejected(pf, f"{pred}: cannot be scored: {exc}", where) from exc
     for name, value in cand.result.metrics.items():
+        if name not in rescored:
+            raise Rejected(f"{p}metrics.{name}", f"reported {value} but the predictions give no {name}", where)
         if abs(value - rescored[name]) > RESCORE_TOLERANCE:
             raise Rejected(
                 f"{p}metrics.{name}",
@@ -286,6 +290,8 @@ def _entry_fields(cand: Candidate, spec: TaskSpec, status: str) -> dict[str, Any
         checkpoint_sha256=r.model.checkpoint_sha256,
         run=r.run,
         source="submitted Result JSON without predictions (not re-scored)",
+        protocol=r.classification.protocol if r.classification is not None else None,
+        classification=r.classification,
     )
 
 
@@ -297,7 +303,7 @@ def _prepare_entries(
 
     slug = slugify(card.name)
     out: list[tuple[Entry, Path | None]] = []
-    data_cache: dict[tuple[str, str], RetrievalData | MatchingData] = {}
+    data_cache: SplitCache = {}
     seen: set[tuple[str, str, str, str]] = set()
     for cand in candidates:
         r = cand.result

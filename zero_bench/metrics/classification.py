@@ -17,8 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from zero_bench.metrics.gemm import cpu_gemm
+
 RANKING_LENGTH = 5
-CHUNK_SCORES = 1 << 24  # scores per chunk (64 MB of float32), whatever the number of classes
+# Scores per chunk (64 MB of float32): large products keep the GEMM at its best rate (measured against 4 MB chunks in
+# benchmarks/classification.py), and memory stays bounded whatever the number of images.
+CHUNK_SCORES = 1 << 24
 
 
 def ranking_length(n_classes: int) -> int:
@@ -28,32 +32,61 @@ def ranking_length(n_classes: int) -> int:
 @dataclass
 class ClassRanking:
     """Per image: its top classes best first (ties by ascending class id), and the 0-based rank of its gold class
-    under the most (``best``) and least (``worst``) favourable order of tied scores."""
+    under the most (``best``) and the least (``worst``) favourable order of tied scores, both capped at
+    ``RANKING_LENGTH`` (every metric looks at the first five places only)."""
 
     ranked: torch.Tensor  # [n, L] int64
     best: torch.Tensor  # [n] int64
     worst: torch.Tensor  # [n] int64
 
 
-def _top_by_index_rule(scores: torch.Tensor, length: int) -> torch.Tensor:
-    """The ``length`` best columns of each row, best first, equal scores by ascending column."""
-    values, columns = scores.topk(length, dim=1)
-    boundary = values[:, -1:]
-    crowded = (scores >= boundary).sum(dim=1) > length  # a tie across the cut: topk's pick is arbitrary there
+def class_vectors(prompt_embeddings: torch.Tensor, owners: list[int], n_classes: int) -> torch.Tensor:
+    """[classes, d] from every prompt's embedding (``owners[k]``: the class of prompt k): each prompt L2-normalised,
+    averaged per class, renormalised, as CLIP_benchmark's and Chinese-CLIP's ``zero_shot_classifier`` build them."""
+    unit = torch.nn.functional.normalize(prompt_embeddings.float(), dim=-1)
+    owner = torch.tensor(owners, device=unit.device)
+    sums = torch.zeros(n_classes, unit.shape[1], device=unit.device).index_add_(0, owner, unit)
+    counts = torch.bincount(owner, minlength=n_classes).unsqueeze(1)
+    return torch.nn.functional.normalize(sums / counts, dim=-1)
+
+
+def _fix_crowded(scores: torch.Tensor, values: torch.Tensor, columns: torch.Tensor, rows: torch.Tensor) -> None:
+    """Rows whose boundary value is tied beyond the cut: keep the lowest columns among the tied (topk's pick is
+    arbitrary there), in place."""
+    length = columns.shape[1]
+    sub, boundary = scores[rows], values[rows, length - 1 : length]
+    above, at = sub > boundary, sub == boundary
+    room = length - above.sum(dim=1, keepdim=True)
+    chosen = above | (at & (at.cumsum(dim=1) <= room))
+    columns[rows] = chosen.nonzero()[:, 1].view(-1, length)
+    values[rows] = sub.gather(1, columns[rows])
+
+
+def _reduce_chunk(scores: torch.Tensor, labels: torch.Tensor, length: int) -> tuple[torch.Tensor, ...]:
+    """Top ``length`` columns (index tie rule) and the gold's capped best / worst rank, from one topk pass: one more
+    value than kept shows whether the boundary is tied beyond the cut."""
+    n_classes = scores.shape[1]
+    probe = min(length + 1, n_classes)
+    values, columns = scores.topk(probe, dim=1)
+    crowded = (
+        (values[:, probe - 1] == values[:, length - 1])
+        if probe > length
+        else torch.zeros_like(labels, dtype=torch.bool)
+    )
+    values, columns = values[:, :length].contiguous(), columns[:, :length].contiguous()
     if bool(crowded.any()):
-        rows = crowded.nonzero().squeeze(1)
-        sub = scores[rows]
-        above = sub > boundary[rows]
-        at = sub == boundary[rows]
-        room = length - above.sum(dim=1, keepdim=True)
-        chosen = above | (at & (at.cumsum(dim=1) <= room))
-        columns[rows] = chosen.nonzero()[:, 1].view(-1, length)
-        values[rows] = sub.gather(1, columns[rows])
-    # Order the chosen columns: ascending column first, then a stable sort by score keeps it among equals.
+        _fix_crowded(scores, values, columns, crowded.nonzero().squeeze(1))
+    gold = scores.gather(1, labels[:, None])
+    # Every score above the boundary is among the kept ones, so both ranks are exact below ``length``.
+    best = (values > gold).sum(dim=1)
+    worst = (values >= gold).sum(dim=1) - 1 + (crowded & (gold[:, 0] == values[:, -1])).long() * length
+    inside = gold[:, 0] >= values[:, -1]
+    best = torch.where(inside, best, length).clamp(max=RANKING_LENGTH)
+    worst = torch.where(inside, worst, length).clamp(max=RANKING_LENGTH)
+    # Order the kept columns: ascending column first, then a stable sort by score keeps that order among equals.
     by_column = columns.sort(dim=1).indices
     columns, values = columns.gather(1, by_column), values.gather(1, by_column)
-    order = values.sort(dim=1, descending=True, stable=True).indices
-    return columns.gather(1, order)
+    return columns.gather(1, values.sort(dim=1, descending=True, stable=True).indices), best, worst
 
 
 def rank_classes(
@@ -66,15 +99,21 @@ def rank_classes(
     images = torch.nn.functional.normalize(images.float(), dim=-1)
     classes_t = torch.nn.functional.normalize(classes.float(), dim=-1).T.contiguous()
     labels = labels.to(images.device)
-    ranked, best, worst = [], [], []
+    buffer = torch.empty(min(rows, images.shape[0]), n_classes, device=images.device)
+    # On the CPU the faster of numpy's and torch's GEMM for this width (zero_bench.metrics.gemm); torch's on a GPU.
+    gemm = cpu_gemm(images.shape[0] * n_classes, images.shape[1]) if images.device.type == "cpu" else None
+    classes_rows = classes_t.T.contiguous()
+    parts: list[tuple[torch.Tensor, ...]] = []
     for start in range(0, images.shape[0], rows):
-        scores = images[start : start + rows] @ classes_t
-        gold = scores.gather(1, labels[start : start + rows, None])
-        above = (scores > gold).sum(dim=1)
-        ranked.append(_top_by_index_rule(scores, length).cpu())
-        best.append(above.cpu())
-        worst.append(((scores >= gold).sum(dim=1) - 1).cpu())
-    return ClassRanking(torch.cat(ranked), torch.cat(best), torch.cat(worst))
+        block = images[start : start + rows]
+        scores = buffer[: block.shape[0]]
+        if gemm is None:
+            torch.matmul(block, classes_t, out=scores)
+        else:
+            gemm(block.numpy(), classes_rows.numpy(), scores.numpy())
+        parts.append(tuple(t.cpu() for t in _reduce_chunk(scores, labels[start : start + rows], length)))
+    ranked, best, worst = (torch.cat(column) for column in zip(*parts, strict=True))
+    return ClassRanking(ranked, best, worst)
 
 
 def _per_class_recall_mean(labels: np.ndarray, correct: np.ndarray) -> float:

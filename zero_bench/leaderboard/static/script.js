@@ -113,14 +113,33 @@
     });
     if (!any) { parent.appendChild(el("p", {"class": "empty"}, "No entries match the filters.")); }
   }
+  function renderSuite(suite) {
+    var n = suite.tasks.length;
+    var sec = document.getElementById("content").appendChild(el("section", {"id": "suite-" + suite.name}));
+    sec.appendChild(el("h2", null, "Suite " + suite.name + ": " + suite.title));
+    sec.appendChild(el("p", null, "Mean over the suite's " + n + " tasks, given only for a model with all " + n +
+                                  " (Top-5 over the tasks with at least 5 classes); " + data.gap_label +
+                                  ": suite Top-1 minus R2D2's. Tasks: " + suite.tasks.join(", ") + "."));
+    var columns = [{key: "model", label: "Model", get: function (r) { return models[r.slug].name; }}];
+    ["acc1", "acc5", "mean_per_class_recall"].forEach(function (m) {
+      columns.push({key: m, label: data.labels[m] + " (mean)", numeric: true,
+                    get: function (r) { var v = r.metrics[m]; return v === undefined ? null : v; }});
+    });
+    columns.push({key: "gap", label: data.gap_label, numeric: true, get: function (r) { return r.gap; }});
+    columns.push({key: "covered", label: "Tasks (of " + n + ")", numeric: true, integer: true,
+                  get: function (r) { return r.covered; }});
+    columns.push({key: "protocol", label: "Protocol", get: function (r) { return r.protocol; }});
+    groupSections(sec, "table-suite-" + suite.name, suite.rows.filter(visible), columns, {key: "acc1", dir: "descending"});
+  }
   function render() {
     var content = document.getElementById("content");
     content.replaceChildren();
     if (!state.task) {
       var sec = content.appendChild(el("section", {"id": "overall"}));
       sec.appendChild(el("h2", null, "Overall ranking"));
-      sec.appendChild(el("p", null, "Mean of each task's primary metric over the tasks a model covers (of " +
-                                    data.n_tasks + "); coverage shown."));
+      sec.appendChild(el("p", null, "Mean of each retrieval and matching task's primary metric over the tasks a " +
+                                    "model covers (of " + data.n_tasks + "); coverage shown. Classification is " +
+                                    "ranked by suite below."));
       groupSections(sec, "table-overall", data.overall.filter(visible), [
         {key: "rank", label: "Rank", numeric: true, integer: true, get: function (r) { return r.rank; }},
         {key: "model", label: "Model", get: function (r) { return models[r.slug].name; }},
@@ -128,6 +147,7 @@
         {key: "covered", label: "Tasks", numeric: true, integer: true, get: function (r) { return r.covered; }},
         {key: "tasks", label: "Covered tasks", get: function (r) { return r.tasks; }}
       ], {key: "score", dir: "descending"});
+      data.suites.forEach(renderSuite);
     }
     data.tasks.forEach(function (task) {
       if (state.task && state.task !== task.name) { return; }
@@ -144,6 +164,9 @@
                       get: function (r) { var v = r.metrics[m]; return v === undefined ? null : v; }});
       });
       columns.push({key: "gap", label: data.gap_label, numeric: true, get: function (r) { return r.gap; }});
+      if (task.kind === "classification") {
+        columns.push({key: "protocol", label: "Protocol", get: function (r) { return r.protocol; }});
+      }
       columns.push({key: "source", label: "Source", get: function (r) { return r.source; }});
       groupSections(sec, "table-" + task.name, rows, columns, {key: task.primary, dir: "descending"});
     });
