@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats.canonical import ClassificationData
-from zero_bench.taskspec import TaskSpec
+from zero_bench.taskspec import TaskKind, TaskSpec
 
 Protocol = Literal["cn_clip", "clip_benchmark"]
 PROTOCOLS: tuple[str, ...] = ("cn_clip", "clip_benchmark")
@@ -140,6 +140,25 @@ def read_templates_file(path: Path) -> list[str] | dict[str, list[str]]:
                 raise DataFormatError(path, f"class {name!r}: prompts must be a non-empty list of strings")
         return value
     raise DataFormatError(path, "expected a JSON list of templates or an object class name -> prompts")
+
+
+def check_options(spec: TaskSpec, protocol: str, templates: str | Path | None, tie_rule: str = "index") -> None:
+    """Refuse what a classification run of ``spec`` cannot take, before any model work: an unknown protocol, a
+    protocol or templates file for a task that is not classification, a broken templates file, a tie rule other
+    than ``index``."""
+    if protocol not in PROTOCOLS:
+        raise ZeroBenchError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if spec.kind is not TaskKind.classification:
+        flags = [*(["--protocol"] if protocol != PROTOCOLS[0] else []), *(["--templates"] if templates else [])]
+        if flags:
+            raise ZeroBenchError(
+                f"{' and '.join(flags)}: for classification tasks only; {spec.name} is {spec.kind.value}"
+            )
+        return
+    if templates is not None:
+        read_templates_file(Path(templates))
+    if tie_rule != "index":
+        raise ZeroBenchError(f"{spec.name}: classification ranks equal scores by ascending class id (--tie-rule index)")
 
 
 def _fill(names: list[str], templates: list[str] | dict[str, list[str]], source: str) -> list[list[str]]:

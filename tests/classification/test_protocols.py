@@ -94,3 +94,18 @@ def test_templates_file(food: ClassificationData, tmp_path: Path) -> None:
         listing.write_text(bad, encoding="utf-8")
         with pytest.raises(DataFormatError, match=message):
             class_prompts(spec, food, "clip_benchmark", listing)
+
+
+def test_class_prompt_embeddings_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.testing import ColourModel
+
+    monkeypatch.setenv("ZERO_BENCH_HOME", str(tmp_path / "home"))
+    make_elevater_folder(tmp_path, n_classes=4, per_class=2)
+    model = ColourModel()  # has a checkpoint hash: its encodings are cached
+    first = evaluate(model, "cifar-10-cn", data_dir=tmp_path, protocol="clip_benchmark", device="cpu")
+    assert model.calls["texts"] == 4 * 80 and model.calls["images"] == 8
+    again = evaluate(model, "cifar-10-cn", data_dir=tmp_path, protocol="clip_benchmark", device="cpu")
+    assert model.calls["texts"] == 4 * 80 and model.calls["images"] == 8 and again.metrics == first.metrics
+    evaluate(model, "cifar-10-cn", data_dir=tmp_path, protocol="cn_clip", device="cpu")  # other prompts
+    assert model.calls["texts"] == 4 * 80 + 4 * 183 and model.calls["images"] == 8

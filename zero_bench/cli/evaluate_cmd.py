@@ -1,21 +1,43 @@
-"""``zero-bench evaluate`` and ``zero-bench score``."""
+"""``zero-bench evaluate`` and ``zero-bench score``: thin calls into ``zero_bench.evaluation.batch`` and
+``zero_bench.predictions``; the options are declared in ``zero_bench.cli.options``."""
+
+# The grid options' list defaults: typer copies them and nothing mutates them.
+# ruff: noqa: B006
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from zero_bench.cli import options as opt
 from zero_bench.cli.options import key_values
-from zero_bench.errors import ZeroBenchError
-from zero_bench.metrics.rules import TIE_RULES, check_tie_rule
 
 if TYPE_CHECKING:
+    from zero_bench.evaluation.batch import Grid
     from zero_bench.results import Result
+
+# The evaluate parameters that take one value (each a list, so that one given twice is refused); flag = --name.
+SINGLE_VALUED = (
+    "data_dir",
+    "output",
+    "predictions",
+    "top_k",
+    "model_config",
+    "batch_size",
+    "pair_batch_size",
+    "workers",
+    "device",
+    "precision",
+    "seed",
+    "tie_rule",
+    "protocol",
+    "templates",
+)
 
 
 def tie_note(rule: str, tie_range: dict[str, tuple[float, float]]) -> str:
@@ -33,161 +55,105 @@ def print_metrics(title: str, metrics: dict[str, float], note: str = "") -> None
     Console().print(table)
 
 
-def _single_values(values: dict[str, list]) -> dict[str, Any]:
-    """Options that take one value: given twice is an error, never a silent choice of the last."""
-    for flag, given in values.items():
-        if len(given) > 1:
-            raise ZeroBenchError(f"{flag} was given {len(given)} times; it takes one value")
-    return {flag: (given[0] if given else None) for flag, given in values.items()}
-
-
-def _duplicates(values: list[str], flag: str) -> None:
-    seen = {v for v in values if values.count(v) > 1}
-    if seen:
-        raise ZeroBenchError(f"{flag} {sorted(seen)[0]!r} was given twice")
-
-
 def _report(result: Result) -> None:
     note = f"{result.setting}; mean recall = {result.mean_recall.value}" if result.mean_recall else result.setting
     if result.rerank_top_k:
         note += f"; re-ranked top {result.rerank_top_k}"
+    classification = getattr(result, "classification", None)
+    if classification is not None:
+        note += f"; protocol {classification.protocol}"
     note += tie_note(result.tie_rule, result.tie_range)
     print_metrics(f"{result.model.label} on {result.task.name}/{result.task.split}", result.metrics, note)
 
 
+def _run(grid: Grid, skip_existing: bool) -> None:
+    """Run a planned grid; rank 0 alone writes and reports (under torchrun)."""
+    from zero_bench.evaluation.batch import run_grid
+    from zero_bench.evaluation.distributed import finish, rank_and_world
+
+    rank = rank_and_world()[0]
+    for done in run_grid(
+        grid.runs,
+        grid.jobs,
+        grid.outputs,
+        grid.settings,
+        skip_existing=skip_existing,
+        writer=rank == 0,
+        show_progress=True,
+    ):
+        if rank != 0:
+            continue
+        if done.result is None:
+            typer.echo(f"skipped, result exists: {done.path}")
+            continue
+        _report(done.result)
+        typer.echo(f"result written to {done.path}")
+    finish()
+
+
+def evaluate_command(
+    model: opt.Models,
+    task: opt.Tasks,
+    split: opt.Splits = [],
+    data_dir: opt.DataDirs = [],
+    output: opt.ResultOutput = [],
+    predictions: opt.PredictionsOutput = [],
+    top_k: opt.TopK = [],
+    checkpoint: opt.Checkpoints = [],
+    model_config: opt.ModelConfig = [],
+    model_option: opt.ModelOptions = [],
+    random_init: opt.RandomInit = False,
+    skip_existing: opt.SkipExisting = False,
+    batch_size: opt.EvalBatchSize = [],
+    pair_batch_size: opt.PairBatchSize = [],
+    workers: opt.EvalWorkers = [],
+    device: opt.EvalDevice = [],
+    precision: opt.EvalPrecision = [],
+    no_cache: opt.NoCache = False,
+    seed: opt.EvalSeed = [],
+    tie_rule: opt.TieRule = [],
+    protocol: opt.Protocol = [],
+    templates: opt.Templates = [],
+) -> None:
+    """Evaluate models on task splits and write one Result JSON per run (the unit the leaderboard takes).
+
+    Several -m, several -t (or suite names) and several --checkpoint make a grid; every split is read and
+    checked before any model is built.
+    """
+    given = locals()  # first: the parameters only
+    from zero_bench.evaluation.batch import plan_grid
+
+    single = {f"--{name.replace('_', '-')}": given[name] for name in SINGLE_VALUED}
+    options = key_values(model_option, "--model-option")
+    grid = plan_grid(model, task, split, checkpoint, options, single, use_cache=not no_cache, random_init=random_init)
+    _run(grid, skip_existing)
+
+
+def score_command(
+    task: str = typer.Option(..., "--task", "-t", help="Task name."),
+    predictions: Path = typer.Option(..., help="Predictions file (JSON Lines) to score."),
+    split: str | None = typer.Option(None, help="Split; default: the task's default split."),
+    data_dir: opt.DataDir = None,
+    json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Score a predictions file against the annotations, without any model."""
+    from zero_bench.formats import load_split
+    from zero_bench.predictions import score_predictions
+    from zero_bench.taskspec import get_task
+
+    spec = get_task(task)
+    data = load_split(spec, data_dir, split)
+    metrics = score_predictions(spec, data, predictions)
+    if json_output:
+        typer.echo(json.dumps(metrics, indent=2))
+    else:
+        print_metrics(
+            f"{predictions.name} on {spec.name}/{data.split}",
+            metrics,
+            f"mean recall = {spec.mean_recall.value}" if spec.mean_recall else "",
+        )
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate")
-    def evaluate_command(
-        model: list[str] = typer.Option(
-            ...,
-            "--model",
-            "-m",
-            help="Model: plugin, adapter:source or zoo name (see 'zero-bench models'); repeatable.",
-        ),
-        task: list[str] = typer.Option(
-            ..., "--task", "-t", help="Task or suite (ccmb, public, all; see 'zero-bench tasks'); repeatable."
-        ),
-        split: list[str] = typer.Option([], help="Split(s) to evaluate; default: each task's default split."),
-        data_dir: list[Path] = typer.Option([], help="Folder in the official layout; default: the data root."),
-        output: list[Path] = typer.Option(
-            [], "--output", "-o", help="Result JSON path for one run, else a folder for all runs; default results/."
-        ),
-        predictions: list[Path] = typer.Option(
-            [], help="Also write the predictions (JSON Lines): a file for one run, else a folder."
-        ),
-        top_k: list[int] = typer.Option(
-            [], help="Re-rank each query's top k with the cross encoder; 0 = dual encoder only; default: the task's k."
-        ),
-        checkpoint: list[str] = typer.Option(
-            [], help="Checkpoint file or registered checkpoint name, passed to the model; repeatable (one run each)."
-        ),
-        model_config: list[str] = typer.Option([], help="Model configuration name or file, passed to the model."),
-        model_option: list[str] = typer.Option([], help="Extra KEY=VALUE option for the model factory (repeatable)."),
-        random_init: bool = typer.Option(
-            False, "--random-init", help="Allow a model without loaded weights; every Result and table says so."
-        ),
-        skip_existing: bool = typer.Option(False, "--skip-existing", help="Keep result files already written."),
-        batch_size: list[int] = typer.Option([], help="Encoding batch size (default 64)."),
-        pair_batch_size: list[int] = typer.Option([], help="Cross-encoder batch size in pairs (default 256)."),
-        workers: list[int] = typer.Option([], help="DataLoader workers for image decoding (default 0)."),
-        device: list[str] = typer.Option([], help="cpu, cuda or cuda:N; default cuda when available."),
-        precision: list[str] = typer.Option([], help="fp32 (default), fp16 or bf16 (autocast)."),
-        no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
-        seed: list[int] = typer.Option([], help="Random seed (default 0)."),
-        tie_rule: list[str] = typer.Option(
-            [],
-            "--tie-rule",
-            help=f"Order of equal scores: {' or '.join(TIE_RULES)} (default index: ascending index; official: R2D2 "
-            "itm_eval's np.argsort()[::-1]).",
-        ),
-    ) -> None:
-        """Evaluate models on task splits and write one Result JSON per run (the unit the leaderboard takes).
-
-        Several -m, several -t (or suite names) and several --checkpoint make a grid; every split is read and
-        checked before any model is built.
-        """
-        from zero_bench.evaluation.batch import Outputs, Settings, check_data, plan_jobs, plan_runs, run_grid
-        from zero_bench.evaluation.distributed import finish, rank_and_world
-
-        one = _single_values(
-            {
-                "--data-dir": data_dir,
-                "--output": output,
-                "--predictions": predictions,
-                "--top-k": top_k,
-                "--model-config": model_config,
-                "--batch-size": batch_size,
-                "--pair-batch-size": pair_batch_size,
-                "--workers": workers,
-                "--device": device,
-                "--precision": precision,
-                "--seed": seed,
-                "--tie-rule": tie_rule,
-            }
-        )
-        rule = check_tie_rule(one["--tie-rule"]) if one["--tie-rule"] is not None else None
-        same = one["--output"] is not None and one["--output"] == one["--predictions"]
-        if same or (
-            one["--predictions"] and one["--output"] and one["--output"].resolve() == one["--predictions"].resolve()
-        ):
-            raise ZeroBenchError(f"{one['--output']}: --output and --predictions name the same file; choose two files")
-        for flag, least in (("--batch-size", 1), ("--pair-batch-size", 1), ("--workers", 0)):
-            if one[flag] is not None and one[flag] < least:
-                raise ZeroBenchError(f"{flag} must be >= {least}, got {one[flag]}")
-        for values, flag in ((model, "--model"), (checkpoint, "--checkpoint"), (split, "--split"), (task, "--task")):
-            _duplicates(values, flag)
-        jobs = plan_jobs(task, split)
-        runs = plan_runs(model, checkpoint, key_values(model_option, "--model-option"), one["--model-config"])
-        outputs = Outputs.plan(one["--output"], one["--predictions"], len(runs) * len(jobs))
-        check_data(jobs, one["--data-dir"])
-        given = {
-            "data_dir": one["--data-dir"],
-            "top_k": one["--top-k"],
-            "batch_size": one["--batch-size"],
-            "pair_batch_size": one["--pair-batch-size"],
-            "num_workers": one["--workers"],
-            "device": one["--device"],
-            "precision": one["--precision"],
-            "seed": one["--seed"],
-            "tie_rule": rule,
-        }
-        settings = Settings(
-            **{k: v for k, v in given.items() if v is not None}, use_cache=not no_cache, random_init=random_init
-        )
-        rank = rank_and_world()[0]
-        for done in run_grid(
-            runs, jobs, outputs, settings, skip_existing=skip_existing, writer=rank == 0, show_progress=True
-        ):
-            if rank != 0:
-                continue
-            if done.result is None:
-                typer.echo(f"skipped, result exists: {done.path}")
-                continue
-            _report(done.result)
-            typer.echo(f"result written to {done.path}")
-        finish()
-
-    @app.command("score")
-    def score_command(
-        task: str = typer.Option(..., "--task", "-t", help="Task name."),
-        predictions: Path = typer.Option(..., help="Predictions file (JSON Lines) to score."),
-        split: str | None = typer.Option(None, help="Split; default: the task's default split."),
-        data_dir: Path | None = typer.Option(None, help="Folder in the official layout; default: the data root."),
-        json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
-    ) -> None:
-        """Score a predictions file against the annotations, without any model."""
-        from zero_bench.formats import load_split
-        from zero_bench.predictions import score_predictions
-        from zero_bench.taskspec import get_task
-
-        spec = get_task(task)
-        data = load_split(spec, data_dir, split)
-        metrics = score_predictions(spec, data, predictions)
-        if json_output:
-            typer.echo(json.dumps(metrics, indent=2))
-        else:
-            print_metrics(
-                f"{predictions.name} on {spec.name}/{data.split}",
-                metrics,
-                f"mean recall = {spec.mean_recall.value}" if spec.mean_recall else "",
-            )
+    app.command("evaluate")(evaluate_command)
+    app.command("score")(score_command)

@@ -9,39 +9,13 @@ plugin by name).  Both training commands run under ``torchrun`` as they are (DDP
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
+from zero_bench.cli import options as opt
 from zero_bench.cli.options import key_values
 from zero_bench.models.registry import get_trainer
-
-# The option block shared by ``train`` and ``finetune`` (declared once; None means the recipe's default).
-ModelName = Annotated[str, typer.Option("--model", "-m", help="Model with a registered trainer.")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUTPUT/checkpoint-last.pt.")]
-Epochs = Annotated[float | None, typer.Option(help="Epochs (default: the recipe's).")]
-MaxSteps = Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")]
-BatchSize = Annotated[int | None, typer.Option(help="Per-process micro-batch (default: the recipe's).")]
-GradAccum = Annotated[int | None, typer.Option(help="Micro-batches per optimizer step.")]
-Lr = Annotated[float | None, typer.Option(help="Peak learning rate (default: the recipe's).")]
-WarmupSteps = Annotated[int | None, typer.Option(help="Linear warm-up steps (default: the recipe's).")]
-Precision = Annotated[str | None, typer.Option(help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, fp16, bf16.")]
-GradientCheckpointing = Annotated[
-    bool, typer.Option("--gradient-checkpointing", help="Recompute activations in backward.")
-]
-Workers = Annotated[int | None, typer.Option(help="DataLoader workers per process.")]
-SaveEvery = Annotated[int | None, typer.Option(help="Save checkpoint-last.pt every N steps.")]
-Seed = Annotated[int | None, typer.Option(help="Random seed.")]
-Device = Annotated[str | None, typer.Option(help="cpu or cuda (default cuda when available).")]
-Settings = Annotated[
-    list[str],
-    typer.Option(
-        "--set", help="Objective / training KEY=VALUE, e.g. mlm_weight=0, queue_size=4096 (repeatable; trainer's)."
-    ),
-]
-Plot = Annotated[bool, typer.Option("--plot", help="Write OUTPUT/loss.png at the end.")]
-NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
-
 
 SHARED = (
     "epochs",
@@ -92,114 +66,118 @@ def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
         typer.echo(f"loss curves: {plot_losses(output)}")
 
 
+def train_command(
+    corpus: str = typer.Option(
+        ..., "--corpus", help="Pre-training corpus: zero-23m, zero-2.3m, zero-toy, ... or a corpus folder."
+    ),
+    model: opt.ModelName = "r2d2",
+    config: str | None = typer.Option(
+        None,
+        "--config",
+        help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny, r2d2-toy or a folder).",
+    ),
+    output: Path = typer.Option(
+        Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."
+    ),
+    resume: opt.Resume = False,
+    init: str | None = typer.Option(None, "--init", help="Initialise the weights from this checkpoint."),
+    data_root: Path | None = typer.Option(
+        None, "--data-root", help="Data root holding the corpus (default: ZERO_BENCH_HOME/data)."
+    ),
+    epochs: opt.Epochs = None,
+    max_steps: opt.MaxSteps = None,
+    batch_size: opt.BatchSize = None,
+    grad_accum: opt.GradAccum = None,
+    lr: opt.Lr = None,
+    warmup_steps: opt.WarmupSteps = None,
+    precision: opt.Precision = None,
+    gradient_checkpointing: opt.GradientCheckpointing = False,
+    workers: opt.Workers = None,
+    save_every: opt.SaveEvery = None,
+    seed: opt.Seed = None,
+    device: opt.Device = None,
+    set_: opt.SetOptions = [],  # noqa: B006 (typer copies the default)
+    plot: opt.Plot = False,
+    no_progress: opt.NoProgress = False,
+) -> None:
+    """Pre-train a model on a corpus (R2D2: GCPR + FGR + MLM with TgD/FgD distillation)."""
+    options = training_options(locals())  # first: locals() is the parameters only
+    trainer = get_trainer(model)
+    summary = trainer.pretrain(
+        config=config,
+        corpus=corpus,
+        output_dir=str(output),
+        resume=str(output) if resume else None,
+        init=init,
+        data_root=str(data_root) if data_root else None,
+        **options,
+    )
+    _finish(output, plot, summary)
+
+
+def finetune_command(
+    task: str = typer.Option(..., "--task", "-t", help="icr, iqr, flickr30k-cna, icm or iqm."),
+    model: opt.ModelName = "r2d2",
+    checkpoint: str | None = typer.Option(
+        None, "--checkpoint", help="Pre-trained checkpoint (file or registered name)."
+    ),
+    config: str | None = typer.Option(
+        None, "--config", help="Model configuration (default: the checkpoint's or r2d2-vit-b)."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Run folder (default runs/finetune-TASK)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Task folder in the official layout."),
+    resume: opt.Resume = False,
+    epochs: opt.Epochs = None,
+    max_steps: opt.MaxSteps = None,
+    batch_size: opt.BatchSize = None,
+    grad_accum: opt.GradAccum = None,
+    lr: opt.Lr = None,
+    warmup_steps: opt.WarmupSteps = None,
+    precision: opt.Precision = None,
+    gradient_checkpointing: opt.GradientCheckpointing = False,
+    workers: opt.Workers = None,
+    save_every: opt.SaveEvery = None,
+    seed: opt.Seed = None,
+    device: opt.Device = None,
+    set_: opt.SetOptions = [],  # noqa: B006 (typer copies the default)
+    plot: opt.Plot = False,
+    no_progress: opt.NoProgress = False,
+) -> None:
+    """Fine-tune on a task's train split with the official recipe; the best epoch is chosen on val (never test)."""
+    options = training_options(locals())  # first: locals() is the parameters only
+    trainer = get_trainer(model)
+    out = output or Path("runs") / f"finetune-{task}"
+    summary = trainer.finetune(
+        task=task,
+        checkpoint=checkpoint,
+        config=config,
+        output_dir=str(out),
+        data_dir=str(data_dir) if data_dir else None,
+        resume=str(out) if resume else None,
+        **options,
+    )
+    _finish(out, plot, summary)
+
+
+def quickstart_command(
+    model: opt.ModelName = "r2d2",
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
+    steps: int | None = typer.Option(None, help="Pre-training steps (default 300)."),
+    finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
+    seed: opt.Seed = None,
+    no_progress: opt.NoProgress = False,
+) -> None:
+    """Offline demo on a CPU (< 10 min): zero-toy, tiny pre-training, zero-shot on 5 toy tasks, one fine-tuning."""
+    from zero_bench.paths import home
+
+    trainer = get_trainer(model)
+    out = output or home() / "quickstart"
+    trainer.quickstart(
+        output_dir=str(out), steps=steps, finetune_task=finetune_task, seed=seed, show_progress=not no_progress
+    )
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("train")
-    def train_command(
-        corpus: str = typer.Option(
-            ..., "--corpus", help="Pre-training corpus: zero-23m, zero-2.3m, zero-toy, ... or a corpus folder."
-        ),
-        model: ModelName = "r2d2",
-        config: str | None = typer.Option(
-            None,
-            "--config",
-            help="Model configuration (r2d2: r2d2-vit-b, r2d2-vit-l, r2d2-tiny, r2d2-toy or a folder).",
-        ),
-        output: Path = typer.Option(
-            Path("runs/pretrain"), "--output", "-o", help="Run folder (checkpoints, metrics.jsonl)."
-        ),
-        resume: Resume = False,
-        init: str | None = typer.Option(None, "--init", help="Initialise the weights from this checkpoint."),
-        data_root: Path | None = typer.Option(
-            None, "--data-root", help="Data root holding the corpus (default: ZERO_BENCH_HOME/data)."
-        ),
-        epochs: Epochs = None,
-        max_steps: MaxSteps = None,
-        batch_size: BatchSize = None,
-        grad_accum: GradAccum = None,
-        lr: Lr = None,
-        warmup_steps: WarmupSteps = None,
-        precision: Precision = None,
-        gradient_checkpointing: GradientCheckpointing = False,
-        workers: Workers = None,
-        save_every: SaveEvery = None,
-        seed: Seed = None,
-        device: Device = None,
-        set_: Settings = [],  # noqa: B006 (typer copies the default)
-        plot: Plot = False,
-        no_progress: NoProgress = False,
-    ) -> None:
-        """Pre-train a model on a corpus (R2D2: GCPR + FGR + MLM with TgD/FgD distillation)."""
-        options = training_options(locals())  # first: locals() is the parameters only
-        trainer = get_trainer(model)
-        summary = trainer.pretrain(
-            config=config,
-            corpus=corpus,
-            output_dir=str(output),
-            resume=str(output) if resume else None,
-            init=init,
-            data_root=str(data_root) if data_root else None,
-            **options,
-        )
-        _finish(output, plot, summary)
-
-    @app.command("finetune")
-    def finetune_command(
-        task: str = typer.Option(..., "--task", "-t", help="icr, iqr, flickr30k-cna, icm or iqm."),
-        model: ModelName = "r2d2",
-        checkpoint: str | None = typer.Option(
-            None, "--checkpoint", help="Pre-trained checkpoint (file or registered name)."
-        ),
-        config: str | None = typer.Option(
-            None, "--config", help="Model configuration (default: the checkpoint's or r2d2-vit-b)."
-        ),
-        output: Path | None = typer.Option(None, "--output", "-o", help="Run folder (default runs/finetune-TASK)."),
-        data_dir: Path | None = typer.Option(None, "--data-dir", help="Task folder in the official layout."),
-        resume: Resume = False,
-        epochs: Epochs = None,
-        max_steps: MaxSteps = None,
-        batch_size: BatchSize = None,
-        grad_accum: GradAccum = None,
-        lr: Lr = None,
-        warmup_steps: WarmupSteps = None,
-        precision: Precision = None,
-        gradient_checkpointing: GradientCheckpointing = False,
-        workers: Workers = None,
-        save_every: SaveEvery = None,
-        seed: Seed = None,
-        device: Device = None,
-        set_: Settings = [],  # noqa: B006 (typer copies the default)
-        plot: Plot = False,
-        no_progress: NoProgress = False,
-    ) -> None:
-        """Fine-tune on a task's train split with the official recipe; the best epoch is chosen on val (never test)."""
-        options = training_options(locals())  # first: locals() is the parameters only
-        trainer = get_trainer(model)
-        out = output or Path("runs") / f"finetune-{task}"
-        summary = trainer.finetune(
-            task=task,
-            checkpoint=checkpoint,
-            config=config,
-            output_dir=str(out),
-            data_dir=str(data_dir) if data_dir else None,
-            resume=str(out) if resume else None,
-            **options,
-        )
-        _finish(out, plot, summary)
-
-    @app.command("quickstart")
-    def quickstart_command(
-        model: ModelName = "r2d2",
-        output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
-        steps: int | None = typer.Option(None, help="Pre-training steps (default 300)."),
-        finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
-        seed: Seed = None,
-        no_progress: NoProgress = False,
-    ) -> None:
-        """Offline demo on a CPU (< 10 min): zero-toy, tiny pre-training, zero-shot on 5 toy tasks, one fine-tuning."""
-        from zero_bench.paths import home
-
-        trainer = get_trainer(model)
-        out = output or home() / "quickstart"
-        trainer.quickstart(
-            output_dir=str(out), steps=steps, finetune_task=finetune_task, seed=seed, show_progress=not no_progress
-        )
+    app.command("train")(train_command)
+    app.command("finetune")(finetune_command)
+    app.command("quickstart")(quickstart_command)

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
+from zero_bench.fileio import sha256_file
 from zero_bench.formats import load_split
-from zero_bench.metrics.rules import TieRule
+from zero_bench.metrics.rules import TieRule, check_tie_rule
 from zero_bench.models.info import ModelInfo
+from zero_bench.prompts import PROTOCOLS, check_options
 from zero_bench.results import Result
 from zero_bench.taskspec import TaskSpec, get_task, resolve_tasks
 
@@ -149,14 +151,117 @@ class Settings:
     tie_rule: TieRule = "index"
     use_cache: bool = True
     random_init: bool = False
+    protocol: str = PROTOCOLS[0]
+    templates: Path | None = None
 
     def name_parts(self) -> tuple[str, ...]:
-        """The settings that differ from the defaults and change the numbers, for result file names."""
+        """The settings that differ from the defaults and change the numbers, for result file names (a templates
+        file by its content: two different files never share a result file)."""
         return (
             *([self.precision] if self.precision != "fp32" else []),
             *([f"k{self.top_k}"] if self.top_k is not None else []),
             *([f"ties-{self.tie_rule}"] if self.tie_rule != "index" else []),
+            *([self.protocol] if self.protocol != PROTOCOLS[0] else []),
+            *([f"tpl-{sha256_file(self.templates)[:8]}"] if self.templates is not None else []),
         )
+
+
+def single_values(values: dict[str, list]) -> dict[str, Any]:
+    """Options that take one value (``flag -> values given``): given twice is an error, never a silent choice of the
+    last; each flag maps to its value or None."""
+    for flag, given in values.items():
+        if len(given) > 1:
+            raise ZeroBenchError(f"{flag} was given {len(given)} times; it takes one value")
+    return {flag: (given[0] if given else None) for flag, given in values.items()}
+
+
+def check_distinct(values: list[str], flag: str) -> None:
+    """A repeatable option naming the same value twice is an error (it would run, or overwrite, twice)."""
+    seen = {v for v in values if values.count(v) > 1}
+    if seen:
+        raise ZeroBenchError(f"{flag} {sorted(seen)[0]!r} was given twice")
+
+
+def check_output_paths(output: Path | None, predictions: Path | None) -> None:
+    same = output is not None and output == predictions
+    if same or (predictions and output and output.resolve() == predictions.resolve()):
+        raise ZeroBenchError(f"{output}: --output and --predictions name the same file; choose two files")
+
+
+def check_protocol(protocol: str | None, templates: Path | None) -> None:
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ZeroBenchError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if templates is not None and not templates.is_file():
+        raise ZeroBenchError(f"--templates {templates}: no such file")
+
+
+def check_classification_options(
+    jobs: list[Job], protocol: str | None, templates: Path | None, tie_rule: str | None
+) -> None:
+    """What the evaluator would refuse (:func:`zero_bench.prompts.check_options`), refused for every job before
+    any model is built."""
+    for job in jobs:
+        check_options(job.spec, protocol or PROTOCOLS[0], templates, tie_rule or "index")
+
+
+# The single-valued options of a grid that are settings: flag -> ``Settings`` field.
+SETTING_FLAGS = {
+    "--data-dir": "data_dir",
+    "--top-k": "top_k",
+    "--batch-size": "batch_size",
+    "--pair-batch-size": "pair_batch_size",
+    "--workers": "num_workers",
+    "--device": "device",
+    "--precision": "precision",
+    "--seed": "seed",
+    "--tie-rule": "tie_rule",
+    "--protocol": "protocol",
+    "--templates": "templates",
+}
+MINIMUMS = {"--batch-size": 1, "--pair-batch-size": 1, "--workers": 0}
+
+
+@dataclass
+class Grid:
+    runs: list[ModelRun]
+    jobs: list[Job]
+    outputs: Outputs
+    settings: Settings
+
+
+def plan_grid(
+    models: list[str],
+    tasks: list[str],
+    splits: list[str],
+    checkpoints: list[str],
+    model_options: dict[str, Any],
+    single: dict[str, list],
+    *,
+    use_cache: bool = True,
+    random_init: bool = False,
+) -> Grid:
+    """Check a grid's options and plan it; every split is read and checked here, before any model is built.
+
+    ``single``: the single-valued options by flag (``--output``, ``--predictions``, ``--model-config`` and those of
+    ``SETTING_FLAGS``), each with the list of values given (a flag left out: not given).
+    """
+    one = single_values(single)
+    if one.get("--tie-rule") is not None:
+        one["--tie-rule"] = check_tie_rule(one["--tie-rule"])
+    check_output_paths(one.get("--output"), one.get("--predictions"))
+    for flag, least in MINIMUMS.items():
+        if one.get(flag) is not None and one[flag] < least:
+            raise ZeroBenchError(f"{flag} must be >= {least}, got {one[flag]}")
+    check_protocol(one.get("--protocol"), one.get("--templates"))
+    for values, flag in ((models, "--model"), (checkpoints, "--checkpoint"), (splits, "--split"), (tasks, "--task")):
+        check_distinct(values, flag)
+    jobs = plan_jobs(tasks, splits)
+    check_classification_options(jobs, one.get("--protocol"), one.get("--templates"), one.get("--tie-rule"))
+    runs = plan_runs(models, checkpoints, model_options, one.get("--model-config"))
+    outputs = Outputs.plan(one.get("--output"), one.get("--predictions"), len(runs) * len(jobs))
+    check_data(jobs, one.get("--data-dir"))
+    given = {name: one[flag] for flag, name in SETTING_FLAGS.items() if one.get(flag) is not None}
+    return Grid(runs, jobs, outputs, Settings(**given, use_cache=use_cache, random_init=random_init))
 
 
 @dataclass
@@ -202,6 +307,8 @@ def run_grid(
                 predictions=outputs.predictions_path(name) if writer else None,
                 seed=settings.seed,
                 tie_rule=settings.tie_rule,
+                protocol=settings.protocol,
+                templates=settings.templates,
                 show_progress=show_progress,
             )
             if writer:

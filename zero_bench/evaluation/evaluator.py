@@ -22,7 +22,12 @@ from zero_bench.evaluation.encode import AUTOCAST_DTYPES, EncodedSplit, encode_s
 from zero_bench.evaluation.rerank import candidate_keys, candidate_scores, rerank_rankings, score_candidate_pairs
 from zero_bench.fileio import sha256_file
 from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, SplitData, load_split
-from zero_bench.metrics.classification import classification_metrics, classification_tie_range, rank_classes
+from zero_bench.metrics.classification import (
+    class_vectors,
+    classification_metrics,
+    classification_tie_range,
+    rank_classes,
+)
 from zero_bench.metrics.matching import matching_metrics
 from zero_bench.metrics.ranking import TopK
 from zero_bench.metrics.retrieval import cosine_rows, retrieval_topk
@@ -43,9 +48,9 @@ from zero_bench.predictions import (
     write_matching_predictions,
     write_retrieval_predictions,
 )
-from zero_bench.prompts import PROTOCOLS, ClassificationProtocol, class_prompts
+from zero_bench.prompts import ClassificationProtocol, check_options, class_prompts
 from zero_bench.results import Result, RunInfo, TaskRef
-from zero_bench.taskspec import TaskKind, TaskSpec, get_task
+from zero_bench.taskspec import TaskSpec, get_task
 from zero_bench.version import __version__
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -152,7 +157,7 @@ def evaluate(
     ``protocol``'s class names and templates (or ``templates``, a JSON file), top-k accuracy and mean per-class recall.
     """
     spec = get_task(task) if isinstance(task, str) else task
-    _check_classification_options(spec, protocol, templates, tie_rule)
+    check_options(spec, protocol, templates, tie_rule)
     if precision not in AUTOCAST_DTYPES:
         raise ZeroBenchError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
     if top_k is not None and top_k < 0:
@@ -223,30 +228,14 @@ def evaluate(
     )
 
 
-def _check_classification_options(spec: TaskSpec, protocol: str, templates: str | Path | None, tie_rule: str) -> None:
-    if spec.kind is not TaskKind.classification:
-        if protocol != "cn_clip" or templates is not None:
-            raise ZeroBenchError(f"--protocol and --templates apply to classification tasks only, not {spec.name}")
-        return
-    if protocol not in PROTOCOLS:
-        raise ZeroBenchError(f"unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
-    if templates is not None and not Path(templates).is_file():
-        raise ZeroBenchError(f"{templates}: templates file not found")
-    if tie_rule != "index":
-        raise ZeroBenchError(f"{spec.name}: classification ranks equal scores by ascending class id (--tie-rule index)")
-
-
-def _class_embeddings(run: _Run, data: ClassificationData, protocol: str, templates: str | Path | None):
-    """[classes, d]: each prompt's embedding L2-normalised, averaged per class, renormalised (as the anchors do)."""
+def _class_embeddings(
+    run: _Run, data: ClassificationData, protocol: str, templates: str | Path | None
+) -> tuple[torch.Tensor, ClassificationProtocol]:
     prompts = class_prompts(run.spec, data, protocol, templates)
     texts, owners = prompts.flat()
     digest = hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode()).hexdigest()
-    encoded = run.encode("class-prompts", texts, content_sha256=digest).embeddings.float()
-    encoded = torch.nn.functional.normalize(encoded, dim=-1)
-    owner = torch.tensor(owners, device=encoded.device)
-    sums = torch.zeros(data.num_classes, encoded.shape[1], device=encoded.device).index_add_(0, owner, encoded)
-    counts = torch.bincount(owner, minlength=data.num_classes).unsqueeze(1)
-    return torch.nn.functional.normalize(sums / counts, dim=-1), prompts.record
+    encoded = run.encode("class-prompts", texts, content_sha256=digest).embeddings
+    return class_vectors(encoded, owners, data.num_classes), prompts.record
 
 
 def _evaluate_classification(
