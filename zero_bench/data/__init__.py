@@ -20,6 +20,9 @@ _EXPORTS = {
     "install_task_dataset": "zero_bench.data.tasks",
     "verify_dataset": "zero_bench.data.tasks",
     "check_pins": "zero_bench.data.lock",
+    "install_elevater": "zero_bench.data.classification",
+    "install_imagenet": "zero_bench.data.classification",
+    "verify_elevater": "zero_bench.data.classification",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,8 +1,8 @@
 """The dataset registry: every dataset the benchmark names, where it comes from and what makes it up.
 
-No official checksums are published for any of these datasets today: ``sha256`` is ``None`` everywhere, and the
-toolkit records the checksums of the first download in ``zero-bench.lock.json`` next to the data, then checks
-them on every later download / verify (see :mod:`zero_bench.data.lock`).
+No official checksums are published for most of these datasets: where ``sha256`` is ``None`` the toolkit records
+the checksums of the first download in ``zero-bench.lock.json`` next to the data, then checks them on every later
+download / verify (see :mod:`zero_bench.data.lock`).  A ``sha256`` given here is a pin: the download must match it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.taskspec import get_task
+from zero_bench.taskspec import CLASSIFICATION_FORMATS, all_tasks, get_task
 
 Kind = Literal["corpus", "task", "images", "toy"]
 
@@ -57,15 +57,20 @@ class DatasetEntry:
             lines.append(f"  homepage: {self.homepage}")
         if self.files:
             lines.append("  files:")
-            lines += [f"    {f.path}{'/' if f.folder else ''}  {f.description}" for f in self.files]
-        lines.append(
-            "  checksums: "
-            + (
-                "published"
-                if self.checksums_known
-                else "none published; recorded in zero-bench.lock.json at the first download"
-            )
-        )
+            lines += [
+                f"    {f.path}{'/' if f.folder else ''}  {f.description}"
+                + (f" (sha256 {f.sha256})" if f.sha256 else "")
+                for f in self.files
+            ]
+        pinned = [f.path for f in self.files if f.sha256]
+        recorded = "recorded in zero-bench.lock.json at the first download"
+        if not pinned:
+            checksums = f"none published; {recorded}"
+        elif len(pinned) == len(self.files):
+            checksums = "published"
+        else:
+            checksums = f"pinned for {', '.join(pinned)}; the others {recorded}"
+        lines.append(f"  checksums: {checksums}")
         if self.manual_steps:
             lines.append("  manual steps:")
             lines += [f"    {i}. {step}" for i, step in enumerate(self.manual_steps, 1)]
@@ -115,9 +120,18 @@ _CCMB_STEPS = (
 
 def task_files(task: str) -> tuple[FileSpec, ...]:
     """The files of a task dataset, from its task definition (``tasks/<task>.yaml``): each split's annotation
-    (and image TSV), then the image folder."""
+    (and image TSV), then the image folder.  A classification task: its class-name file, then one folder per split
+    (one sub-folder per class)."""
     spec = get_task(task)
     files: list[FileSpec] = []
+    if spec.format in CLASSIFICATION_FORMATS:
+        if spec.labels:
+            files.append(FileSpec(spec.labels, "class names, line i = class i"))
+        files += [
+            FileSpec(s.annotation, f"{split} split: one folder per class ({spec.format})", folder=True)
+            for split, s in spec.splits.items()
+        ]
+        return tuple(files)
     for split, s in spec.splits.items():
         files.append(FileSpec(s.annotation, f"{split} split ({spec.format})"))
         if s.images:
@@ -128,13 +142,15 @@ def task_files(task: str) -> tuple[FileSpec, ...]:
 
 
 def _task_entry(name: str, **fields: object) -> DatasetEntry:
-    """A task dataset's entry: folder, files, citation, licence and homepage come from its task definition."""
+    """A task dataset's entry: folder, files, citation, licence and homepage come from its task definition
+    (``files`` may be given, to pin a checksum)."""
     spec = get_task(name)
+    files = fields.pop("files", None) or task_files(name)
     return DatasetEntry(
         name=name,
         kind="task",
         folder=spec.data_folder,
-        files=task_files(name),
+        files=files,  # type: ignore[arg-type]
         citation=spec.citation,
         license=spec.license,
         homepage=spec.homepage,
@@ -162,6 +178,93 @@ _CNCLIP_STEP = (
     "Chinese-CLIP (github.com/OFA-Sys/Chinese-CLIP) publishes pre-processed copies in its layout "
     "({split}_texts.jsonl + {split}_imgs.tsv); download the archive for this set from the links in its README."
 )
+
+ELEVATER_HUB = "hf://datasets/OFA-Sys/chinese-clip-eval"  # Chinese-CLIP's evaluation data on the Hub
+ELEVATER_ARCHIVE = "ELEVATER_all.zip"  # 37 GB: one <set>.zip per set, each unpacking to <set>/
+# Chinese-CLIP's ImageNet class names (its zero-shot script's label_cn.txt), at the commit that last changed them.
+IMAGENET_LABELS_URL = (
+    "https://raw.githubusercontent.com/OFA-Sys/Chinese-CLIP/a305b032bffce0671592d897cabeca36a228f7de/"
+    "datasets/ImageNet-1K/label_cn.txt"
+)
+IMAGENET_LABELS_SHA256 = "f7b6f4bb0ddec755dbea41577c7c5155a4fa2852706f2263c0d3015dc67a8181"  # 1,000 lines, 10,443 B
+
+
+def elevater_sets() -> dict[str, str]:
+    """ELEVATER-CN set folder (e.g. ``cifar-10``, ``eurosat_clip``) -> its task name, from the task definitions
+    whose dataset is ``elevater-cn`` (the folder is the first part of the task's ``labels`` path)."""
+    found = {
+        spec.labels.split("/")[0]: name
+        for name, spec in all_tasks().items()
+        if spec.dataset == "elevater-cn" and spec.labels
+    }
+    return dict(sorted(found.items()))
+
+
+def _elevater_entry() -> DatasetEntry:
+    sets = elevater_sets()
+    return DatasetEntry(
+        name="elevater-cn",
+        kind="task",
+        title="ELEVATER-CN: the 20 ELEVATER image-classification sets with Chinese class names (Chinese-CLIP)",
+        source=f"Chinese-CLIP's packaging on the Hugging Face Hub: {ELEVATER_HUB}, file {ELEVATER_ARCHIVE} (37 GB; "
+        "one <set>.zip per set inside)",
+        license="Terms of each original dataset (see each task's licence; research use)",
+        folder="elevater-cn",
+        homepage="https://github.com/OFA-Sys/Chinese-CLIP/blob/master/zeroshot_dataset_en.md",
+        citation='Li et al., "ELEVATER: A Benchmark and Toolkit for Evaluating Language-Augmented Visual Models", '
+        'NeurIPS 2022 Datasets and Benchmarks; Chinese class names: Yang et al., "Chinese CLIP", arXiv:2211.01335',
+        tasks=tuple(sets.values()),
+        size="20 sets, 37 GB archive",
+        scripted=True,
+        files=tuple(
+            FileSpec(folder, "label_cn.txt, label.txt, optional index.json, test/ and train/", folder=True)
+            for folder in sets
+        ),
+        manual_steps=(
+            f"Run: zero-bench download elevater-cn  (fetches {ELEVATER_ARCHIVE} from {ELEVATER_HUB} with "
+            "huggingface_hub, checks it against the sha256 the Hub publishes, unpacks every set; needs about twice "
+            "37 GB free while it runs).",
+            "Some sets only: zero-bench download elevater-cn --only cifar-10,dtd  (their zips are read out of the "
+            "remote archive with HTTP range requests; the 37 GB archive is not downloaded).",
+            f"Offline: get {ELEVATER_ARCHIVE} (or single <set>.zip files) from the Hub page or Chinese-CLIP's "
+            "zeroshot_dataset.md, then: zero-bench download elevater-cn --from <zip, folder of zips or unpacked "
+            "folder> [--only ...].",
+        ),
+        notes="every set is installed on its own, with its own lock file <set>/zero-bench.lock.json",
+    )
+
+
+def _imagenet_entry() -> DatasetEntry:
+    return _task_entry(
+        "imagenet-cn",
+        title="ImageNet-1k validation (50,000 images) with Chinese-CLIP's Chinese class names",
+        source="ILSVRC-2012 validation images from image-net.org (after registration; not redistributable) and "
+        "Chinese-CLIP's label_cn.txt (fetched and pinned)",
+        size="50,000 images, 6.4 GB",
+        files=(
+            FileSpec(
+                "label_cn.txt",
+                "Chinese-CLIP's datasets/ImageNet-1K/label_cn.txt (fetched by zero-bench download imagenet-cn)",
+                sha256=IMAGENET_LABELS_SHA256,
+            ),
+            FileSpec("val", "<wnid>/ILSVRC2012_val_NNNNNNNN.JPEG: 1,000 class folders, 50 images each", folder=True),
+        ),
+        extra={"urls": {"label_cn.txt": IMAGENET_LABELS_URL}},
+        manual_steps=(
+            "Create an account at https://image-net.org (Login / Sign up) and accept the ImageNet terms of access "
+            "(non-commercial research and education).",
+            "From the ILSVRC 2012 download page (https://image-net.org/challenges/LSVRC/2012/2012-downloads.php) "
+            "download 'Validation images (all tasks)', ILSVRC2012_img_val.tar (6.3 GB), and 'Development kit (Task "
+            "1 & 2)', ILSVRC2012_devkit_t12.tar.gz (2.5 MB), into one folder.",
+            "Run: zero-bench download imagenet-cn --from <that folder>  (both files are checked against the MD5s "
+            "image-net.org publishes, then the images are sorted into val/<wnid>/ by the devkit's ground truth; "
+            "reading its meta.mat needs scipy).  A folder already in the val/<wnid>/ "
+            "layout (1,000 folders, 50,000 images) works too: --from <folder holding val/ or the wnid folders>.",
+            "label_cn.txt is fetched from Chinese-CLIP's repository and must match the pinned sha256; "
+            "zero-bench download imagenet-cn alone fetches just that file.",
+        ),
+    )
+
 
 REGISTRY: dict[str, DatasetEntry] = {
     e.name: e
@@ -256,6 +359,8 @@ REGISTRY: dict[str, DatasetEntry] = {
                 "Run: zero-bench download aic-icc --from <archive or folder> (installed as <data root>/AIC-ICC).",
             ),
         ),
+        _elevater_entry(),
+        _imagenet_entry(),
         DatasetEntry(
             name="zero-toy",
             kind="toy",
@@ -294,5 +399,11 @@ def image_source(name: str) -> str:
 
 def get_entry(name: str) -> DatasetEntry:
     if name not in REGISTRY:
+        spec = all_tasks().get(name)
+        if spec is not None and spec.dataset in REGISTRY:  # a task name: say which dataset holds it
+            only = f" --only {name}" if spec.dataset == "elevater-cn" else ""
+            raise ZeroBenchError(
+                f"{name!r} is a task; its data is the dataset {spec.dataset}: zero-bench download {spec.dataset}{only}"
+            )
         raise ZeroBenchError(f"unknown dataset {name!r}; known datasets: {', '.join(REGISTRY)}")
     return REGISTRY[name]

@@ -7,21 +7,28 @@ written; a local ``--from`` folder holding a link that points outside it is refu
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import http.client
+import io
 import lzma
 import os
 import re
 import shutil
 import tarfile
+import tempfile
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import atomic_path
+from zero_bench.fileio import atomic_path, current_umask, sha256_file
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 MAX_RATIO = 200  # unpacked / packed bytes; images barely compress, text ~5x: beyond this it is a bomb
@@ -221,38 +228,235 @@ def check_folder_links(folder: Path) -> None:
                 )
 
 
-def download_url(url: str, dest: str | Path, *, timeout: float = 60, show_progress: bool = True) -> Path:
-    """Download ``url`` to ``dest`` atomically (a temp file renamed when complete), with a rich progress bar."""
-    dest = Path(dest)
+class _Transient(Exception):
+    """A transfer that failed in a way worth retrying (network error, cut short, server error)."""
+
+
+class _Stale(_Transient):
+    """The server refused the range of a partial download (HTTP 416): start over."""
+
+
+def _open_url(url: str, timeout: float, start: int = 0, end: int | None = None) -> Any:
+    """Open ``url`` from byte ``start`` (a Range request when > 0 or when ``end``, the last byte wanted, is given);
+    HTTP 5xx and network errors are transient."""
+    headers = {"User-Agent": "zero-bench"}
+    if start or end is not None:
+        headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start:
+            raise _Stale("the partial download does not fit the file on the server; starting over") from exc
+        if exc.code >= 500 or exc.code in (408, 429):
+            raise _Transient(str(exc)) from exc
+        raise ZeroBenchError(f"{url}: download failed: {exc}".splitlines()[0]) from exc
+    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
+        raise _Transient(str(exc) or type(exc).__name__) from exc
+    except ValueError as exc:  # not a URL urllib can open
+        raise ZeroBenchError(f"{url}: download failed: {exc}".splitlines()[0]) from exc
+
+
+def _content_start_total(response: Any, start: int) -> tuple[int, int | None]:
+    """(offset the body starts at, total size or None) of a response to a request from byte ``start``."""
+    length = response.headers.get("Content-Length")
+    if start and response.status == 206:
+        match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range") or "")
+        if match:
+            return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
+    begin = 0  # a 200 answer (the server ignored the range) starts from the beginning
+    return begin, (begin + int(length)) if length else None
+
+
+def _fetch_into(url: str, part: Path, timeout: float, show_progress: bool) -> None:
+    """One attempt: continue ``part`` from its current size (a Range request) to the end of ``url``."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    request = urllib.request.Request(url, headers={"User-Agent": "zero-bench"})
+    have = part.stat().st_size if part.exists() else 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with (
-                open(tmp, "wb") as out,
-                Progress(
-                    "[progress.description]{task.description}",
-                    BarColumn(),
-                    DownloadColumn(),
-                    TransferSpeedColumn(),
-                    disable=not show_progress,
-                    transient=True,
-                ) as progress,
-            ):
-                task = progress.add_task(dest.name, total=total)
-                got = 0
+        response = _open_url(url, timeout, have)
+    except _Stale:
+        part.unlink()
+        raise
+    with response:
+        begin, total = _content_start_total(response, have)
+        if begin not in (0, have):
+            part.unlink()
+            raise _Transient(f"the server answered from byte {begin}, not {have}; starting over")
+        progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            disable=not show_progress,
+            transient=True,
+        )
+        got = begin
+        try:
+            with open(part, "r+b" if begin else "wb") as out, progress:
+                out.seek(begin)
+                out.truncate()
+                task = progress.add_task(
+                    part.name.removeprefix(".").removesuffix(".part"), total=total, completed=begin
+                )
                 while block := response.read(1 << 20):
                     out.write(block)
                     got += len(block)
                     progress.update(task, advance=len(block))
-            if total is not None and got != total:
-                raise ZeroBenchError(f"{url}: download truncated ({got} of {total} bytes)")
-    except ZeroBenchError:
-        raise
-    except Exception as exc:  # urllib.error.URLError, socket timeouts, http.client.IncompleteRead ...
-        raise ZeroBenchError(f"{url}: download failed: {exc}".splitlines()[0]) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+                raise ZeroBenchError(f"{part}: cannot write the download ({exc.strerror})") from exc
+            raise _Transient(f"connection lost after {got} bytes ({exc or type(exc).__name__})") from exc
+    if total is not None and got != total:
+        raise _Transient(f"download truncated ({got} of {total} bytes)")
+
+
+def download_url(
+    url: str,
+    dest: str | Path,
+    *,
+    timeout: float = 60,
+    show_progress: bool = True,
+    retries: int = 0,
+    resume: bool = False,
+    sha256: str | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically (a partial file renamed when complete), with a rich progress bar.
+
+    ``retries``: further attempts after a failed or cut-short transfer, each continuing where the last one stopped
+    (an HTTP Range request; a server that ignores it sends the whole file again), after a short back-off.
+    ``resume``: keep the bytes of a failed download in ``.<name>.part`` next to ``dest``, so that a later call
+    continues from there (without it nothing is left behind).  ``sha256``: the expected checksum; a mismatch is one
+    line and removes the download, partial file included.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if resume:
+        part = dest.with_name(f".{dest.name}.part")
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        part = Path(tmp)
+    keep = False
+    try:
+        for attempt in range(retries + 1):
+            try:
+                _fetch_into(url, part, timeout, show_progress)
+                break
+            except _Transient as exc:
+                if attempt == retries:
+                    keep = resume and part.exists()
+                    tail = f"; run again to resume from {part}" if keep else ""
+                    raise ZeroBenchError(f"{url}: download failed: {exc}{tail}".splitlines()[0]) from exc
+                time.sleep(min(0.25 * 2**attempt, 8.0))
+        if sha256 is not None:
+            digest = sha256_file(part)
+            if digest != sha256:
+                raise ZeroBenchError(
+                    f"{url}: checksum {digest[:12]}… does not match the pinned {sha256[:12]}…; nothing was installed"
+                )
+        os.chmod(part, 0o666 & ~current_umask())
+        os.replace(part, dest)
+    finally:
+        if not keep:
+            part.unlink(missing_ok=True)
+    return dest
+
+
+class RemoteFile(io.RawIOBase):
+    """A seekable, read-only view of a file on an HTTP(S) server that answers Range requests.
+
+    Sequential reads share one streamed response covering up to ``window`` bytes; a seek elsewhere (or the end of
+    the window) opens a new one.  A lost connection is retried ``retries`` times from the byte reached.  Wrapped in
+    :class:`io.BufferedReader` it lets :mod:`zipfile` read one member of a remote archive without fetching the rest.
+    """
+
+    window = 64 << 20
+
+    def __init__(self, url: str, size: int, *, timeout: float = 60, retries: int = 5) -> None:
+        super().__init__()
+        self.url, self.size, self.timeout, self.retries = url, size, timeout, retries
+        self.pos = 0
+        self._response: Any = None
+        self._response_pos = -1
+        self._response_end = -1  # the last byte the open response covers
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def _drop(self) -> None:
+        if self._response is not None:
+            with contextlib.suppress(Exception):
+                self._response.close()
+        self._response, self._response_pos, self._response_end = None, -1, -1
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+    def _open(self) -> None:
+        self._drop()
+        self.requests += 1
+        end = min(self.size, self.pos + self.window) - 1
+        response = _open_url(self.url, self.timeout, self.pos, end)
+        if response.status != 206:
+            if self.pos:
+                response.close()
+                raise ZeroBenchError(
+                    f"{self.url}: the server does not answer range requests; download the whole file and pass it "
+                    "with --from FILE"
+                )
+            end = self.size - 1  # the whole file, from the start
+        self._response, self._response_pos, self._response_end = response, self.pos, end
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self.size - self.pos)
+        if want <= 0:
+            return 0
+        for attempt in range(self.retries + 1):
+            try:
+                if self._response is None or self._response_pos != self.pos or self.pos > self._response_end:
+                    self._open()
+                n = self._response.readinto(memoryview(buffer)[:want])
+                if not n:
+                    raise _Transient(f"connection closed at byte {self.pos} of {self.size}")
+                self.pos += n
+                self._response_pos += n
+                return n
+            except (_Transient, OSError, http.client.HTTPException) as exc:
+                self._drop()
+                if attempt == self.retries:
+                    raise ZeroBenchError(
+                        f"{self.url}: download failed at byte {self.pos}: {exc}".splitlines()[0]
+                    ) from exc
+                time.sleep(min(0.25 * 2**attempt, 8.0))
+        return 0  # not reached
+
+
+def extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: str | Path, archive: str) -> Path:
+    """Copy one member of an open zip archive to ``dest`` (atomically), refusing a compression bomb, a member larger
+    than the free disk space or holding more than it declares; zipfile checks its CRC-32.  Nothing is left behind
+    on failure."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _check_member(info.filename, Path(archive))
+    _check_sizes(Path(archive), dest.parent, info.file_size, [(info.filename, info.compress_size, info.file_size)])
+    try:
+        with atomic_path(dest) as tmp, zf.open(info) as src, open(tmp, "wb") as out:
+            _copy_bounded(src, out, info.file_size, Path(archive), info.filename)
+    except (EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ZeroBenchError(f"{archive}: member {info.filename!r} is damaged or truncated ({exc})") from exc
     return dest
 
 
@@ -274,6 +478,67 @@ def hf_snapshot(src: HFSource, dest: str | Path) -> Path:
         ) from exc
     out = Path(path)
     return out / src.subfolder if src.subfolder else out
+
+
+@dataclass(frozen=True)
+class HubFile:
+    url: str  # the resolve URL at ``commit``
+    path: Path | None  # the local copy, once fetched
+    commit: str | None  # the commit the file was read at
+    sha256: str | None  # the sha256 the Hub publishes for an LFS / Xet file (None for a small git file)
+    size: int | None
+
+
+def hub_file_info(src: HFSource, filename: str, *, endpoint: str | None = None) -> HubFile:
+    """What the Hub says about one file (a HEAD request): commit, published sha256, size."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(src.repo_id, filename, repo_type=src.repo_type, revision=src.revision, endpoint=endpoint)
+    try:
+        meta = get_hf_file_metadata(url)
+    except Exception as exc:
+        raise ZeroBenchError(f"{url}: Hub request failed: {exc}".splitlines()[0]) from exc
+    etag = (meta.etag or "").strip('"').lower()
+    if meta.commit_hash:
+        url = hf_hub_url(src.repo_id, filename, repo_type=src.repo_type, revision=meta.commit_hash, endpoint=endpoint)
+    return HubFile(
+        url=url,
+        path=None,
+        commit=meta.commit_hash,
+        sha256=etag if re.fullmatch(r"[0-9a-f]{64}", etag) else None,
+        size=meta.size,
+    )
+
+
+def hf_file(src: HFSource, filename: str, dest: str | Path, *, endpoint: str | None = None) -> HubFile:
+    """Fetch one file of a Hub repo (``huggingface_hub.hf_hub_download``, at the commit the Hub names now) into the
+    folder ``dest``, and check it against the sha256 the Hub publishes for it; a mismatch removes it."""
+    from huggingface_hub import hf_hub_download
+
+    info = hub_file_info(src, filename, endpoint=endpoint)
+    try:
+        path = Path(
+            hf_hub_download(
+                repo_id=src.repo_id,
+                filename=filename,
+                repo_type=src.repo_type,
+                revision=info.commit or src.revision,
+                local_dir=str(dest),
+                endpoint=endpoint,
+            )
+        )
+    except Exception as exc:
+        where = f"hf://{src.repo_type}s/{src.repo_id}/{filename}"
+        raise ZeroBenchError(f"{where}: Hub download failed: {exc}".splitlines()[0]) from exc
+    if info.sha256 is not None:
+        digest = sha256_file(path)
+        if digest != info.sha256:
+            path.unlink(missing_ok=True)
+            raise ZeroBenchError(
+                f"{path.name}: checksum {digest[:12]}… does not match the sha256 {info.sha256[:12]}… the Hub publishes "
+                "for it; the download was removed"
+            )
+    return HubFile(url=info.url, path=path, commit=info.commit, sha256=info.sha256, size=info.size)
 
 
 def materialize(source: str, workdir: str | Path) -> Path:

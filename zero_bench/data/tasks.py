@@ -79,11 +79,19 @@ def count_lines(path: Path) -> int:
     return n
 
 
-def install_task_dataset(name: str, source: str | None, root: str | Path | None = None, echo=print) -> InstallReport:
-    """Unpack ``source`` into ``<data root>/<folder>`` in the expected layout, check it, pin checksums."""
+def install_task_dataset(
+    name: str, source: str | None, root: str | Path | None = None, echo=print, *, only: list[str] | None = None
+) -> InstallReport:
+    """Unpack ``source`` into ``<data root>/<folder>`` in the expected layout, check it, pin checksums.
+    (The classification datasets have installers of their own: :mod:`zero_bench.data.classification`.)"""
+    from zero_bench.data.classification import INSTALLERS
     from zero_bench.data.lock import writing
     from zero_bench.data.registry import get_entry
 
+    if name in INSTALLERS:
+        return INSTALLERS[name](source, root, only=only, echo=echo)
+    if only:
+        raise ZeroBenchError(f"--only selects ELEVATER-CN sets; {name} has none")
     entry = get_entry(name)
     target = data_root(root) / entry.folder
     annotations, images, required = _expected(name)
@@ -187,8 +195,12 @@ def _check_images(name: str, target: Path, report: InstallReport) -> None:
 
 def verify_dataset(name: str, root: str | Path | None = None) -> VerifyReport:
     """Re-hash every file pinned for ``name`` in its lock file; returns a VerifyReport."""
+    from zero_bench.data.classification import VERIFIERS
     from zero_bench.data.lock import LockFile, verify_against_lock
     from zero_bench.data.registry import get_entry
+
+    if name in VERIFIERS:
+        return VERIFIERS[name](root)
 
     entry = get_entry(name)
     target = data_root(root) / entry.folder
