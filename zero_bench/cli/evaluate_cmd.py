@@ -66,6 +66,21 @@ def _report(result: Result) -> None:
     print_metrics(f"{result.model.label} on {result.task.name}/{result.task.split}", result.metrics, note)
 
 
+def _reproduction(model: str, result: Result) -> None:
+    """For a zoo model, the published numbers of the same task, split and setting beside ours."""
+    from zero_bench.leaderboard.published import compare, published_entries
+    from zero_bench.models.zoo import ZOO
+
+    entry = ZOO.get(model)
+    if entry is None or entry.published is None:
+        return
+    found = compare(result, published_entries(entry.published))
+    if not found:
+        typer.echo(f"published: no number of {model} for {result.task.name}/{result.task.split} {result.setting}")
+    for comparison in found:
+        typer.echo(comparison.line())
+
+
 def _run(grid: Grid, skip_existing: bool) -> None:
     """Run a planned grid; rank 0 alone writes and reports (under torchrun)."""
     from zero_bench.evaluation.batch import run_grid
@@ -87,6 +102,7 @@ def _run(grid: Grid, skip_existing: bool) -> None:
             typer.echo(f"skipped, result exists: {done.path}")
             continue
         _report(done.result)
+        _reproduction(done.model, done.result)
         typer.echo(f"result written to {done.path}")
     finish()
 

@@ -268,6 +268,7 @@ def plan_grid(
 class Finished:
     path: Path
     result: Result | None  # None: skipped, the file already existed
+    model: str = ""  # the -m value of the run (a zoo name, plugin or adapter:source)
 
 
 def run_grid(
@@ -290,7 +291,7 @@ def run_grid(
             name = result_name(run.model, run.config, model.info, job.spec.name, job.split, settings.name_parts())
             path = outputs.result_path(name)
             if skip_existing and existing_result(path):
-                yield Finished(path, None)
+                yield Finished(path, None, run.model)
                 continue
             result = evaluate(
                 model,
@@ -313,5 +314,5 @@ def run_grid(
             )
             if writer:
                 result.write(path)
-            yield Finished(path, result)
+            yield Finished(path, result, run.model)
         del model

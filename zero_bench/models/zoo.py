@@ -36,12 +36,15 @@ class ZooEntry:
     options: dict[str, str] = field(default_factory=dict)  # extra options for the plugin (checkpoint=...)
     manual_step: str | None = None  # what a user must do before the first run; None: nothing
     download: str = "from the hub on first use"  # how the weights arrive when no manual step is needed
+    # The leaderboard file (leaderboard/submissions/<slug>.json) whose reported entries hold this model's published
+    # numbers; None: none are recorded.  The numbers themselves live only there.
+    published: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _cn_clip_hf(name: str, repo: str, params: int, cn_name: str) -> ZooEntry:
+def _cn_clip_hf(name: str, repo: str, params: int, cn_name: str, published: str) -> ZooEntry:
     return ZooEntry(
         name=name,
         model=f"hf:OFA-Sys/{repo}",
@@ -57,10 +60,19 @@ def _cn_clip_hf(name: str, repo: str, params: int, cn_name: str) -> ZooEntry:
             f"downloaded from the hub on first use (cn_clip's own format of the same weights: "
             f"https://clip-cn-beijing.oss-cn-beijing.aliyuncs.com/checkpoints/clip_cn_{cn_name}.pt)"
         ),
+        published=published,
     )
 
 
-def _r2d2(name: str, plugin: str, description: str, drive_id: str, params: int | None, data: str) -> ZooEntry:
+def _r2d2(
+    name: str,
+    plugin: str,
+    description: str,
+    drive_id: str,
+    params: int | None,
+    data: str,
+    published: str | None = None,
+) -> ZooEntry:
     from_file = "../shared/reference/r2d2_param_counts.json (counted from the official code)"
     return ZooEntry(
         name=name,
@@ -79,14 +91,27 @@ def _r2d2(name: str, plugin: str, description: str, drive_id: str, params: int |
             f"(linked from {R2D2_README}) and save it as $ZERO_BENCH_HOME/checkpoints/{name}.pth; "
             "needs the zero-bench-r2d2 plugin (pip install -e baselines/zero_bench_r2d2)"
         ),
+        published=published,
     )
 
 
 ENTRIES: tuple[ZooEntry, ...] = (
-    _cn_clip_hf("chinese-clip-vit-b-16", "chinese-clip-vit-base-patch16", 188_000_000, "vit-b-16"),
-    _cn_clip_hf("chinese-clip-vit-l-14", "chinese-clip-vit-large-patch14", 406_000_000, "vit-l-14"),
-    _cn_clip_hf("chinese-clip-vit-l-14-336", "chinese-clip-vit-large-patch14-336px", 407_000_000, "vit-l-14-336"),
-    _cn_clip_hf("chinese-clip-vit-h-14", "chinese-clip-vit-huge-patch14", 958_000_000, "vit-h-14"),
+    _cn_clip_hf(
+        "chinese-clip-vit-b-16", "chinese-clip-vit-base-patch16", 188_000_000, "vit-b-16", "chinese-clip-vit-b-16"
+    ),
+    _cn_clip_hf(
+        "chinese-clip-vit-l-14", "chinese-clip-vit-large-patch14", 406_000_000, "vit-l-14", "chinese-clip-vit-l-14"
+    ),
+    _cn_clip_hf(
+        "chinese-clip-vit-l-14-336",
+        "chinese-clip-vit-large-patch14-336px",
+        407_000_000,
+        "vit-l-14-336",
+        "chinese-clip-vit-l-14-336px",
+    ),
+    _cn_clip_hf(
+        "chinese-clip-vit-h-14", "chinese-clip-vit-huge-patch14", 958_000_000, "vit-h-14", "chinese-clip-vit-h-14"
+    ),
     ZooEntry(
         name="chinese-clip-rn50",
         model="cn_clip:RN50",
@@ -103,6 +128,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
             "https://clip-cn-beijing.oss-cn-beijing.aliyuncs.com/checkpoints/clip_cn_rn50.pt and run "
             "-m cn_clip:<file> --model-config RN50@RBT3-chinese"
         ),
+        published="chinese-clip-rn50",
     ),
     ZooEntry(
         name="altclip",
@@ -136,6 +162,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
             "the text tower (BertForSequenceClassification, logits = text features) and the frozen image "
             "tower https://huggingface.co/openai/clip-vit-base-patch32 are downloaded from the hub on first use"
         ),
+        published="taiyi-clip-roberta-102m-chinese",
     ),
     ZooEntry(
         name="xlm-roberta-base-vit-b-32",
@@ -170,6 +197,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         "18Fd3vGvj0Dz8rPlxROxugjZaF8Z4jf7g",
         556_638_213,
         "Zero-250M (declared)",
+        published="r2d2-vit-l-14-zero-250m",
     ),
     _r2d2(
         "prd2-vit-l-250m",
