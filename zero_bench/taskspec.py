@@ -78,6 +78,18 @@ class SplitSpec(BaseModel):
     note: str | None = None
 
 
+class DecidedBy(BaseModel):
+    """What decides a task's number besides the model: the facts to match when comparing with a published one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    split: str = Field(description="which split is scored, and why")
+    texts: str = Field(description="the caption / query set, or the class names and templates")
+    per_item: str = Field(description="captions per image, or images per class")
+    text_length: str = Field(description="how long a text may be, and who cuts it")
+    text_normalisation: str = Field(description="what is done to a text before tokenising")
+
+
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,13 +123,16 @@ class TaskSpec(BaseModel):
         default=None,
         description="classification: the key of this set in CLIP_benchmark's cn class-name file (None: it has none)",
     )
-    suite: Literal["ccmb", "public", "elevater-cn", "classification"] = Field(
+    suite: Literal["ccmb", "public", "elevater-cn", "classification", "toy"] = Field(
         description="the suite the task belongs to (see SUITES)"
     )
     citation: str
     license: str
     homepage: str | None = None
     notes: str | None = None
+    decided_by: DecidedBy | None = Field(
+        default=None, description="what decides the number (split, texts, per item, text length, normalisation)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
@@ -197,7 +212,8 @@ SUITES: dict[str, str] = {
     "ccmb": "the five CCMB fine-tuning tasks (ICR, IQR, ICM, IQM, Flickr30k-CNA)",
     "public": "the public Chinese sets (Flickr30k-CN, COCO-CN, MUGE, AIC-ICC)",
     "elevater-cn": "the 20 ELEVATER-CN zero-shot classification sets (Chinese-CLIP's translation)",
-    "classification": "every zero-shot classification task (ELEVATER-CN and ImageNet-CN)",
+    "classification": "every zero-shot classification task (ELEVATER-CN, ImageNet-CN and zero-toy's)",
+    "toy": "zero-toy's own tasks beyond the CCMB five (the shape x colour classification set)",
     "all": "every task",
 }
 

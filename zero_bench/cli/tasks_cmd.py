@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
                     f"{s}: {v['annotation']}" + (f" + {v['images']}" if v.get("images") else "")
                     for s, v in value.items()
                 )
+            elif key == "decided_by" and value:
+                value = "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
             elif isinstance(value, list):
                 value = ", ".join(map(str, value))
             table.add_row(key, "" if value is None else str(value))
