@@ -73,3 +73,52 @@ def test_models_name_lists_published_numbers() -> None:
     assert "imagenet-cn" in result.output and "42.85" in result.output and "not stated" in result.output
     unknown = CliRunner().invoke(app, ["models", "no-such-model"])
     assert unknown.exit_code != 0
+
+
+def test_evaluate_a_tiny_zoo_model_prints_its_published_number(tmp_path, monkeypatch) -> None:
+    import json
+
+    from tests.adapters import tiny_models as tm
+    from zero_bench.models import zoo
+    from zero_bench.testing import make_elevater_folder
+
+    folder = tm.save_chinese_clip(tmp_path / "model")
+    entry = zoo.ZooEntry(
+        name="tiny-zoo-model",
+        model=f"hf:{folder}",
+        source="built in the test",
+        revision="-",
+        licence="-",
+        parameters=None,
+        parameters_source="-",
+        training_data="none",
+        paper="-",
+        organisation="-",
+        published="tiny-zoo-model",
+    )
+    monkeypatch.setitem(zoo.ZOO, entry.name, entry)
+    reported = {
+        "task": "cifar-10-cn",
+        "task_version": "1.0",
+        "split": "test",
+        "setting": "zero-shot",
+        "status": "reported",
+        "source": "a table made up for this test",
+        "metrics": {"acc1": 12.5},
+        "protocol": "cn_clip",
+    }
+    card = {"name": "Tiny Zoo Model", "organisation": "tests", "link": "https://example.org", "parameters": 1}
+    card["training_data"] = "none"
+    board = tmp_path / "leaderboard" / "submissions"
+    board.mkdir(parents=True)
+    (board / "tiny-zoo-model.json").write_text(
+        json.dumps({"format": "zero-bench-leaderboard-model/1", "model": card, "entries": [reported]})
+    )
+    make_elevater_folder(tmp_path / "data", per_class=1)
+    monkeypatch.chdir(tmp_path)
+    args = ["evaluate", "-m", "tiny-zoo-model", "-t", "cifar-10-cn", "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, [*args, "--device", "cpu", "--no-cache", "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    ours = Result.read(tmp_path / "r.json").metrics["acc1"]
+    assert f"published acc1 12.50, protocol cn_clip; ours {ours:.2f}; difference {ours - 12.5:+.2f}" in result.output
+    assert "a table made up for this test" in result.output
