@@ -78,10 +78,10 @@ def test_classification_options_refused_for_other_tasks_before_any_data(
     assert code == 2 and "cifar-10-cn: classification ranks equal scores by ascending class id" in _one_line(err)
 
 
-def test_help_names_the_protocols_and_the_readme() -> None:
+def test_help_names_the_protocols_and_the_docs() -> None:
     out = CliRunner().invoke(app, ["evaluate", "--help"], env={"COLUMNS": "200"}).output
     assert "--protocol" in out and "--templates" in out
-    assert "cn_clip" in out and "clip_benchmark" in out and "classification section" in out
+    assert "cn_clip" in out and "clip_benchmark" in out and "docs/classification.md" in out
 
 
 def test_result_names_tell_protocol_and_templates_apart(tmp_path: Path) -> None:

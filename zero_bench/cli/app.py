@@ -48,8 +48,42 @@ def _root(
     """Declares the global options; ``main`` reads ``--debug`` itself (errors can occur before this runs)."""
 
 
+# Where each command is documented (docs/ of the repository); appended to its --help.
+DOCS = {
+    "evaluate": "docs/tasks-and-metrics.md, docs/classification.md, docs/models.md",
+    "score": "docs/tasks-and-metrics.md, docs/classification.md",
+    "models": "docs/models.md",
+    "download": "docs/data.md",
+    "datasets": "docs/data.md",
+    "verify": "docs/data.md",
+    "stats": "docs/data.md",
+    "results": "docs/tasks-and-metrics.md",
+    "submit": "docs/leaderboard.md",
+    "leaderboard": "docs/leaderboard.md",
+    "train": "docs/r2d2.md",
+    "finetune": "docs/r2d2.md",
+    "quickstart": "docs/r2d2.md",
+    "contamination": "docs/contamination.md",
+    "tasks": "docs/tasks-and-metrics.md",
+}
+
+
+def _point_to_docs(typer_app: typer.Typer) -> None:
+    """Append "Docs: <page>" to the help of every command and command group named in DOCS."""
+    for command in typer_app.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        if name in DOCS:
+            text = command.help or (command.callback.__doc__ if command.callback else "") or ""
+            command.help = f"{text.rstrip()}\n\nDocs: {DOCS[name]} (in the zero-bench repository)."
+    for group in typer_app.registered_groups:
+        if group.name in DOCS and group.typer_instance is not None:
+            info = group.typer_instance.info
+            info.help = f"{(info.help or '').rstrip()}\n\nDocs: {DOCS[group.name]} (in the zero-bench repository)."
+
+
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
+_point_to_docs(app)
 
 
 def main() -> None:

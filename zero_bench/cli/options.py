@@ -109,7 +109,7 @@ Protocol = Annotated[
         "--protocol",
         help="Classification protocol: cn_clip (default; Chinese-CLIP's zero-shot script: its label_cn.txt class "
         "names and template lists) or clip_benchmark (CLIP_benchmark's cn class names and its 80 Chinese "
-        "templates); recorded in every Result. See the README's classification section.",
+        "templates); recorded in every Result. See docs/classification.md.",
     ),
 ]
 Templates = Annotated[
@@ -117,8 +117,8 @@ Templates = Annotated[
     typer.Option(
         "--templates",
         help="Classification: a JSON file of templates (a list with {c} or {} for the class name, or an object "
-        "class name -> prompts) that replaces the protocol's; its sha256 is recorded. See the README's "
-        "classification section.",
+        "class name -> prompts) that replaces the protocol's; its sha256 is recorded. See "
+        "docs/classification.md.",
     ),
 ]
 
