@@ -20,9 +20,13 @@ def load_corpus(name: str, root: str | None = None, exclude: str | None = None, 
     ``exclude``: a ``zero-bench contamination`` report on this corpus; its rows holding an evaluation image are
     dropped (with ``exclude_texts``, also the rows holding only an evaluation text).
     """
-    from zero_bench.data.corpus import load_corpus as _load
+    if exclude is None:
+        from zero_bench.data.corpus import load_corpus as _load
 
-    return _load(name, root=root, exclude=exclude, exclude_texts=exclude_texts)
+        return _load(name, root=root)
+    from zero_bench.contamination.clean import load_clean_corpus
+
+    return load_clean_corpus(name, exclude, root, texts=exclude_texts)
 
 
 def load_results(*paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:

@@ -143,7 +143,7 @@ def test_load_corpus_excludes_the_contaminated_rows(audited, toy) -> None:
 
 
 def test_exclude_refuses_a_report_on_another_corpus(audited, toy, tmp_path) -> None:
-    from zero_bench.data.corpus import load_corpus
+    from zero_bench.contamination.clean import load_clean_corpus
     from zero_bench.errors import ZeroBenchError
 
     report, _, _ = audited
@@ -151,10 +151,10 @@ def test_exclude_refuses_a_report_on_another_corpus(audited, toy, tmp_path) -> N
     path = tmp_path / "other.json"
     path.write_text(json.dumps(other), encoding="utf-8")
     with pytest.raises(ZeroBenchError, match="another corpus"):
-        load_corpus(str(toy["corpus"]), exclude=path)
+        load_clean_corpus(str(toy["corpus"]), path)
     (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ZeroBenchError, match="not a contamination report"):
-        load_corpus(str(toy["corpus"]), exclude=tmp_path / "bad.json")
+        load_clean_corpus(str(toy["corpus"]), tmp_path / "bad.json")
 
 
 def test_cli_errors_are_one_line(toy, tmp_path) -> None:

@@ -14,6 +14,7 @@ _EXPORTS = {
     "audit": "audit",
     "task_splits": "audit",
     "clean_ids": "report",
+    "load_clean_corpus": "clean",
     "excluded_keys": "report",
     "read_report": "report",
     "summary": "report",
@@ -24,7 +25,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    # lazy: reading a report (the leaderboard, load_corpus(exclude=...)) needs neither imagehash nor datasketch
+    # lazy: reading a report (the leaderboard, load_clean_corpus) needs neither imagehash nor datasketch
     if name not in _EXPORTS:
         raise AttributeError(f"module 'zero_bench.contamination' has no attribute {name!r}")
     return getattr(import_module(f"zero_bench.contamination.{_EXPORTS[name]}"), name)

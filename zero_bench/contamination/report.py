@@ -62,7 +62,7 @@ def build_report(index: EvalIndex, found: Found, corpus: dict, seconds: float) -
         "undecodable_images": found.undecodable,
         "seconds": round(seconds, 2),
         "tasks": tasks,
-        # all matching corpus rows, for load_corpus(exclude=...): rows holding an evaluation image, and rows
+        # all matching corpus rows, for load_clean_corpus: rows holding an evaluation image, and rows
         # holding only an evaluation text
         "corpus_rows": {
             "images": sorted(found.keys["images"]),

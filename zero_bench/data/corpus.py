@@ -363,41 +363,22 @@ def read_manifest(folder: Path) -> dict:
         raise ZeroBenchError(f"{folder / MANIFEST}: unreadable manifest ({exc})") from exc
 
 
-def load_corpus(
-    name: str | Path,
-    root: str | Path | None = None,
-    exclude: str | Path | None = None,
-    exclude_texts: bool = False,
-):
+def load_corpus(name: str | Path, root: str | Path | None = None, exclude_keys: Iterable[str] | None = None):
     """Open a corpus as one memory-mapped ``datasets.Dataset`` (its Arrow shards concatenated).
 
     Cheap integrity check on open: every shard listed in the manifest exists with its recorded size
-    (``zero-bench verify NAME`` re-hashes them).  ``exclude``: a ``zero-bench contamination`` report on this
-    corpus; the rows holding an evaluation image are dropped (with ``exclude_texts``, also the rows holding only
-    an evaluation text).
+    (``zero-bench verify NAME`` re-hashes them).  ``exclude_keys``: row keys to leave out (the caller decides which;
+    :func:`zero_bench.contamination.clean.load_clean_corpus` reads them from an audit report).
     """
     dataset = _open_shards(name, root)
-    if exclude is None:
-        return dataset
-    return _without_contaminated(dataset, corpus_dir(name, root), Path(exclude), exclude_texts)
+    keys = set(exclude_keys or ())
+    return drop_keys(dataset, keys) if keys else dataset
 
 
-def _without_contaminated(dataset, folder: Path, report_path: Path, texts: bool):
+def drop_keys(dataset, keys: set[str]):
+    """``dataset`` without the rows whose ``key`` is in ``keys`` (the kept rows copied into memory as indices)."""
     import pyarrow.compute as pc
 
-    from zero_bench.contamination.audit import corpus_info
-    from zero_bench.contamination.report import excluded_keys, read_report
-
-    report = read_report(report_path)
-    fingerprint = corpus_info(folder)[0]["fingerprint"]
-    if report["corpus"].get("fingerprint") != fingerprint:
-        raise ZeroBenchError(
-            f"{report_path}: the report was made on another corpus (fingerprint "
-            f"{str(report['corpus'].get('fingerprint'))[:12]}, this corpus {fingerprint[:12]}); run the audit again"
-        )
-    keys = excluded_keys(report, texts=texts)
-    if not keys:
-        return dataset
     column = dataset.with_format("arrow").data.column("key")
     keep = pc.invert(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
     indices = pc.indices_nonzero(keep).to_numpy()
