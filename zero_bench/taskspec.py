@@ -61,9 +61,27 @@ KIND_METRICS: dict[TaskKind, tuple[str, ...]] = {
     TaskKind.classification: CLASSIFICATION_METRICS,
 }
 
-FormatName = Literal["zero-itr-jsonl", "zero-itm-jsonl", "flickr30k-cna-txt", "cn-clip", "elevater-cn", "imagenet-val"]
+FormatName = Literal[
+    "zero-itr-jsonl",
+    "zero-itm-jsonl",
+    "flickr30k-cna-txt",
+    "cn-clip",
+    "hf-parquet-retrieval",
+    "elevater-cn",
+    "imagenet-val",
+]
 # Classification layouts: a split is a folder of class folders, the class names a text file (see formats/elevater).
 CLASSIFICATION_FORMATS = ("elevater-cn", "imagenet-val")
+
+
+class ParquetColumns(BaseModel):
+    """hf-parquet-retrieval: the columns of a Hub parquet split (see zero_bench.formats.hf_parquet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(default="image", description="the image: a {bytes, path} struct or binary")
+    text: str = Field(description="the caption: a string, or a list of strings (one text each)")
+    id: str = Field(description="the image's id on the Hub")
 
 
 class SplitSpec(BaseModel):
@@ -103,6 +121,9 @@ class TaskSpec(BaseModel):
     data_folder: str = Field(description="folder under the data root holding the official layout")
     format: FormatName
     image_dir: str | None = Field(default=None, description="image folder, relative to the dataset folder")
+    parquet: ParquetColumns | None = Field(
+        default=None, description="hf-parquet-retrieval: the columns (a split's annotation is its folder of shards)"
+    )
     splits: dict[str, SplitSpec]
     default_split: str
     directions: list[Direction] = Field(default_factory=list)
@@ -165,6 +186,9 @@ class TaskSpec(BaseModel):
             missing = [s for s, spec in self.splits.items() if spec.images is None]
             if missing:
                 raise ValueError(f"cn-clip splits need an images TSV: {missing}")
+        elif self.format == "hf-parquet-retrieval":
+            if self.parquet is None or self.kind is not TaskKind.retrieval:
+                raise ValueError("hf-parquet-retrieval is a retrieval format and needs its columns (parquet)")
         elif self.image_dir is None:
             raise ValueError(f"format {self.format} needs image_dir")
         return self
@@ -210,7 +234,7 @@ def all_tasks() -> dict[str, TaskSpec]:
 
 SUITES: dict[str, str] = {
     "ccmb": "the five CCMB fine-tuning tasks (ICR, IQR, ICM, IQM, Flickr30k-CNA)",
-    "public": "the public Chinese sets (Flickr30k-CN, COCO-CN, MUGE, AIC-ICC)",
+    "public": "the public Chinese sets (Flickr30k-CN, COCO-CN, MUGE, AIC-ICC, Crossmodal-3600 and xFlickr&CO zh)",
     "elevater-cn": "the 20 ELEVATER-CN zero-shot classification sets (Chinese-CLIP's translation)",
     "classification": "every zero-shot classification task (ELEVATER-CN, ImageNet-CN and zero-toy's)",
     "toy": "zero-toy's own tasks beyond the CCMB five (the shape x colour classification set)",

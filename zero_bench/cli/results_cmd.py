@@ -1,4 +1,5 @@
-"""``zero-bench results table``: Result files as one table (text, CSV, Markdown or JSON on standard output)."""
+"""``zero-bench results table|export``: Result files as one table (text, CSV, Markdown or JSON on standard output), or
+written in CLIP_benchmark's or MTEB's result format."""
 
 from __future__ import annotations
 
@@ -40,5 +41,19 @@ def register(app: typer.Typer) -> None:
             for row in to_text_rows(shown):
                 table.add_row(*row)
             Console().print(table)
+
+    @results_app.command("export")
+    def export_command(
+        paths: list[Path] = typer.Argument(..., help="Result JSON files or folders holding them."),
+        fmt: str = typer.Option(
+            ..., "--format", help="clip_benchmark (its per-run JSON) or mteb (MTEB's result layout and JSON)."
+        ),
+        out: Path = typer.Option(Path("exported-results"), "--out", "-o", help="Folder to write into."),
+    ) -> None:
+        """Write every Result in CLIP_benchmark's or MTEB's result format (names, 0-1 scale: see results_export)."""
+        from zero_bench.results_export import export_results
+
+        report = export_results(paths, fmt, out)
+        typer.echo(f"{report.results} Result(s) exported as {fmt}: {len(report.written)} file(s) in {out}")
 
     app.add_typer(results_app, name="results")

@@ -174,10 +174,31 @@ def _cnclip(name: str, title: str, source: str, steps: tuple[str, ...]) -> Datas
     return _task_entry(name, title=title, source=source, manual_steps=steps)
 
 
-_CNCLIP_STEP = (
-    "Chinese-CLIP (github.com/OFA-Sys/Chinese-CLIP) publishes pre-processed copies in its layout "
-    "({split}_texts.jsonl + {split}_imgs.tsv); download the archive for this set from the links in its README."
-)
+CNCLIP_ARCHIVES = {"flickr30k-cn": "Flickr30k-CN.zip", "muge": "MUGE.zip"}  # Chinese-CLIP's README names them
+COCO_CN_HUB = "hf://datasets/AIMClab-RUC/COCO-CN"  # the COCO-CN authors' release of the annotations
+COCO_CN_ARCHIVE = "coco-cn-version1805v1.1.tar.gz"
+COCO_IMAGES = "http://images.cocodataset.org"  # MS-COCO 2014 images: <base>/<train2014|val2014>/<name>.jpg
+
+
+def _hub_cnclip(name: str, title: str, source: str, folder_name: str) -> DatasetEntry:
+    """Flickr30k-CN / MUGE: Chinese-CLIP's pre-processed archive on the Hub, fetched by ``zero-bench download``."""
+    archive = CNCLIP_ARCHIVES[name]
+    return _task_entry(
+        name,
+        title=title,
+        source=f"{source}; Chinese-CLIP's archive {archive} in {ELEVATER_HUB}",
+        scripted=True,
+        extra={"hub": ELEVATER_HUB, "archive": archive},
+        manual_steps=(
+            f"Run: zero-bench download {name}  (fetches {archive} from {ELEVATER_HUB} at the commit the Hub names, "
+            "with retries; an interrupted run continues where it stopped; checked against the sha256 the Hub "
+            f"publishes; the Chinese-CLIP layout files are unpacked into <data root>/{folder_name} and pinned in its "
+            "lock file with the archive's commit).",
+            f"Offline: get {archive} from the Hub page (or the link in Chinese-CLIP's README), then: zero-bench "
+            f"download {name} --from <archive or unpacked folder>.",
+        ),
+    )
+
 
 ELEVATER_HUB = "hf://datasets/OFA-Sys/chinese-clip-eval"  # Chinese-CLIP's evaluation data on the Hub
 ELEVATER_ARCHIVE = "ELEVATER_all.zip"  # 37 GB: one <set>.zip per set, each unpacking to <set>/
@@ -266,6 +287,31 @@ def _imagenet_entry() -> DatasetEntry:
     )
 
 
+# The Hub copies MTEB's own tasks read, at the revisions they pin (mteb 2.x: XM3600*Retrieval, XFlickr30kCo*Retrieval).
+XM3600_HUB = "hf://datasets/mteb/xm3600@536cd45bbfe53de9b08c0483bb4a76a4bd3673fa"
+XFLICKRCO_HUB = "hf://datasets/mteb/xflickrco@4da629e05455d757306174cdc72f2edfe00b9027"
+
+
+def _hub_parquet(name: str, title: str, hub: str, size: str) -> DatasetEntry:
+    """A Hub parquet split with the images inside (zero_bench.data.hub_parquet): the split zh of ``hub``."""
+    return _task_entry(
+        name,
+        title=title,
+        source=f"the Hub dataset {hub.split('@')[0]}, split zh (parquet, images inside), at the revision MTEB pins",
+        size=size,
+        scripted=True,
+        extra={"hub": hub, "hub_split": "zh"},
+        files=(FileSpec("zh", "the Hub split zh: its parquet shard(s), as published", folder=True),),
+        manual_steps=(
+            f"Run: zero-bench download {name}  (lists {hub} with huggingface_hub, fetches the parquet shards of the "
+            "split zh, checks each against the sha256 the Hub publishes and pins it with the commit in the lock file; "
+            "an interrupted run continues where it stopped).",
+            f"Offline: download the zh shard(s) from the Hub page, then: zero-bench download {name} --from <.parquet "
+            "file or folder>.",
+        ),
+    )
+
+
 REGISTRY: dict[str, DatasetEntry] = {
     e.name: e
     for e in (
@@ -324,30 +370,37 @@ REGISTRY: dict[str, DatasetEntry] = {
                 "<data root>/ccmb/Flickr30k-images).",
             ),
         ),
-        _cnclip(
+        _hub_cnclip(
             "flickr30k-cn",
             "Flickr30k-CN (Chinese-CLIP layout)",
             "Flickr30k-CN captions (Lan et al. 2017) with Flickr30k images, pre-processed by Chinese-CLIP",
-            (
-                _CNCLIP_STEP,
-                "Run: zero-bench download flickr30k-cn --from <archive or folder> (installed as <data root>/Flickr30k-CN).",
-            ),
+            "Flickr30k-CN",
         ),
-        _cnclip(
+        _task_entry(
             "coco-cn",
-            "COCO-CN (Chinese-CLIP layout)",
-            "COCO-CN (Li et al. 2019): the captions are given on request by the authors (e-mail), images from MS-COCO",
-            (
-                "Request COCO-CN from its authors (github.com/li-xirong/coco-cn: an e-mail request), or use the "
-                "Chinese-CLIP pre-processed copy once you hold the permission.",
-                "Run: zero-bench download coco-cn --from <archive or folder> (installed as <data root>/COCO-CN).",
+            title="COCO-CN (Chinese-CLIP layout, built from the COCO-CN release and MS-COCO 2014 images)",
+            source=f"COCO-CN annotations (Li et al. 2019; {COCO_CN_ARCHIVE} in {COCO_CN_HUB}) and the MS-COCO 2014 "
+            f"images ({COCO_IMAGES}), converted by zero-bench into the Chinese-CLIP layout",
+            size="test 1,000 images / valid 1,000 / train 18,341; about 160 KB per image",
+            scripted=True,
+            extra={"hub": COCO_CN_HUB, "archive": COCO_CN_ARCHIVE, "images": COCO_IMAGES},
+            manual_steps=(
+                f"Run: zero-bench download coco-cn [--only test,valid,train|all]  (default: test and valid; fetches "
+                f"{COCO_CN_ARCHIVE} from {COCO_CN_HUB}, checked against the sha256 the Hub publishes, and each MS-COCO "
+                f"image of the chosen splits from {COCO_IMAGES} with retries; an interrupted run keeps what it fetched; "
+                "each split becomes {split}_texts.jsonl (the human-written sentences) + {split}_imgs.tsv (the original "
+                "JPEG bytes, base64) in <data root>/COCO-CN, pinned in its lock file).",
+                f"Offline: zero-bench download coco-cn --from <folder> with {COCO_CN_ARCHIVE} (or its unpacked folder) "
+                "and the images: COCO_*.jpg files (train2014/, val2014/) or train2014.zip / val2014.zip.",
+                "A copy already in the Chinese-CLIP layout (such as Chinese-CLIP's COCO-CN.zip): zero-bench download "
+                "coco-cn --from <archive or folder>.",
             ),
         ),
-        _cnclip(
+        _hub_cnclip(
             "muge",
             "MUGE retrieval (Chinese-CLIP layout)",
             "MUGE multimodal retrieval (tianchi.aliyun.com), pre-processed by Chinese-CLIP; test labels are not public",
-            (_CNCLIP_STEP, "Run: zero-bench download muge --from <archive or folder> (installed as <data root>/MUGE)."),
+            "MUGE",
         ),
         _cnclip(
             "aic-icc",
@@ -361,6 +414,10 @@ REGISTRY: dict[str, DatasetEntry] = {
         ),
         _elevater_entry(),
         _imagenet_entry(),
+        _hub_parquet("xm3600-zh", "Crossmodal-3600, Chinese captions (MTEB's Hub copy)", XM3600_HUB, "3,600 images"),
+        _hub_parquet(
+            "xflickrco-zh", "xFlickr&CO test, Chinese captions (MTEB's Hub copy)", XFLICKRCO_HUB, "2,000 images"
+        ),
         DatasetEntry(
             name="zero-toy",
             kind="toy",

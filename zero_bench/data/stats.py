@@ -144,7 +144,7 @@ def task_stats(name: str, root=None, *, sample: int = 10_000, top: int = 20) -> 
     total = 0
     for split, s in spec.splits.items():
         path = base / s.annotation
-        if not path.is_file():
+        if not path.exists():  # a file, or a folder of parquet shards (hf-parquet-retrieval)
             continue
         values = [record.text for record in iter_annotations(spec, path)]
         total += len(values)

@@ -83,13 +83,22 @@ def install_task_dataset(
     name: str, source: str | None, root: str | Path | None = None, echo=print, *, only: list[str] | None = None
 ) -> InstallReport:
     """Unpack ``source`` into ``<data root>/<folder>`` in the expected layout, check it, pin checksums.
-    (The classification datasets have installers of their own: :mod:`zero_bench.data.classification`.)"""
+    (The classification datasets have installers of their own: :mod:`zero_bench.data.classification`; so do the
+    public retrieval sets fetched without ``--from``: :mod:`zero_bench.data.public_sets`.)"""
     from zero_bench.data.classification import INSTALLERS
     from zero_bench.data.lock import writing
+    from zero_bench.data.public_sets import installer
     from zero_bench.data.registry import get_entry
 
     if name in INSTALLERS:
         return INSTALLERS[name](source, root, only=only, echo=echo)
+    from zero_bench.data.hub_parquet import INSTALLERS as HUB_PARQUET  # xm3600-zh / xflickrco-zh: Hub parquet
+
+    if name in HUB_PARQUET:
+        return HUB_PARQUET[name](source, root, only=only, echo=echo)
+    public = installer(name, source)  # flickr30k-cn / muge from the Hub, coco-cn built
+    if public is not None:
+        return public(source, root, only=only, echo=echo)
     if only:
         raise ZeroBenchError(f"--only selects ELEVATER-CN sets; {name} has none")
     entry = get_entry(name)

@@ -11,6 +11,7 @@ from zero_bench.errors import DataFormatError, ZeroBenchError
 from zero_bench.formats.canonical import ClassificationData, ImageItem, MatchingData, RetrievalData
 from zero_bench.formats.cn_clip import read_cn_clip
 from zero_bench.formats.elevater import read_classification_folder
+from zero_bench.formats.hf_parquet import parquet_texts, read_hf_parquet, shard_files
 from zero_bench.formats.jsonl import read_json_lines
 from zero_bench.formats.official import (
     flickr30k_cna_lines,
@@ -56,6 +57,11 @@ def iter_annotations(spec: TaskSpec, path: Path) -> Iterator[Annotation]:
     elif spec.format == "cn-clip":
         for number, record in read_json_lines(path, ("text",)):
             yield Annotation(number, str(record["text"]), None)
+    elif spec.format == "hf-parquet-retrieval":  # ``path``: the split's folder of shards; numbers count the rows
+        assert spec.parquet is not None
+        for number, (_, _, _, captions) in enumerate(parquet_texts(path, spec.parquet.text, spec.parquet.id), 1):
+            for caption in captions:
+                yield Annotation(number, caption, None)
     else:
         for number, record in json_records(path, ("text", "image_path")):
             yield Annotation(number, record["text"], Path(record["image_path"]).name)
@@ -73,13 +79,17 @@ def task_data_dir(spec: TaskSpec, data_dir: str | Path | None = None) -> Path:
 
 
 def annotation_checksum(spec: TaskSpec, folder: Path, split: str) -> str:
-    """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together.
+    """sha256 of the split's annotation file; for the Chinese-CLIP layout, of the texts and images files together; for
+    a Hub parquet split, of its shards' digests (name order) joined, as for the Chinese-CLIP pair.
 
     Every file must still have the checksum pinned for it in the lock file of any folder above it.
     """
     from zero_bench.data.lock import check_pins
 
     split_spec = spec.splits[split]
+    if spec.format == "hf-parquet-retrieval":  # the shards of the split's folder, in name order
+        digests = [check_pins(shard) for shard in shard_files(folder / split_spec.annotation)]
+        return hashlib.sha256(":".join(digests).encode()).hexdigest()
     digests = [check_pins(folder / rel) for rel in filter(None, (split_spec.annotation, split_spec.images))]
     if len(digests) == 1:
         return digests[0]
@@ -93,6 +103,11 @@ def load_split(spec: TaskSpec, data_dir: str | Path | None = None, split: str | 
     if spec.format in CLASSIFICATION_FORMATS:
         return _load_classification(spec, folder, split)
     annotation = folder / split_spec.annotation
+    if spec.format == "hf-parquet-retrieval":
+        assert spec.parquet is not None
+        columns = (spec.parquet.image, spec.parquet.text, spec.parquet.id)
+        checksum = annotation_checksum(spec, folder, split)
+        return read_hf_parquet(annotation, columns, task=spec.name, split=split, sha256=checksum)
     if not annotation.is_file():
         raise DataFormatError(annotation, f"annotation file for {spec.name}/{split} not found")
     if split_spec.images is not None and not (folder / split_spec.images).is_file():
