@@ -64,7 +64,8 @@ Only = Annotated[
     typer.Option(
         "--only",
         metavar="SETS",
-        help="elevater-cn: only these sets (folder or task names; comma-separated or repeated).",
+        help="elevater-cn: only these sets (folder or task names); coco-cn: these splits (train, valid, test, all; "
+        "default valid,test). Comma-separated or repeated.",
     ),
 ]
 
