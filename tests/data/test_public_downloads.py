@@ -512,3 +512,41 @@ def test_a_local_archive_takes_the_generic_route(tmp_path):
     assert installer("coco-cn", str(archive)) is None
     install_task_dataset("coco-cn", str(archive), root=tmp_path / "root", echo=quiet)
     assert set(LockFile.load(tmp_path / "root" / "COCO-CN").files("coco-cn")) == set(LAYOUT)
+
+
+def test_a_killed_elevater_download_resumes_and_installs_the_same_files(server, online, tmp_path):
+    """ELEVATER_all.zip through the same stand-in: a process killed mid-archive, then a run that continues from the
+    byte kept and installs exactly what a clean run installs, pinned."""
+    from tests.data.test_classification_downloads import outer_zip_bytes, set_zip_bytes
+    from zero_bench.data.classification import install_elevater
+
+    archive = outer_zip_bytes({"cifar-10": set_zip_bytes("cifar-10"), "mnist": set_zip_bytes("mnist")})
+    with zipfile.ZipFile(io.BytesIO(archive)) as small, io.BytesIO() as buffer:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as big:  # 3 MB of filler between the two sets
+            big.writestr("cifar-10.zip", small.read("cifar-10.zip"))
+            big.writestr("filler.bin", os.urandom(3 << 20))
+            big.writestr("mnist.zip", small.read("mnist.zip"))
+        archive = buffer.getvalue()
+    server.hub[(CNCLIP, "ELEVATER_all.zip")] = archive
+    server.stall["ELEVATER_all.zip"] = 2 << 20
+    proc = _download_process(server, "elevater-cn", tmp_path / "killed")
+    try:
+        deadline = time.monotonic() + 60
+        parts: list[Path] = []
+        while time.monotonic() < deadline and not any(p.stat().st_size >= 1 << 20 for p in parts):
+            time.sleep(0.05)
+            parts = list((tmp_path / "killed").rglob(".ELEVATER_all.zip.part"))
+        assert parts, "the download never started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    kept = parts[0].stat().st_size
+    assert 1 << 20 <= kept < len(archive)
+    server.stall.clear()
+    server.release.set()
+    install_elevater(None, tmp_path / "killed", endpoint=server.base, echo=quiet)
+    assert server.ranges[-1] == f"bytes={kept}-"  # continued, not started over
+    install_elevater(None, tmp_path / "clean", endpoint=server.base, echo=quiet)
+    for name in ("cifar-10", "mnist"):
+        resumed = _files(tmp_path / "killed" / "elevater-cn" / name)
+        assert resumed == _files(tmp_path / "clean" / "elevater-cn" / name) and LOCK_NAME in resumed

@@ -511,33 +511,16 @@ def hub_file_info(src: HFSource, filename: str, *, endpoint: str | None = None) 
 
 
 def hf_file(src: HFSource, filename: str, dest: str | Path, *, endpoint: str | None = None) -> HubFile:
-    """Fetch one file of a Hub repo (``huggingface_hub.hf_hub_download``, at the commit the Hub names now) into the
-    folder ``dest``, and check it against the sha256 the Hub publishes for it; a mismatch removes it."""
-    from huggingface_hub import hf_hub_download
-
+    """Fetch one file of a Hub repo into the folder ``dest``: huggingface_hub names the commit the Hub serves now,
+    the size and the sha256 it publishes; the bytes come from the resolve URL at that commit with retries and a
+    ``.part`` file that a later run continues, even after the process was killed (huggingface_hub's own download
+    starts a new temporary file on every run).  A file whose sha256 differs from the published one is removed."""
     info = hub_file_info(src, filename, endpoint=endpoint)
-    try:
-        path = Path(
-            hf_hub_download(
-                repo_id=src.repo_id,
-                filename=filename,
-                repo_type=src.repo_type,
-                revision=info.commit or src.revision,
-                local_dir=str(dest),
-                endpoint=endpoint,
-            )
-        )
-    except Exception as exc:
-        where = f"hf://{src.repo_type}s/{src.repo_id}/{filename}"
-        raise ZeroBenchError(f"{where}: Hub download failed: {exc}".splitlines()[0]) from exc
-    if info.sha256 is not None:
-        digest = sha256_file(path)
-        if digest != info.sha256:
-            path.unlink(missing_ok=True)
-            raise ZeroBenchError(
-                f"{path.name}: checksum {digest[:12]}… does not match the sha256 {info.sha256[:12]}… the Hub publishes "
-                "for it; the download was removed"
-            )
+    path = Path(dest) / filename
+    if path.is_file() and info.sha256 is not None and sha256_file(path) != info.sha256:
+        path.unlink()  # an earlier version of the file: fetched again below
+    if not path.is_file():
+        download_url(info.url, path, retries=5, resume=True, sha256=info.sha256, timeout=120)
     return HubFile(url=info.url, path=path, commit=info.commit, sha256=info.sha256, size=info.size)
 
 
