@@ -67,3 +67,23 @@ def test_two_ranks_equal_one_process(tmp_path: Path, task: str) -> None:
     reads = [set(json.loads((tmp_path / "out" / f"reads-{r}.json").read_text())[str(n_images)]) for r in (0, 1)]
     assert reads[0] and reads[1] and not reads[0] & reads[1]
     assert max(reads[0]) < min(reads[1])
+
+
+@pytest.mark.slow
+def test_classification_two_ranks_equal_one_process(tmp_path: Path) -> None:
+    from zero_bench.testing import make_elevater_folder
+
+    make_elevater_folder(tmp_path / "data", per_class=5)
+    single_model = ColourModel(cross=True, noise=1.5)
+    single = evaluate(
+        single_model, "cifar-10-cn", data_dir=tmp_path / "data", batch_size=2, use_cache=False,
+        predictions=tmp_path / "single.jsonl",
+    )  # fmt: skip
+    dist = _torchrun(tmp_path / "data", tmp_path / "out", "cifar-10-cn")
+    assert dist["world"] == 2 and dist["metrics"] == pytest.approx(single.metrics, abs=1e-9)
+    assert (tmp_path / "out" / "pred.jsonl").read_text() == (tmp_path / "single.jsonl").read_text()
+    calls = [json.loads((tmp_path / "out" / f"calls-{r}.json").read_text()) for r in (0, 1)]
+    for kind in ("images", "texts"):
+        assert sum(c[kind] for c in calls) == single_model.calls[kind], kind  # nothing done twice
+        assert all(c[kind] > 0 for c in calls), kind  # both ranks worked
+    assert single_model.calls["pairs"] == 0  # classification uses the dual encoder only
