@@ -189,6 +189,7 @@ def class_prompts(
     prompts = _fill(names, templates, templates_source)
     preprocessing = None
     if protocol == "cn_clip":
+        # The cn_clip adapter applies the same function to every text it embeds; twice is the same as once.
         prompts = [[_cn_clip_text(p) for p in group] for group in prompts]
         preprocessing = "cn_clip.eval.data._preprocess_text"
     sizes = {len(group) for group in prompts}

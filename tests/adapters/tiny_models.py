@@ -27,12 +27,15 @@ def toy_characters() -> list[str]:
     return sorted({ch for text in texts for ch in text if not ch.isspace()})
 
 
-def bert_tokenizer(folder: Path, model_max_length: int = 32):
+def bert_tokenizer(folder: Path, model_max_length: int = 32, extra: str = ""):
+    """``extra``: characters added to the vocabulary (e.g. Latin letters and curly quotes, which toy texts lack)."""
     from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(SPECIAL + toy_characters()) + "\n", encoding="utf-8")
+    characters = toy_characters()
+    characters += [ch for ch in dict.fromkeys(extra) if ch not in characters]
+    vocab.write_text("\n".join(SPECIAL + characters) + "\n", encoding="utf-8")
     # vocab=, not vocab_file=: transformers 5 silently builds a 5-token tokenizer from vocab_file
     return BertTokenizerFast(vocab=str(vocab), do_lower_case=False, model_max_length=model_max_length)
 
@@ -68,12 +71,12 @@ def _text(vocab_size: int, **extra) -> dict:
     return {**base, **extra}
 
 
-def save_chinese_clip(folder: Path, size: dict | None = None) -> Path:
+def save_chinese_clip(folder: Path, size: dict | None = None, extra: str = "") -> Path:
     """``size`` overrides the towers' widths and depths (the benchmark uses a less tiny model)."""
     from transformers import ChineseCLIPConfig, ChineseCLIPModel, ChineseCLIPProcessor
 
     torch.manual_seed(1)
-    tok = bert_tokenizer(folder)
+    tok = bert_tokenizer(folder, extra=extra)
     text, vision = _text(len(tok), **(size or {})), _vision(**(size or {}))
     config = ChineseCLIPConfig(text_config=text, vision_config=vision, projection_dim=8)
     ChineseCLIPModel(config).save_pretrained(folder)
@@ -83,11 +86,11 @@ def save_chinese_clip(folder: Path, size: dict | None = None) -> Path:
     return folder
 
 
-def save_clip(folder: Path) -> Path:
+def save_clip(folder: Path, extra: str = "") -> Path:
     from transformers import CLIPConfig, CLIPModel
 
     torch.manual_seed(2)
-    tok = bert_tokenizer(folder)
+    tok = bert_tokenizer(folder, extra=extra)
     text = _text(len(tok), eos_token_id=tok.sep_token_id, pad_token_id=tok.pad_token_id, bos_token_id=tok.cls_token_id)
     CLIPModel(CLIPConfig(text_config=text, vision_config=_vision(), projection_dim=8)).save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -95,11 +98,11 @@ def save_clip(folder: Path) -> Path:
     return folder
 
 
-def save_siglip(folder: Path) -> Path:
+def save_siglip(folder: Path, extra: str = "") -> Path:
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
 
     torch.manual_seed(3)
-    tok = bert_tokenizer(folder, model_max_length=16)
+    tok = bert_tokenizer(folder, model_max_length=16, extra=extra)
     text = _text(
         len(tok),
         pad_token_id=tok.pad_token_id,
@@ -113,11 +116,11 @@ def save_siglip(folder: Path) -> Path:
     return folder
 
 
-def save_altclip(folder: Path) -> Path:
+def save_altclip(folder: Path, extra: str = "") -> Path:
     from transformers import AltCLIPConfig, AltCLIPModel
 
     torch.manual_seed(4)
-    tok = bert_tokenizer(folder)
+    tok = bert_tokenizer(folder, extra=extra)
     text = _text(len(tok), pad_token_id=tok.pad_token_id, project_dim=16, max_position_embeddings=40)
     AltCLIPModel(AltCLIPConfig(text_config=text, vision_config=_vision(), projection_dim=8)).save_pretrained(folder)
     tok.save_pretrained(folder)

@@ -83,8 +83,8 @@ def _facts_rows(text: str) -> dict[tuple[str, str], dict[str, float]]:
     return rows
 
 
-def test_seeded_reported_entries_match_the_facts(shared_reference):
-    text = (shared_reference / "benchmark_facts.md").read_text(encoding="utf-8")
+def test_seeded_reported_entries_match_the_facts(reference_data):
+    text = (reference_data / "benchmark_facts.md").read_text(encoding="utf-8")
     facts = _facts_rows(text)
     assert len(facts) == 6
     r2d2 = read_model_file(LEADERBOARD / "submissions" / "r2d2-vit-l-14-zero-250m.json")

@@ -22,19 +22,19 @@ def _read_tsv(path: Path) -> list[tuple[str, list[int], str]]:
 @pytest.mark.parametrize(
     ("config", "table", "counts_key"), [("r2d2-vit-b", "vit_b", "vit_b"), ("r2d2-vit-l", "vit_l", "vit_l")]
 )
-def test_state_dict_matches_official_table(shared_reference: Path, config: str, table: str, counts_key: str) -> None:
+def test_state_dict_matches_official_table(reference_data: Path, config: str, table: str, counts_key: str) -> None:
     from zero_bench_r2d2.config import load_config
     from zero_bench_r2d2.modeling import R2D2Model
 
     with torch.device("meta"):
         model = R2D2Model(load_config(config))
     ours = [(k, list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in model.state_dict().items()]
-    reference = _read_tsv(shared_reference / f"r2d2_state_dict_keys_{table}.tsv")
+    reference = _read_tsv(reference_data / f"r2d2_state_dict_keys_{table}.tsv")
     assert [r[0] for r in ours] == [r[0] for r in reference], "key list or order differs"
     assert ours == reference, [(a, b) for a, b in zip(ours, reference, strict=False) if a != b][:5]
     assert ours[0][0] == "temp" and ours[0][1] == []
 
-    counts = json.loads((shared_reference / "r2d2_param_counts.json").read_text(encoding="utf-8"))[counts_key]
+    counts = json.loads((reference_data / "r2d2_param_counts.json").read_text(encoding="utf-8"))[counts_key]
     assert len(ours) == counts["n_state_dict_entries"]
     assert sum(p.numel() for p in model.parameters()) == counts["total_parameters"]
     assert sum(v.numel() for v in model.state_dict().values()) == counts["total_state_dict_elements"]

@@ -76,7 +76,7 @@ METRIC_ORDER = (
     "acc5",
     "mean_per_class_recall",
 )
-SETTINGS = ("zero-shot", "fine-tuned")
+SETTINGS = ("zero-shot", "fine-tuned", "setting not stated")
 STATUSES = ("re-scored", "reported")
 # The benchmark's tasks are scored against R2D2: every task table shows each entry's gap to this model's entry.
 REFERENCE_SLUG = "r2d2-vit-l-14-zero-250m"
@@ -278,7 +278,8 @@ def ranked_tasks(tasks: dict[str, TaskSpec]) -> dict[str, TaskSpec]:
 
 def overall_frame(frame: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
     """Per (setting, status, model): mean of the primary metrics over the covered retrieval / matching tasks."""
-    frame = frame[frame["kind"] != TaskKind.classification.value]
+    # classification is ranked by its suites; a one-direction published entry has no primary metric to average
+    frame = frame[(frame["kind"] != TaskKind.classification.value) & frame["primary"].notna()]
     if frame.empty:
         return pd.DataFrame(columns=["setting", "status", "model", "slug", "score", "covered", "tasks", "rank"])
     grouped = frame.groupby(["setting", "status", "model", "slug"], sort=True)
@@ -380,7 +381,10 @@ def _readme_intro() -> list[str]:
         "- **re-scored**: `zero-bench submit` recomputed every metric from the submitted predictions with the same "
         "code as `zero-bench score` (submitted numbers must agree within 0.01 points).",
         "- **reported**: numbers as published or submitted without predictions, *not re-scored*; shown apart.",
-        "- **zero-shot**: the weights never saw the task's training split; **fine-tuned**: trained on it.",
+        "- **zero-shot**: the weights never saw the task's training split; **fine-tuned**: trained on it; "
+        "**setting not stated**: a published number whose source does not say which.",
+        "- A published entry may give one retrieval direction only (e.g. text-to-image R@1/5/10): it is listed, "
+        "with no primary metric, and left out of charts and rankings.",
         "- All values are percentages. T2I = text-to-image (`img_r*`), I2T = image-to-text (`txt_r*`).",
         "- Mean recall (MR) definitions: "
         + "; ".join(f"`{mr.value}` = {text}" for mr, text in MEAN_RECALL_TEXT.items())
@@ -548,6 +552,7 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
         ("zero-shot", "reported"): "#aec7e8",
         ("fine-tuned", "re-scored"): "#d62728",
         ("fine-tuned", "reported"): "#ff9896",
+        ("setting not stated", "reported"): "#c7c7c7",
     }
     charts: dict[str, bytes] = {}
     with matplotlib.rc_context(
@@ -561,7 +566,7 @@ def build_charts(frame: pd.DataFrame, tasks: dict[str, TaskSpec]) -> dict[str, b
         }
     ):
         for name, spec in tasks.items():
-            rows = frame[frame["task"] == name]
+            rows = frame[(frame["task"] == name) & frame["primary"].notna()]
             if rows.empty:
                 continue
             rows = rows.sort_values(

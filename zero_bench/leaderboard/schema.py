@@ -52,7 +52,9 @@ RESCORE_TOLERANCE = 0.01  # absolute, in percentage points
 MEAN_TOLERANCE = 0.1  # reported means vs the mean of their reported parts (one-decimal rounding)
 
 Status = Literal["re-scored", "reported"]
-Setting = Literal["zero-shot", "fine-tuned"]
+# "setting not stated": a published number whose source does not say whether the model was fine-tuned on the task
+NOT_STATED_SETTING: Final = "setting not stated"
+Setting = Literal["zero-shot", "fine-tuned", "setting not stated"]
 NOT_STATED: Final = "not stated"
 # A classification entry's protocol: those of zero_bench.prompts, or "not stated" (published numbers only).
 EntryProtocol = Literal["cn_clip", "clip_benchmark", "not stated"]
@@ -125,6 +127,8 @@ class Entry(BaseModel):
             raise ValueError(
                 f"protocol {self.protocol!r} differs from the classification record's {self.classification.protocol!r}"
             )
+        if self.setting == NOT_STATED_SETTING and self.status != "reported":
+            raise ValueError("setting 'setting not stated' is for published numbers only; a Result states its setting")
         if self.protocol == NOT_STATED and (self.status == "re-scored" or self.classification is not None):
             raise ValueError("protocol 'not stated' is for published numbers only; a Result records its protocol")
         return self
@@ -251,6 +255,20 @@ def known_task(name: str, where: str | Path, field: str = "task.name") -> TaskSp
     return tasks[name]
 
 
+ONE_DIRECTION = (("img_r1", "img_r5", "img_r10"), ("txt_r1", "txt_r5", "txt_r10"))
+
+
+def one_direction_reported(metrics: dict[str, float], spec: TaskSpec, status: str) -> bool:
+    """A published number of a two-way retrieval task may give one direction only (e.g. a model card's
+    text-to-image R@1/5/10): such a reported entry holds that direction's three recalls and no mean it cannot
+    state; it is shown, and compared in reproduction, but has no primary metric to rank by."""
+    return (
+        status == "reported"
+        and spec.kind is TaskKind.retrieval
+        and any(all(m in metrics for m in recalls) for recalls in ONE_DIRECTION)
+    )
+
+
 def check_metrics(
     metrics: dict[str, float], spec: TaskSpec, where: str | Path, prefix: str = "metrics", status: str = "reported"
 ) -> None:
@@ -266,7 +284,7 @@ def check_metrics(
             raise Rejected(f"{prefix}.{key}", f"{value} is not finite", where)
         if not 0.0 <= value <= 100.0:
             raise Rejected(f"{prefix}.{key}", f"{value} is outside [0, 100] (percent)", where)
-    if spec.primary_metric not in metrics:
+    if spec.primary_metric not in metrics and not one_direction_reported(metrics, spec, status):
         raise Rejected(f"{prefix}.{spec.primary_metric}", f"the primary metric of {spec.name} is missing", where)
     if status == "reported":
         for mean, parts in MEAN_RECALL_PARTS.values():

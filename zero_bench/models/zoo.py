@@ -73,7 +73,7 @@ def _r2d2(
     data: str,
     published: str | None = None,
 ) -> ZooEntry:
-    from_file = "../shared/reference/r2d2_param_counts.json (counted from the official code)"
+    from_file = "tests/fixtures/reference/r2d2_param_counts.json (counted from the official code)"
     return ZooEntry(
         name=name,
         model=plugin,
@@ -145,6 +145,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
             "the hub repository is gated: accept its licence at https://huggingface.co/BAAI/AltCLIP while logged "
             "in, then `hf auth login` (or set HF_TOKEN) before the first run"
         ),
+        published="altclip",
     ),
     ZooEntry(
         name="taiyi-clip-roberta-102m",

@@ -7,10 +7,11 @@
   var tasks = {};
   data.tasks.forEach(function (t) { tasks[t.name] = t; });
   var SVG = "http://www.w3.org/2000/svg";
-  var SETTINGS = ["zero-shot", "fine-tuned"];
+  var SETTINGS = ["zero-shot", "fine-tuned", "setting not stated"];
   var STATUSES = ["re-scored", "reported"];
   var COLOURS = {"zero-shot/re-scored": "#1f77b4", "zero-shot/reported": "#aec7e8",
-                 "fine-tuned/re-scored": "#d62728", "fine-tuned/reported": "#ff9896"};
+                 "fine-tuned/re-scored": "#d62728", "fine-tuned/reported": "#ff9896",
+                 "setting not stated/reported": "#c7c7c7"};
   var state = {task: "", setting: "", status: "", model: ""};
   var sorts = {};
 

@@ -1,4 +1,5 @@
-"""``cn_clip:<name or checkpoint file>`` on the cn-clip package, with its own preprocessing and tokenizer.
+"""``cn_clip:<name or checkpoint file>`` on the cn-clip package, with its own evaluation's text preprocessing,
+tokenizer (context length 52) and image transform.
 
 A name (``ViT-B-16``, ``ViT-L-14``, ``ViT-L-14-336``, ``ViT-H-14``, ``RN50``) is fetched from the hub repository
 cn_clip itself names; a checkpoint file (cn_clip's ``{"state_dict": ...}`` training format) needs ``config``: a
@@ -23,14 +24,28 @@ _OPTIONS = ("source", "config", "random_init", "device", "training_data", "name"
 HUB_ORGANISATION = "OFA-Sys"  # where cn_clip's own loader fetches the released checkpoints
 
 
+# The text length of Chinese-CLIP's own evaluation: ``--context-length`` defaults to 52 (tokens, [CLS] and [SEP]
+# included) in cn_clip/eval/extract_features.py (retrieval) and cn_clip/eval/zeroshot_evaluation.py.
+CONTEXT_LENGTH = 52
+
+
 class CnClipAdapter(DualEncoderAdapter):
+    """Texts and images as Chinese-CLIP's evaluation feeds them: each text through ``cn_clip.eval.data.
+    _preprocess_text`` (lower case, curly double quotes to ``"``), then ``cn_clip.clip.tokenize`` at
+    :data:`CONTEXT_LENGTH`; images through ``cn_clip.clip.utils.image_transform`` at the model's resolution."""
+
     def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels)
 
     def embed_texts(self, texts: list[str]) -> torch.Tensor:
         from cn_clip.clip import tokenize
+        from cn_clip.eval.data import _preprocess_text
 
-        return self.model.encode_text(tokenize(texts).to(self.device))
+        # Under the classification protocol ``cn_clip`` zero_bench.prompts has already applied _preprocess_text to
+        # the prompts; applying it again here changes nothing (lower-casing and the quote replacement are
+        # idempotent), so the protocol record stays true for every adapter.
+        tokens = tokenize([_preprocess_text(str(text)) for text in texts], context_length=CONTEXT_LENGTH)
+        return self.model.encode_text(tokens.to(self.device))
 
 
 def model_arguments(config: str) -> dict[str, Any]:
