@@ -50,43 +50,46 @@ def class_vectors(prompt_embeddings: torch.Tensor, owners: list[int], n_classes:
     return torch.nn.functional.normalize(sums / counts, dim=-1)
 
 
-def _fix_crowded(scores: torch.Tensor, values: torch.Tensor, columns: torch.Tensor, rows: torch.Tensor) -> None:
-    """Rows whose boundary value is tied beyond the cut: keep the lowest columns among the tied (topk's pick is
-    arbitrary there), in place."""
+def _fix_crowded(scores: torch.Tensor, columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The kept columns of ``rows``, whose boundary value is tied beyond the cut: the lowest columns among the tied
+    ones (topk's pick is arbitrary there).  Rare with real scores; duplicated class names make it structural."""
     length = columns.shape[1]
-    sub, boundary = scores[rows], values[rows, length - 1 : length]
+    sub = scores[torch.from_numpy(rows).to(scores.device)]
+    boundary = sub.gather(1, torch.from_numpy(columns[rows]).to(scores.device)).min(dim=1, keepdim=True).values
     above, at = sub > boundary, sub == boundary
     room = length - above.sum(dim=1, keepdim=True)
     chosen = above | (at & (at.cumsum(dim=1) <= room))
-    columns[rows] = chosen.nonzero()[:, 1].view(-1, length)
-    values[rows] = sub.gather(1, columns[rows])
+    return chosen.nonzero()[:, 1].view(-1, length).cpu().numpy()
 
 
-def _reduce_chunk(scores: torch.Tensor, labels: torch.Tensor, length: int) -> tuple[torch.Tensor, ...]:
+def _reduce_chunk(scores: torch.Tensor, labels: np.ndarray, length: int) -> tuple[np.ndarray, ...]:
     """Top ``length`` columns (index tie rule) and the gold's capped best / worst rank, from one topk pass: one more
-    value than kept shows whether the boundary is tied beyond the cut."""
+    value than kept shows whether the boundary is tied beyond the cut.  The bookkeeping on the few kept values is
+    numpy: torch's per-row kernels on [rows, 5] tensors cost more than the top-k pass itself."""
     n_classes = scores.shape[1]
     probe = min(length + 1, n_classes)
-    values, columns = scores.topk(probe, dim=1)
-    crowded = (
-        (values[:, probe - 1] == values[:, length - 1])
-        if probe > length
-        else torch.zeros_like(labels, dtype=torch.bool)
-    )
-    values, columns = values[:, :length].contiguous(), columns[:, :length].contiguous()
-    if bool(crowded.any()):
-        _fix_crowded(scores, values, columns, crowded.nonzero().squeeze(1))
-    gold = scores.gather(1, labels[:, None])
+    top_values, top_columns = scores.topk(probe, dim=1)
+    values, columns = top_values.cpu().numpy(), top_columns.cpu().numpy()
+    gold = scores.gather(1, torch.from_numpy(labels[:, None]).to(scores.device)).cpu().numpy()[:, 0]
+    crowded = values[:, probe - 1] == values[:, length - 1] if probe > length else np.zeros(len(labels), bool)
+    values, columns = values[:, :length], columns[:, :length]
+    if crowded.any():
+        rows = np.flatnonzero(crowded)
+        columns[rows] = _fix_crowded(scores, columns, rows)
+        values[rows] = np.take_along_axis(scores[torch.from_numpy(rows)].cpu().numpy(), columns[rows], axis=1)
+    # Equal kept values: ascending column first (a lexicographic sort of the few rows that have any).
+    tied = np.flatnonzero((values[:, 1:] == values[:, :-1]).any(axis=1) | crowded)
+    if tied.size:
+        order = np.lexsort((columns[tied], -values[tied]), axis=-1)
+        columns[tied] = np.take_along_axis(columns[tied], order, axis=1)
+        values[tied] = np.take_along_axis(values[tied], order, axis=1)
     # Every score above the boundary is among the kept ones, so both ranks are exact below ``length``.
-    best = (values > gold).sum(dim=1)
-    worst = (values >= gold).sum(dim=1) - 1 + (crowded & (gold[:, 0] == values[:, -1])).long() * length
-    inside = gold[:, 0] >= values[:, -1]
-    best = torch.where(inside, best, length).clamp(max=RANKING_LENGTH)
-    worst = torch.where(inside, worst, length).clamp(max=RANKING_LENGTH)
-    # Order the kept columns: ascending column first, then a stable sort by score keeps that order among equals.
-    by_column = columns.sort(dim=1).indices
-    columns, values = columns.gather(1, by_column), values.gather(1, by_column)
-    return columns.gather(1, values.sort(dim=1, descending=True, stable=True).indices), best, worst
+    last = values[:, -1]
+    inside = gold >= last
+    best = np.where(inside, (values > gold[:, None]).sum(axis=1), length)
+    worst = (values >= gold[:, None]).sum(axis=1) - 1 + (crowded & (gold == last)) * length
+    worst = np.where(inside, worst, length)
+    return columns.astype(np.int64), np.minimum(best, RANKING_LENGTH), np.minimum(worst, RANKING_LENGTH)
 
 
 def rank_classes(
@@ -98,12 +101,12 @@ def rank_classes(
     rows = chunk_rows or max(1, CHUNK_SCORES // max(n_classes, 1))
     images = torch.nn.functional.normalize(images.float(), dim=-1)
     classes_t = torch.nn.functional.normalize(classes.float(), dim=-1).T.contiguous()
-    labels = labels.to(images.device)
+    labels_np = labels.cpu().numpy().astype(np.int64)
     buffer = torch.empty(min(rows, images.shape[0]), n_classes, device=images.device)
     # On the CPU the faster of numpy's and torch's GEMM for this width (zero_bench.metrics.gemm); torch's on a GPU.
     gemm = cpu_gemm(images.shape[0] * n_classes, images.shape[1]) if images.device.type == "cpu" else None
     classes_rows = classes_t.T.contiguous()
-    parts: list[tuple[torch.Tensor, ...]] = []
+    parts: list[tuple[np.ndarray, ...]] = []
     for start in range(0, images.shape[0], rows):
         block = images[start : start + rows]
         scores = buffer[: block.shape[0]]
@@ -111,8 +114,8 @@ def rank_classes(
             torch.matmul(block, classes_t, out=scores)
         else:
             gemm(block.numpy(), classes_rows.numpy(), scores.numpy())
-        parts.append(tuple(t.cpu() for t in _reduce_chunk(scores, labels[start : start + rows], length)))
-    ranked, best, worst = (torch.cat(column) for column in zip(*parts, strict=True))
+        parts.append(_reduce_chunk(scores, labels_np[start : start + rows], length))
+    ranked, best, worst = (torch.from_numpy(np.concatenate(column)) for column in zip(*parts, strict=True))
     return ClassRanking(ranked, best, worst)
 
 
