@@ -26,7 +26,7 @@ def _load(root: Path, task: str = "cifar-10-cn") -> ClassificationData:
 def test_suites_and_task_files() -> None:
     elevater = suite_tasks("elevater-cn")
     assert len(elevater) == 20 and all(name.endswith("-cn") for name in elevater)
-    assert suite_tasks("classification") == sorted([*elevater, "imagenet-cn"])
+    assert suite_tasks("classification") == sorted([*elevater, "imagenet-cn", "zero-toy-shapes"])
     assert get_task("food-101-cn").cn_clip_templates == "food_templates"
     assert get_task("imagenet-cn").clip_benchmark_dataset == "imagenet1k"
 

@@ -57,9 +57,8 @@ def _finish(output: Path, plot: bool, summary: dict[str, Any]) -> None:
     typer.echo(f"{summary.get('step', '?')} optimizer steps; checkpoints and metrics.jsonl in {output}")
     if summary.get("best"):
         b = summary["best"]
-        typer.echo(
-            f"best epoch {b['epoch']} on val: {b['metric']} = {b['value']:.2f} -> {output / 'model-best.safetensors'}"
-        )
+        chosen = "kept the starting weights (no epoch beat them)" if b.get("kept_start") else f"best epoch {b['epoch']}"
+        typer.echo(f"{chosen} on val: {b['metric']} = {b['value']:.2f} -> {output / 'model-best.safetensors'}")
     if plot:
         from zero_bench.training.plots import plot_losses
 
@@ -162,7 +161,7 @@ def finetune_command(
 def quickstart_command(
     model: opt.ModelName = "r2d2",
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
-    steps: int | None = typer.Option(None, help="Pre-training steps (default 300)."),
+    steps: int | None = typer.Option(None, help="Pre-training steps (default: the trainer's; r2d2: 900)."),
     finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
     seed: opt.Seed = None,
     no_progress: opt.NoProgress = False,

@@ -46,6 +46,17 @@ class FetchOptions:
             raise ZeroBenchError(f"unknown distributor {self.distributor!r}; choose one of {', '.join(DISTRIBUTORS)}")
         if self.processes < 1 or self.threads < 1 or self.samples_per_shard < 1:
             raise ZeroBenchError("processes, threads and samples per shard must be at least 1")
+        for name, value, least in (
+            ("image size", self.image_size, 1),
+            ("timeout", self.timeout, 1),
+            ("retries", self.retries, 0),
+            ("min image size", self.min_image_size, 0),
+        ):
+            if value < least:
+                raise ZeroBenchError(f"{name} must be at least {least}, got {value}")
+        for name, number in (("max image area", self.max_image_area), ("max aspect ratio", self.max_aspect_ratio)):
+            if not number > 0:  # also refuses NaN; inf means no limit
+                raise ZeroBenchError(f"{name} must be a positive number, got {number}")
 
     def as_dict(self) -> dict:
         d = asdict(self)

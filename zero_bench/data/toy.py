@@ -10,7 +10,8 @@ Layout (``<data root>/zero-toy``)::
 
     corpus/   Arrow pre-training corpus with the Zero columns (see zero_bench.data.corpus)
     ccmb/     IQR_IQM_ICR_ICM_images/, ICR/ IQR/ ICM/ IQM/ {train,val}, Flickr30k-images/,
-              {train,val,test}/flickr30k_cna_*.txt  -- exactly the official layout
+              {train,val,test}/flickr30k_cna_*.txt  -- exactly the official layout;
+              zero-toy-shapes/ -- a shape x colour classification set in the ELEVATER-CN layout
 
 Same seed and sizes -> byte-identical annotation files and images.
 """
@@ -27,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from zero_bench.checks import check_count, check_number
+from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_dir, atomic_write_text
 from zero_bench.paths import data_root
 
@@ -249,11 +252,21 @@ class ToySizes:
     flickr_train: int = 400  # Flickr30k-CNA images (5 captions each)
     flickr_val: int = 100
     flickr_test: int = 100
+    shapes_per_class: int = 4  # zero-toy-shapes classification test images per class (49 classes)
     image_min: int = 64
     image_max: int = 96
 
+    def __post_init__(self) -> None:
+        """Every count and image side an integer >= 1 (nothing is generated from a size that is not one)."""
+        for f in fields(self):
+            check_count(f.name, getattr(self, f.name))
+        if self.image_max < self.image_min:
+            raise ZeroBenchError(f"image_max ({self.image_max}) is below image_min ({self.image_min})")
+
     def scaled(self, factor: float) -> ToySizes:
-        """Every count multiplied by ``factor`` (at least 1); the image sizes unchanged."""
+        """Every count multiplied by ``factor`` (a positive finite number; each count at least 1); the image sizes
+        unchanged."""
+        factor = check_number("scale", factor)
         counts = {
             f.name: max(1, round(getattr(self, f.name) * factor))
             for f in fields(self)
@@ -395,26 +408,109 @@ def generate_tasks(out: Path, seed: int, sizes: ToySizes) -> None:
     for split, n in (("train", sizes.flickr_train), ("val", sizes.flickr_val), ("test", sizes.flickr_test)):
         _flickr(out, split, n, seed, rng_size, offset)
         offset += n
+    from zero_bench.data.toy_classes import write_classification_set
+
+    write_classification_set(out, _rng(seed, "shapes-test"), sizes.shapes_per_class, rng_size)
 
 
-def corpus_rows(seed: int, n: int, size_range=(64, 96)) -> Iterator[dict]:
+# ---- the pre-training corpus: independent scenes and near-duplicate families ---------------------------------------
+
+FAMILY_KINDS = {"shape": 0.5, "color": 0.2, "size": 0.15, "count": 0.15}  # share of the families of each kind
+FAMILY_SIZE = 4  # members of a shape / colour family (size: 2, count: the base scene's 2-3 prefixes)
+FAMILY_SHARE = 0.5  # share of the corpus rows in families (measured in TRAINING.md); 0 gives the i.i.d. corpus
+
+
+@dataclass(frozen=True)
+class Family:
+    """Scenes that share one source page: the same layout, background and phrasing, differing in ``kind`` only
+    (``independent``: a single scene).  ``kind`` shape / color: one object (``varied``; large in shape families)
+    takes distinct shapes / colours; size: that object large and small; count: the base scene's first 1, 2, (3)
+    objects."""
+
+    page: int
+    kind: str
+    scenes: tuple[Scene, ...]
+    variant: int  # caption phrasing shared by the members
+    varied: int = -1  # index of the varied object (shape / color / size)
+
+
+def _family(rng: np.random.Generator, page: int, size_range: tuple[int, int]) -> Family:
+    kinds = list(FAMILY_KINDS)
+    kind = kinds[int(rng.choice(len(kinds), p=np.array(list(FAMILY_KINDS.values())) / sum(FAMILY_KINDS.values())))]
+    base = random_scene(rng, size_range)
+    if kind == "count" and len(base.objects) == 1:
+        while len(base.objects) == 1:
+            base = random_scene(rng, size_range)
+    variant = int(rng.integers(5))
+    j = int(rng.integers(len(base.objects)))
+    o = base.objects[j]
+    if kind == "shape":  # a small object's outline is a few pixels at the model's input size: vary a large one
+        o = replace(o, size="大")
+    if kind == "count":
+        scenes = tuple(
+            replace(base, objects=base.objects[:k], jitter=base.jitter[:k]) for k in range(1, len(base.objects) + 1)
+        )
+        return Family(page, kind, scenes, variant)
+    if kind == "size":
+        objs = [replace(o, size=s) for s in SIZES]
+    else:
+        pool = SHAPES if kind == "shape" else tuple(COLORS)
+        values = [v for v in pool if v != getattr(o, kind)]
+        picks = rng.choice(len(values), size=FAMILY_SIZE - 1, replace=False)
+        if kind == "shape":
+            objs = [o] + [replace(o, shape=values[int(k)]) for k in picks]
+        else:
+            objs = [o] + [replace(o, color=values[int(k)]) for k in picks]
+    scenes = tuple(replace(base, objects=base.objects[:j] + (x,) + base.objects[j + 1 :]) for x in objs)
+    return Family(page, kind, scenes, variant, j)
+
+
+def corpus_families(
+    seed: int, n: int, size_range: tuple[int, int] = (64, 96), family_share: float = FAMILY_SHARE
+) -> Iterator[Family]:
+    """The corpus's source pages in row order, ``n`` scenes in all (the last family cut short if need be): a page
+    holds a family with probability q, so that ``family_share`` of the rows are family members on average.
+    ``family_share`` 0 draws exactly the i.i.d. corpus of earlier versions."""
+    if not 0.0 <= family_share <= 1.0:
+        raise ValueError(f"family_share must be in [0, 1], got {family_share}")
     rng = _rng(seed, "corpus")
-    for i in range(n):
-        scene = random_scene(rng, size_range)
-        v = int(rng.integers(5))
-        data = jpeg_bytes(render(scene))
-        yield {
-            "key": f"toy-{i:07d}",
-            "image": data,
-            "title": caption(scene, v),
-            "content": caption(scene, (v + 1) % 5),
-            "query": query(scene),
-            "keywords": keywords(scene),
-            "url": f"http://zero-toy.invalid/page/{i}",
-            "image_url": f"http://zero-toy.invalid/img/{i}.jpg",
-            "width": scene.side,
-            "height": scene.side,
-        }
+    mean_size = 3.46  # expected members per family under FAMILY_KINDS (4, 4, 2, 17/7 for count)
+    q = family_share / (mean_size - (mean_size - 1) * family_share) if family_share < 1 else 1.0
+    rows = page = 0
+    while rows < n:
+        if family_share > 0 and rng.random() < q:
+            fam = _family(rng, page, size_range)
+            fam = replace(fam, scenes=fam.scenes[: n - rows])
+        else:
+            scene = random_scene(rng, size_range)
+            fam = Family(page, "independent", (scene,), int(rng.integers(5)))
+        yield fam
+        rows += len(fam.scenes)
+        page += 1
+
+
+def corpus_rows(
+    seed: int, n: int, size_range: tuple[int, int] = (64, 96), family_share: float = FAMILY_SHARE
+) -> Iterator[dict]:
+    """Zero-toy's pre-training rows (Zero's columns).  Members of a family share their source page (``url``), as
+    the variants of one product on one web page do; each member's title, content and query name its own scene."""
+    i = 0
+    for fam in corpus_families(seed, n, size_range, family_share):
+        v = fam.variant
+        for scene in fam.scenes:
+            yield {
+                "key": f"toy-{i:07d}",
+                "image": jpeg_bytes(render(scene)),
+                "title": caption(scene, v),
+                "content": caption(scene, (v + 1) % 5),
+                "query": query(scene),
+                "keywords": keywords(scene),
+                "url": f"http://zero-toy.invalid/page/{fam.page}",
+                "image_url": f"http://zero-toy.invalid/img/{i}.jpg",
+                "width": scene.side,
+                "height": scene.side,
+            }
+            i += 1
 
 
 def generate_zero_toy(
@@ -425,12 +521,14 @@ def generate_zero_toy(
     corpus: bool = True,
     tasks: bool = True,
     shard_rows: int = 5_000,
+    family_share: float = FAMILY_SHARE,
     **size_overrides: int,
 ) -> Path:
     """Generate zero-toy under ``<root>/zero-toy`` (default data root); returns that folder.
 
     Sizes come from :class:`ToySizes`; override any with keywords (``generate_zero_toy(corpus=..., itr_val=50)``
     is not allowed: ``corpus`` is the on/off switch, use ``sizes=ToySizes(corpus=...)`` or ``corpus_size=``).
+    ``family_share``: the share of corpus rows in near-duplicate families (see :func:`corpus_families`).
     """
     from zero_bench.data.corpus import CorpusWriter, write_manifest
     from zero_bench.data.lock import LockFile
@@ -452,14 +550,14 @@ def generate_zero_toy(
     if corpus:
         with atomic_dir(base / "corpus") as tmp:
             writer = CorpusWriter(tmp, shard_rows=shard_rows)
-            for row in corpus_rows(seed, sizes.corpus, (sizes.image_min, sizes.image_max)):
+            for row in corpus_rows(seed, sizes.corpus, (sizes.image_min, sizes.image_max), family_share):
                 writer.write(row)
             shards = writer.close()
             write_manifest(
                 tmp,
                 {
                     "name": "zero-toy",
-                    "generator": params,
+                    "generator": params | {"family_share": family_share},
                     "records": {"total": sizes.corpus, "valid": sizes.corpus, "malformed": {}, "malformed_total": 0},
                     "download": {
                         "rows": sizes.corpus,

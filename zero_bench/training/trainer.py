@@ -28,12 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from zero_bench.checks import check_count, check_number
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.distributed import barrier, mean_over_ranks
 from zero_bench.fileio import atomic_path, atomic_write_text
 
 CHECKPOINT_LAST = "checkpoint-last.pt"
 METRICS_FILE = "metrics.jsonl"
+BEST_FILE = "model-best.json"  # what model-best is: metric, value, epoch, step, kept_start
 
 
 @dataclass
@@ -61,6 +63,24 @@ class TrainConfig:
     log_every: int = 1
     show_progress: bool = True
     select_metric: str | None = None  # metric of eval_fn to maximise (validation split)
+    select_start: bool = True  # with select_metric: the starting weights (before any update) are a candidate too
+
+    def __post_init__(self) -> None:
+        """Refuse sizes that would train on nothing or silently fall back (``max_steps`` 0 or -5, ``lr`` NaN)."""
+        check_number("epochs", self.epochs)
+        check_number("lr", self.lr)
+        check_number("weight_decay", self.weight_decay, positive=False)
+        check_number("min_lr_ratio", self.min_lr_ratio, positive=False, at_most=1.0)
+        for name in ("max_steps", "time_limit_s", "clip_grad"):
+            value = getattr(self, name)
+            if value is not None:
+                (check_count if name == "max_steps" else check_number)(name, value)
+        if self.stop_after is not None:
+            check_count("stop_after", self.stop_after, least=0)
+        for name in ("batch_size", "grad_accum", "log_every"):
+            check_count(name, getattr(self, name))
+        for name in ("warmup_steps", "num_workers", "seed", "save_every", "keep_every"):
+            check_count(name, getattr(self, name), least=0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,7 +225,10 @@ class TrainingLoop:
 
     ``eval_fn(model)``, if given, runs at each epoch end on every rank (collective under torchrun) and returns a
     metrics dict; ``config.select_metric`` picks the best epoch (validation split only), whose weights go to
-    ``model-best`` through :meth:`write_model`.
+    ``model-best`` through :meth:`write_model`, described in ``model-best.json``.  With ``config.select_start`` the
+    starting weights are validated before the first update and are a candidate too: a later epoch replaces them only
+    when strictly better, so selection never returns weights worse on validation than the ones training started
+    from; ``best["kept_start"]`` says when it kept them.
     """
 
     def __init__(
@@ -441,6 +464,8 @@ class TrainingLoop:
         """Train until the schedule's end (or ``stop_after`` / ``time_limit_s``); resume from a run folder or
         checkpoint file.  Returns a summary (step, epoch, best, history, wall time, data share)."""
         run = self._begin(resume)
+        if self.config.select_metric is not None and self.config.select_start and self.step == 0 and not self.best:
+            self._validate_start()
         try:
             while self.step < run.stop_at and self._train_epoch(run):
                 self._close_epoch(run)
@@ -577,27 +602,40 @@ class TrainingLoop:
         self.batch_in_epoch = 0
         self.save()
 
-    def _validate(self) -> None:
-        """Validation at the end of an epoch.  Under torchrun every rank takes part (the evaluator shards the
-        work over the process group and gathers the results); rank 0 logs and exports the best weights."""
+    def _validate_start(self) -> None:
+        """Validate the starting weights (a selection candidate).  The RNG states are restored afterwards, so the
+        training that follows draws exactly what it would have drawn without this validation."""
+        state = rng_state()
+        self._validate(start=True)
+        set_rng_state(state)
+
+    def _validate(self, start: bool = False) -> None:
+        """Validation at the end of an epoch (or, ``start``, of the weights before any update).  Under torchrun
+        every rank takes part (the evaluator shards the work over the process group and gathers the results); rank
+        0 logs and exports the best weights."""
         if self.eval_fn is None:
             return
         self.module.eval()
         with torch.no_grad():
             metrics = self.eval_fn(self.model)
         self.module.train()
+        epoch = None if start else self.epoch
         if self.rank == 0:
             row = {
                 "step": self.step,
-                "epoch": self.epoch,
+                "epoch": epoch,
+                **({"start": True} if start else {}),
                 **{f"val_{k}": v for k, v in metrics.items()},
                 "time": round(time.time(), 3),
             }
             self._log(row)
         key = self.config.select_metric
-        if key is not None and key in metrics and (not self.best or metrics[key] > self.best["value"]):
-            self.best = {"metric": key, "value": metrics[key], "epoch": self.epoch, "step": self.step}
+        value = metrics.get(key) if key is not None else None
+        if value is not None and math.isfinite(value) and (not self.best or value > self.best["value"]):
+            self.best = {"metric": key, "value": value, "epoch": epoch, "step": self.step, "kept_start": start}
             self.export("model-best.safetensors")
+            if self.rank == 0:
+                atomic_write_text(self.out / BEST_FILE, json.dumps(self.best) + "\n")
         barrier()
 
     def _summary(self, run: _Run) -> dict[str, Any]:

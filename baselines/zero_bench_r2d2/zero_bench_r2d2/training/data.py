@@ -115,6 +115,51 @@ class TextImageTransform:
         return str(present[int(self.rng(index).choice(len(present), p=weights / weights.sum()))][1])
 
 
+def family_groups(keys: Any) -> list[np.ndarray]:
+    """Row indices grouped by key (e.g. the corpus ``url``: the rows of one source page), in first-seen order."""
+    first: dict[Any, int] = {}
+    members: list[list[int]] = []
+    for row, key in enumerate(keys):
+        slot = first.setdefault(key, len(members))
+        if slot == len(members):
+            members.append([])
+        members[slot].append(row)
+    return [np.asarray(m, dtype=np.int64) for m in members]
+
+
+def family_batches(groups: list[np.ndarray], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches of exactly ``batch_size`` rows, each holding whole groups (a group larger than a batch
+    is cut into batch-sized pieces): the groups in a seeded random order, each put into the first open batch with
+    room for it (first fit), the batches in the order they fill up; what is left in unfilled batches is packed
+    once more (largest groups first) and a last incomplete batch dropped, as ``drop_last`` does.  Every row is in at
+    most one batch."""
+    pieces: list[np.ndarray] = []
+    for k in rng.permutation(len(groups)):
+        g = groups[int(k)]
+        pieces += [g[i : i + batch_size] for i in range(0, len(g), batch_size)]
+    done: list[np.ndarray] = []
+
+    def pack(items: list[np.ndarray]) -> list[list[np.ndarray]]:
+        open_: list[list[np.ndarray]] = []
+        room: list[int] = []
+        for item in items:
+            slot = next((b for b, r in enumerate(room) if r >= len(item)), None)
+            if slot is None:
+                open_.append([])
+                room.append(batch_size)
+                slot = len(open_) - 1
+            open_[slot].append(item)
+            room[slot] -= len(item)
+            if room[slot] == 0:
+                done.append(np.concatenate(open_.pop(slot)))
+                room.pop(slot)
+        return open_
+
+    rest = pack(pieces)
+    pack(sorted((item for batch in rest for item in batch), key=len, reverse=True))
+    return done
+
+
 def _corpus_iterable_class():
     from zero_bench.data.torch_adapter import CorpusIterable
 
@@ -127,18 +172,36 @@ def _corpus_iterable_class():
 
         batch_size = 1
         skip = 0
+        groups: list[np.ndarray] | None = None  # family batching: row groups that share a batch
+
+        def epoch_batches(self) -> list[np.ndarray]:
+            assert self.groups is not None
+            return family_batches(self.groups, self.batch_size, np.random.default_rng([self.seed, self.epoch]))
+
+        def shard_order(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:
+            if self.groups is None:
+                return super().indices(rank, world, worker, workers)
+            batches = self.epoch_batches()  # whole batches go round-robin to the (rank, worker) shards
+            shards = world * workers
+            per_shard = len(batches) // shards
+            mine = batches[rank * workers + worker :: shards][:per_shard]
+            return np.concatenate(mine) if mine else np.zeros(0, dtype=np.int64)
 
         def indices(self, rank: int, world: int, worker: int, workers: int) -> np.ndarray:
             logical = (worker + self.skip) % workers
             done = self.skip // workers + (1 if logical < self.skip % workers else 0)
-            return super().indices(rank, world, logical, workers)[done * self.batch_size :]
+            return self.shard_order(rank, world, logical, workers)[done * self.batch_size :]
 
     return ResumableCorpus
 
 
 @dataclass
 class CorpusLoader:
-    """Pre-training batches from a corpus (registry name such as ``zero-toy`` / ``zero-23m``, or a folder)."""
+    """Pre-training batches from a corpus (registry name such as ``zero-toy`` / ``zero-23m``, or a folder).
+
+    ``group_by``: a corpus column (``url``: the source page) whose rows are kept together, whole groups per batch
+    (:func:`family_batches`), so that the near-duplicates of one page are each other's in-batch negatives (as in
+    the query-collected Zero corpus); None: rows shuffled independently."""
 
     corpus: Any
     transform: TextImageTransform
@@ -148,12 +211,17 @@ class CorpusLoader:
     rank: int = 0
     world_size: int = 1
     root: str | Path | None = None
+    group_by: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.corpus, (str, Path)):
             from zero_bench.data.corpus import load_corpus
 
             self.corpus = load_corpus(self.corpus, root=self.root)
+        if self.group_by is not None and self.group_by not in self.corpus.column_names:
+            raise ZeroBenchError(
+                f"group_by: the corpus has no column {self.group_by!r} (columns: {', '.join(self.corpus.column_names)})"
+            )
         self.dataset = _corpus_iterable_class()(
             self.corpus,
             self.transform,
@@ -164,6 +232,8 @@ class CorpusLoader:
             drop_last=True,
         )
         self.dataset.batch_size = self.batch_size
+        if self.group_by is not None:
+            self.dataset.groups = family_groups(self.corpus[self.group_by])
         if self.batches_per_epoch() < 1:
             raise ZeroBenchError(
                 f"corpus of {len(self.corpus)} samples is too small for batch size {self.batch_size} x {self.world_size} "
@@ -176,6 +246,8 @@ class CorpusLoader:
 
     def batches_per_epoch(self) -> int:
         shards = self.world_size * self._workers
+        if self.dataset.groups is not None:  # the packing of the current epoch
+            return self._workers * (len(self.dataset.epoch_batches()) // shards)
         per_shard = len(self.corpus) // shards
         return self._workers * (per_shard // self.batch_size)
 

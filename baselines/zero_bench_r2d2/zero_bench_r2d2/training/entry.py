@@ -43,7 +43,7 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     objective_keys = {f.name for f in fields(ObjectiveConfig)}
     train, objective = {}, {}
     for key, value in options.items():
-        if value is None or key in ("dropout", "text_mix"):
+        if value is None or key in ("dropout", "text_mix", "group_by"):
             continue
         if key in _TRAIN_KEYS:
             train[key] = value
@@ -85,6 +85,7 @@ class R2D2Trainer:
             data_root=data_root,
             dropout=options.get("dropout"),
             text_mix=options.get("text_mix"),
+            group_by=options.get("group_by"),
         )
 
     def finetune(
@@ -105,6 +106,8 @@ class R2D2Trainer:
             raise ZeroBenchError(
                 "text_mix weights the pre-training corpus's text fields; fine-tuning reads the task's texts"
             )
+        if options.get("group_by") is not None:
+            raise ZeroBenchError("group_by batches the pre-training corpus's families; fine-tuning reads a task")
         if objective:
             raise ZeroBenchError(
                 f"fine-tuning uses the official recipe's losses; objective options {sorted(objective)} do not apply"

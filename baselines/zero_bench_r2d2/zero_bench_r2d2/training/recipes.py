@@ -3,7 +3,9 @@
 Fine-tuning recipes follow the official R2D2 code / paper (see TRAINING.md): frozen image encoder; retrieval
 GCPR + FGR, AdamW lr 1e-5, weight decay 0.05, 500 warm-up steps, cosine decay, 10 epochs (ICR/IQR) or 20
 (Flickr30k-CNA), batch 32 per GPU; matching cross-entropy on both heads, AdamW lr 3e-6, 20 epochs, batch 64 per
-GPU.  Model selection uses the validation split only.  Pre-training values are our choice (no released code).
+GPU.  Model selection uses the validation split only, with the starting weights as a candidate (ours: a fine-tuning
+never returns weights worse on val than those it started from).  Pre-training values are our choice (no released
+code).
 """
 
 from __future__ import annotations
@@ -155,9 +157,12 @@ def pretrain(
     corpus_dataset: Any = None,
     dropout: float | None = None,
     text_mix: dict[str, float] | None = None,
+    group_by: str | None = None,
 ) -> dict[str, Any]:
     """Pre-train R2D2 on a corpus with the configured objectives; returns the trainer summary.  ``text_mix`` weights
-    the corpus text fields (see :class:`~zero_bench_r2d2.training.data.TextImageTransform`; None: uniform)."""
+    the corpus text fields (see :class:`~zero_bench_r2d2.training.data.TextImageTransform`; None: uniform);
+    ``group_by`` (a corpus column, e.g. ``url``) puts the rows sharing its value in one batch (family batches, see
+    :class:`~zero_bench_r2d2.training.data.CorpusLoader`)."""
     from zero_bench_r2d2.training.data import CorpusLoader, TextImageTransform
 
     settings = dict(PRETRAIN_DEFAULTS) | dict(train or {})
@@ -182,6 +187,7 @@ def pretrain(
         rank,
         world,
         root=data_root,
+        group_by=group_by,
     )
     run_info = {
         "kind": "pretrain",
@@ -191,6 +197,7 @@ def pretrain(
         "init": init,
         "dropout": dropout,
         "text_mix": transform.text_mix,
+        "group_by": group_by,
         "scratch_init": init is None,
     }
     trainer = Trainer(obj, loader, tcfg, rank=rank, world_size=world, device=device, run_info=run_info)
@@ -213,7 +220,10 @@ def finetune(
     eval_batch_size: int = 64,
     dropout: float | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune on ``task``'s train split with its official recipe; select the best epoch on ``val``."""
+    """Fine-tune on ``task``'s train split with its official recipe; select the best epoch on ``val``, the starting
+    weights (before any update) a candidate too.  The summary's ``best`` (also ``OUTPUT/model-best.json``) gives
+    the metric, value, epoch and step of ``model-best.safetensors``, and ``kept_start`` when no epoch beat the
+    start."""
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import load_split
     from zero_bench.taskspec import get_task
