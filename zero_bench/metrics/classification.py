@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from zero_bench.metrics.gemm import cpu_gemm
-
 RANKING_LENGTH = 5
-# Scores per chunk (64 MB of float32): large products keep the GEMM at its best rate (measured against 4 MB chunks in
-# benchmarks/classification.py), and memory stays bounded whatever the number of images.
-CHUNK_SCORES = 1 << 24
+# Scores per chunk (8 MB of float32): the top-k pass then reads the product while it is in cache.  Measured on this
+# project's 2-core machine (benchmarks/classification.py, 50,000 x 1,000 from 512-d, product + top-k): torch's GEMM
+# 0.35 s at 2,048-row chunks against 0.41-0.47 s at 4,096-16,777 rows; numpy's 0.38 s at its best (16,777 rows) and
+# 0.53-0.78 s at 1,024-2,048 rows.  So torch's GEMM at this size, without a timing probe (0.22 s, more than it saves).
+CHUNK_SCORES = 1 << 21
 
 
 def ranking_length(n_classes: int) -> int:
@@ -99,21 +99,15 @@ def rank_classes(
     n_classes = classes.shape[0]
     length = ranking_length(n_classes)
     rows = chunk_rows or max(1, CHUNK_SCORES // max(n_classes, 1))
-    images = torch.nn.functional.normalize(images.float(), dim=-1)
+    # Ranking one image's classes does not depend on that image's norm, so only the classes are normalised.
+    images = images.float().contiguous()
     classes_t = torch.nn.functional.normalize(classes.float(), dim=-1).T.contiguous()
     labels_np = labels.cpu().numpy().astype(np.int64)
     buffer = torch.empty(min(rows, images.shape[0]), n_classes, device=images.device)
-    # On the CPU the faster of numpy's and torch's GEMM for this width (zero_bench.metrics.gemm); torch's on a GPU.
-    gemm = cpu_gemm(images.shape[0] * n_classes, images.shape[1]) if images.device.type == "cpu" else None
-    classes_rows = classes_t.T.contiguous()
     parts: list[tuple[np.ndarray, ...]] = []
     for start in range(0, images.shape[0], rows):
         block = images[start : start + rows]
-        scores = buffer[: block.shape[0]]
-        if gemm is None:
-            torch.matmul(block, classes_t, out=scores)
-        else:
-            gemm(block.numpy(), classes_rows.numpy(), scores.numpy())
+        scores = torch.matmul(block, classes_t, out=buffer[: block.shape[0]])
         parts.append(_reduce_chunk(scores, labels_np[start : start + rows], length))
     ranked, best, worst = (torch.from_numpy(np.concatenate(column)) for column in zip(*parts, strict=True))
     return ClassRanking(ranked, best, worst)
