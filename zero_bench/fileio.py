@@ -116,3 +116,21 @@ def refuse_overwrite(output: str | Path, inputs: Iterable[str | Path | None], wh
         source = Path(item)
         if source.exists() and os.path.samefile(out, source):
             raise ZeroBenchError(f"{out}: the {what} would overwrite an input ({source}); choose another file")
+
+
+def swap_folder(new: str | Path, dest: str | Path, aside: str | Path) -> None:
+    """Put the folder ``new`` at ``dest`` (renames on one file system): an old ``dest`` is moved to ``aside`` first
+    and put back if the rename fails, then removed."""
+    new, dest, aside = Path(new), Path(dest), Path(aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    had_old = dest.exists()
+    if had_old:
+        os.replace(dest, aside)
+    try:
+        os.replace(new, dest)
+    except BaseException:
+        if had_old:
+            os.replace(aside, dest)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)

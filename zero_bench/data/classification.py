@@ -50,7 +50,7 @@ from zero_bench.data.sources import (
 )
 from zero_bench.data.tasks import InstallReport, count_lines
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import sha256_file
+from zero_bench.fileio import sha256_file, swap_folder
 from zero_bench.paths import data_root
 
 ELEVATER = "elevater-cn"
@@ -246,22 +246,6 @@ def _files_under(folder: Path) -> dict[str, Path]:
     }
 
 
-def _swap(new: Path, dest: Path, aside: Path) -> None:
-    """Put the folder ``new`` at ``dest`` (renames on one file system), the old one moved aside and then removed."""
-    shutil.rmtree(aside, ignore_errors=True)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    had_old = dest.exists()
-    if had_old:
-        os.replace(dest, aside)
-    try:
-        os.replace(new, dest)
-    except BaseException:
-        if had_old:
-            os.replace(aside, dest)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
-
-
 def _install_set(base: Path, dest: Path, work: Path, origin: str) -> int:
     """Check the unpacked set ``base`` against ``dest``'s pins, pin it, swap it in; returns its file count."""
     if not (base / "label_cn.txt").is_file() or not (base / "test").is_dir():
@@ -271,7 +255,7 @@ def _install_set(base: Path, dest: Path, work: Path, origin: str) -> int:
     digests = _hash_against(old, ELEVATER, files, dest)
     lock = LockFile(base / LOCK_NAME, dict(old.entries))  # earlier pins are kept: a file gone since shows in verify
     lock.record(ELEVATER, files, source=origin, digests=digests)
-    _swap(base, dest, work / f".old-{dest.name}")
+    swap_folder(base, dest, work / f".old-{dest.name}")
     return len(files)
 
 
@@ -579,7 +563,7 @@ def _install_val(
     lock = LockFile.load(target)
     files = {f"val/{rel}": p for rel, p in _files_under(staged).items()}
     digests = _hash_against(lock, IMAGENET, files, target)
-    _swap(staged, target / "val", work / ".old-val")
+    swap_folder(staged, target / "val", work / ".old-val")
     lock.record(IMAGENET, {rel: target / rel for rel in files}, source=str(path), digests=digests)
     report.installed.append("val/")
     echo(f"val: {len(files)} images installed and pinned in {lock.path}")

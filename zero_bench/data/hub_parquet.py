@@ -23,7 +23,7 @@ from zero_bench.data.registry import get_entry
 from zero_bench.data.sources import HFSource, check_folder_links, download_url, hub_file_info, parse_hf_url
 from zero_bench.data.tasks import InstallReport
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import sha256_file
+from zero_bench.fileio import sha256_file, swap_folder
 from zero_bench.paths import data_root
 from zero_bench.taskspec import TaskSpec, get_task
 
@@ -137,21 +137,6 @@ def _check_pins(lock: LockFile, name: str, rel_dir: str, staged: Path) -> dict[s
     return digests
 
 
-def _swap_in(staged: Path, dest: Path, aside: Path) -> None:
-    shutil.rmtree(aside, ignore_errors=True)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    had_old = dest.exists()
-    if had_old:
-        os.replace(dest, aside)
-    try:
-        os.replace(staged, dest)
-    except BaseException:
-        if had_old:
-            os.replace(aside, dest)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
-
-
 def installed(name: str, root: str | Path | None = None) -> bool:
     """Every shard pinned for ``name`` is there with its recorded size (not re-hashed: that is verify)."""
     target = data_root(root) / get_entry(name).folder
@@ -196,7 +181,7 @@ def install_hub_parquet(
                 n_images, n_texts = _check_readable(spec, work / "split")
                 lock = LockFile.load(target)
                 digests = _check_pins(lock, name, rel_dir, work / "split")
-                _swap_in(work / "split", target / rel_dir, work / ".old")
+                swap_folder(work / "split", target / rel_dir, work / ".old")
                 lock.record(name, {rel: target / rel for rel in digests}, source=origin, digests=digests)
                 report.installed += list(digests)
                 echo(f"{name}: {n_images} images, {n_texts} captions from {origin}, pinned in {lock.path}")
