@@ -11,15 +11,15 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.data.imageserver import make_jpeg
+from tests.data.loopback import Loopback
 from zero_bench.data.classification import install_elevater, install_imagenet, select_sets, verify_elevater
 from zero_bench.data.lock import LOCK_NAME, LockFile
 from zero_bench.data.registry import (
@@ -99,7 +99,7 @@ BIG = outer_zip_bytes(
 # ---- the loopback servers --------------------------------------------------------------------------------------
 
 
-class Server:
+class Server(Loopback):
     """127.0.0.1 only.  Hub stand-in: HEAD/GET /datasets/<repo>/resolve/<rev>/<file> with the headers
     huggingface_hub reads (X-Repo-Commit, X-Linked-Etag = the LFS sha256, X-Linked-Size) and Range support;
     ``published_sha`` overrides the sha256 it announces, ``short_by`` makes every answer that many bytes short.
@@ -185,18 +185,7 @@ class Server:
             def do_GET(self) -> None:
                 self._answer(head=False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture()
@@ -206,14 +195,6 @@ def server() -> Iterator[Server]:
     srv.raw["label_cn.txt"] = LABELS
     yield srv
     srv.stop()
-
-
-@pytest.fixture()
-def online(monkeypatch):
-    """The test session runs huggingface_hub offline; these tests talk to the loopback stand-in."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
 
 def _files(folder: Path) -> dict[str, bytes]:

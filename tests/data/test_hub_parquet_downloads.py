@@ -11,16 +11,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.data.loopback import Loopback
 from zero_bench.data.hub_parquet import install_hub_parquet, is_split_shard
 from zero_bench.data.lock import LOCK_NAME, LockFile
 from zero_bench.data.registry import REGISTRY, XFLICKRCO_HUB, XM3600_HUB
@@ -84,7 +84,7 @@ def _parquet(table: pa.Table) -> bytes:
 # ---- the Hub stand-in ----------------------------------------------------------------------------------------------
 
 
-class Hub:
+class Hub(Loopback):
     """127.0.0.1 only.  GET /api/datasets/<org>/<name>/tree/<rev>: the file list (with the LFS sha256);
     HEAD/GET /datasets/<org>/<name>/resolve/<rev>/<path>: the bytes with the headers huggingface_hub reads, Range
     answered.  ``published_sha`` overrides the announced sha256; ``short_by`` cuts every body short; ``stall``
@@ -182,18 +182,7 @@ class Hub:
             def do_GET(self) -> None:
                 self._answer(head=False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(Handler)
 
 
 XM_FILES = {

@@ -18,12 +18,13 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.data.imageserver import make_jpeg
+from tests.data.loopback import Loopback
 from zero_bench.data.lock import LOCK_NAME, LockFile
 from zero_bench.data.public_sets import install_cnclip_archive, install_coco_cn, installer, select_coco_splits
 from zero_bench.data.registry import REGISTRY
@@ -110,7 +111,7 @@ def coco_cn_tar() -> bytes:
 # ---- the loopback stand-ins ------------------------------------------------------------------------------------
 
 
-class Server:
+class Server(Loopback):
     """127.0.0.1 only.  Hub: HEAD/GET /datasets/<org>/<name>/resolve/<rev>/<file> (``hub[(repo, file)]``) with
     X-Repo-Commit, X-Linked-Etag (the sha256, or ``published_sha``), X-Linked-Size and Range; COCO images: GET
     /coco/<subset>/<name>.jpg (``coco``; ``missing`` answers 404).  ``stall``: path part -> bytes after which a GET
@@ -198,19 +199,11 @@ class Server:
             def do_GET(self) -> None:
                 self._answer(head=False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.serve(Handler)
 
     def stop(self) -> None:
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().stop()
 
 
 MUGE_ZIP = cnclip_zip("MUGE")
@@ -226,14 +219,6 @@ def server() -> Iterator[Server]:
     srv.coco.update({name: image_bytes(name) for name in ALL_IMAGES})
     yield srv
     srv.stop()
-
-
-@pytest.fixture()
-def online(monkeypatch):
-    """The test session runs huggingface_hub offline; these tests talk to the loopback stand-in."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
 
 def quiet(*args: object) -> None:
