@@ -31,8 +31,10 @@ def peak_rss_mb() -> float:
 
 def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int = 3) -> None:
     """``rows`` zero-toy corpus rows with unique keys: ``pool`` distinct renders, cycled (rendering 200k images
-    would dominate the run; every row is still decoded and hashed on its own).  Titles and contents get the row
-    number appended so that they are unique, as on the web; queries and keywords recur, as search queries do."""
+    would dominate the run).  Each row's JPEG gets its row number appended after the end-of-image marker (same
+    pixels, other bytes), so the audit's cache of files seen before never answers: every row is decoded and hashed
+    on its own, the worst case.  Titles and contents get the row number appended so that they are unique, as on
+    the web; queries and keywords recur, as search queries do."""
     from zero_bench.contamination.plant import write_corpus
     from zero_bench.data.toy import corpus_rows
 
@@ -40,7 +42,12 @@ def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int 
 
     def cycled():
         for k, row in zip(range(rows), itertools.cycle(distinct), strict=False):
-            yield row | {"key": f"bench-{k:08d}", "title": f"{row['title']} {k}", "content": f"{row['content']} {k}"}
+            yield row | {
+                "key": f"bench-{k:08d}",
+                "image": row["image"] + f"#{k}".encode(),
+                "title": f"{row['title']} {k}",
+                "content": f"{row['content']} {k}",
+            }
 
     write_corpus(folder, cycled(), "bench", shard_rows=shard_rows)
 

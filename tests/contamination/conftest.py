@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from zero_bench.contamination.plant import PLANT_SIZES
 from zero_bench.data.toy import ToySizes
 
-# small evaluation splits: 100 images each for ICR / IQR / ICM / IQM (val), 40 for Flickr30k-CNA (test)
-SIZES = ToySizes(
-    corpus=1_500, itr_train=8, itr_val=100, itm_train=8, itm_val=200, flickr_train=4, flickr_val=4, flickr_test=40
-)
-PLANTED = 360  # 10 of each (image edit, text edit) combination
+# small evaluation splits (as benchmarks/planted_copies.py): 100 images each for ICR / IQR / ICM / IQM (val), 40 for
+# Flickr30k-CNA (test)
+SIZES = ToySizes(corpus=1_500, **PLANT_SIZES)
+PLANTED = 480  # 10 of each (image edit, text edit) combination: 60 per image edit
 
 
 @pytest.fixture(scope="package")

@@ -10,21 +10,28 @@ from collections import defaultdict
 
 import pytest
 
-from zero_bench.contamination.plant import IMAGE_EDITS, TEXT_EDITS
+from zero_bench.contamination.plant import IMAGE_EDITS, score
+from zero_bench.contamination.thresholds import Thresholds
 
 pytestmark = pytest.mark.slow
 
-# What must be found (recall at least) and what may be found by chance (false-positive rate at most).  The toy
-# images are 64-96 px renders of one to three shapes, so unrelated rows can genuinely look alike: these bounds
-# are what the default thresholds measured on this data (see the printed table), with room for sampling noise.
+# What must be found (recall at least) and what may be found by chance (false-positive rate at most), on the
+# in-process planted corpus (conftest: 60 planted rows per image edit among 1,500 zero-toy rows; the same edits
+# through the download path: benchmarks/planted_copies.py).  Issue 24 asks 0.95 for every image edit; the toy
+# images are 64-96 px renders of one to three flat shapes, so unrelated rows can genuinely look alike and a
+# 16-24 px shrink of a small shape is one: the floors are the measured figures (docs/contamination.md) less a
+# margin for sampling noise (one planted row is 0.017), and the edits below 0.95 are named in the docs.
 MIN_IMAGE_RECALL = {
     "same_file": 1.0,
     "png_resave": 1.0,
-    "jpeg_q20": 0.8,
-    "resize_50": 0.3,
-    "crop_2_5pc": 0.25,
+    "mirror": 0.93,
+    "resize_25_400pc": 0.8,
+    "crop_0_10pc": 0.85,
+    "jpeg_q20_40": 0.9,
+    "colour_contrast": 0.9,
+    "border_2_10pc": 0.8,
 }
-MAX_IMAGE_FALSE_POSITIVE_ROWS = 0.03
+MAX_IMAGE_FALSE_POSITIVE_ROWS = 0.01
 MAX_NEAR_TEXT_FALSE_POSITIVE_ROWS = 0.01
 EXACT_TEXT_EDITS = ("same_text", "punctuation", "spacing", "full_width")
 
@@ -54,54 +61,36 @@ def audited(toy, tmp_path_factory):
     return json.loads((out / "report.json").read_text(encoding="utf-8")), out, proc.stdout
 
 
-def _found(report: dict, kind: str) -> dict[str, list[tuple[str, str, str, dict]]]:
-    """corpus key -> [(task, split, eval id, match)]"""
-    out: dict[str, list] = defaultdict(list)
+def _pairs(report: dict) -> dict[str, set[tuple[str, str, str]]]:
+    out: dict[str, set] = defaultdict(set)
     for task, splits in report["tasks"].items():
         for split, blocks in splits.items():
-            for m in blocks[kind]["matches"]:
-                out[m["corpus_key"]].append((task, split, m["eval_id"], m))
+            for m in blocks["pairs"]["matches"]:
+                out[m["corpus_key"]].add((task, split, m["eval_id"]))
     return out
-
-
-def _hit(found, planted, kind: str) -> bool:
-    want = {"images": planted.image_id, "texts": planted.text_id, "pairs": planted.pair_id}[kind]
-    return any((t, s) == planted.unit and eval_id == want for t, s, eval_id, _ in found.get(planted.key, ()))
 
 
 def test_recall_on_planted_copies_and_false_positives_on_the_rest(audited, toy) -> None:
     report, _, _ = audited
     truth = toy["truth"]
-    planted = {p.key for p in truth}
-    images, texts, pairs = (_found(report, k) for k in ("images", "texts", "pairs"))
-    image_recall = {e: _recall([p for p in truth if p.image_edit == e], images, "images") for e in IMAGE_EDITS}
-    text_recall = {e: _recall([p for p in truth if p.text_edit == e], texts, "texts") for e in TEXT_EDITS}
+    figures = score(report, truth)
+    pairs = _pairs(report)
     in_reach = [p for p in truth if p.image_edit in ("same_file", "png_resave") and p.text_edit in EXACT_TEXT_EDITS]
-    pair_recall = _recall(in_reach, pairs, "pairs")
-    rows = report["rows_scanned"] - len(truth)
-    image_fp = len([k for k in images if k not in planted]) / rows
-    near_text_fp = (
-        len([k for k, hits in texts.items() if k not in planted and any(m["kind"] == "near" for *_, m in hits)]) / rows
-    )
-    natural = len([k for k in texts if k not in planted]) / rows
-    print(f"\nimage recall {image_recall}\ntext recall {text_recall}\npair recall (exact edits) {pair_recall:.2f}")
+    pair_recall = sum((*p.unit, p.pair_id) in pairs.get(p.key, set()) for p in in_reach) / len(in_reach)
+    print(f"\nimage recall {figures['image_recall']}\ntext recall {figures['text_recall']}")
+    print(f"pair recall (exact edits) {pair_recall:.2f}")
     print(
-        f"false-positive rows: images {image_fp:.4f}, near texts {near_text_fp:.4f}; rows sharing an exact text "
-        f"(toy queries repeat) {natural:.4f}"
+        f"false-positive rows: images {figures['image_false_positive_rows']:.4f}, near texts "
+        f"{figures['near_text_false_positive_rows']:.4f}"
     )
+    assert set(figures["image_recall"]) == set(IMAGE_EDITS) == set(MIN_IMAGE_RECALL)
     for edit, floor in MIN_IMAGE_RECALL.items():
-        assert image_recall[edit] >= floor, (edit, image_recall[edit])
+        assert figures["image_recall"][edit] >= floor, (edit, figures["image_recall"][edit])
     for edit in EXACT_TEXT_EDITS:
-        assert text_recall[edit] == 1.0, (edit, text_recall[edit])
+        assert figures["text_recall"][edit] == 1.0, (edit, figures["text_recall"][edit])
     assert pair_recall == 1.0
-    assert image_recall["hflip"] <= 0.2  # out of reach: the perceptual hash and the thumbnail are not mirror-invariant
-    assert image_fp <= MAX_IMAGE_FALSE_POSITIVE_ROWS
-    assert near_text_fp <= MAX_NEAR_TEXT_FALSE_POSITIVE_ROWS
-
-
-def _recall(items, found, kind: str) -> float:
-    assert items
-    return sum(_hit(found, p, kind) for p in items) / len(items)
+    assert figures["image_false_positive_rows"] <= MAX_IMAGE_FALSE_POSITIVE_ROWS
+    assert figures["near_text_false_positive_rows"] <= MAX_NEAR_TEXT_FALSE_POSITIVE_ROWS
 
 
 def test_report_layout_and_summary(audited, toy) -> None:
@@ -111,7 +100,7 @@ def test_report_layout_and_summary(audited, toy) -> None:
     assert set(report["tasks"]["flickr30k-cna"]) == {"test"}
     block = report["tasks"]["icr"]["val"]
     assert len(block["annotation_sha256"]) == 64 and len(report["corpus"]["fingerprint"]) == 64
-    assert report["thresholds"]["image_radius"] == 6
+    assert report["thresholds"] == Thresholds().as_dict()  # every threshold recorded
     for kind in ("images", "texts", "pairs"):
         b = block[kind]
         assert b["rate"] == pytest.approx(b["count"] / b["total"], abs=1e-6)
@@ -168,3 +157,37 @@ def test_cli_errors_are_one_line(toy, tmp_path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
         assert not (tmp_path / "r.json").exists()
+
+
+def test_batched_cuts_match_pillow_and_the_colour_and_grain_tests_see_backgrounds() -> None:
+    """The alignment's batched cuts equal Pillow's box-filtered crops (up to its 8-bit rounding); the candidate
+    test's colour and grain tell one shape on two backgrounds apart, and not a JPEG re-save of one."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from zero_bench.contamination.images import colours, cut, cuts, decode, textures
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 256, (80, 72, 3), dtype=np.uint8))
+    boxes = rng.uniform(0.0, 0.16, (8, 4))
+    ours = cuts(np.asarray(img), boxes, 24)
+    pillow = np.stack([cut(img, (b[0], b[1], b[2], b[3]), 24) for b in boxes]).astype(np.float32)
+    assert np.abs(ours - pillow).max() <= 1.0
+
+    def scene(background: tuple[int, int, int], grain: float) -> Image.Image:
+        noise = rng.normal(0.0, grain, (64, 64, 1)) if grain else 0.0
+        picture = Image.fromarray(np.clip(np.full((64, 64, 3), background) + noise, 0, 255).astype(np.uint8))
+        ImageDraw.Draw(picture).rectangle((40, 40, 52, 52), fill=(0, 0, 0))
+        return picture
+
+    def thumb(picture: Image.Image) -> np.ndarray:
+        return np.asarray(picture.resize((16, 16), Image.Resampling.BOX))
+
+    buf = io.BytesIO()
+    scene((210, 210, 210), 0).save(buf, "JPEG", quality=30)
+    grey, resaved = thumb(scene((210, 210, 210), 0)), thumb(decode(buf.getvalue()))
+    pink, noisy = thumb(scene((245, 205, 215), 0)), thumb(scene((210, 210, 210), 18))
+    assert np.abs(colours(grey) - colours(resaved)).max() < 0.01 < np.abs(colours(grey) - colours(pink)).max()
+    assert abs(textures(grey) - textures(resaved)) < 0.3 < abs(textures(grey) - textures(noisy))

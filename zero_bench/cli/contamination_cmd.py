@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+Descriptor = Annotated[
+    str | None, typer.Option("--descriptor", help="Also a learned image descriptor: any model (zoo, hf:, open_clip:).")
+]
+DescriptorThreshold = Annotated[
+    float | None,
+    typer.Option(min=-1.0, max=1.0, help="Cosine for --descriptor; default: calibrated on planted copies."),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark",
+        metavar="MASTER",
+        help="Scan the shards on Spark: local[N], spark://HOST:7077, yarn (shards on storage every node reads).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +43,9 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(None, min=1, help="Processes (default: the CPUs, one per shard at most)."),
         image_radius: int | None = typer.Option(None, min=0, max=63, help="Hamming radius on the 64-bit phash."),
         text_jaccard: float | None = typer.Option(None, min=0.0, max=1.0, help="Near-duplicate text Jaccard."),
+        descriptor: Descriptor = None,
+        descriptor_threshold: DescriptorThreshold = None,
+        spark: SparkMaster = None,
     ) -> None:
         """Find the evaluation images, texts and pairs of the tasks that are in the corpus, exactly or nearly."""
         from dataclasses import replace
@@ -52,7 +72,10 @@ def register(app: typer.Typer) -> None:
                 data_dir=data_dir,
                 thresholds=thresholds,
                 workers=workers,
+                spark=spark,
                 progress=lambda rows: bar.advance(job, rows),
+                descriptor=descriptor,
+                descriptor_threshold=descriptor_threshold,
             )
         json_path, md_path = write_report(report, output)
         typer.echo(summary(report))

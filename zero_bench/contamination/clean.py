@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zero_bench.contamination.audit import corpus_info
 from zero_bench.contamination.report import excluded_keys, read_report
+from zero_bench.contamination.shards import verified_fingerprint
 from zero_bench.data.corpus import corpus_dir, load_corpus
 from zero_bench.errors import ZeroBenchError
 
@@ -14,10 +14,11 @@ def load_clean_corpus(
     name: str | Path, report_path: str | Path, root: str | Path | None = None, *, texts: bool = False
 ):
     """``load_corpus(name)`` without the rows holding an evaluation image (with ``texts``, also those holding only
-    an evaluation text) according to ``report_path``, which must have been made on this very corpus."""
+    an evaluation text) according to ``report_path``, which must have been made on this very data: the corpus
+    fingerprint is computed from the shard bytes (each checked against the manifest), never read from it."""
     report_path = Path(report_path)
     report = read_report(report_path)
-    fingerprint = corpus_info(corpus_dir(name, root))[0]["fingerprint"]
+    fingerprint = verified_fingerprint(corpus_dir(name, root))
     if report["corpus"].get("fingerprint") != fingerprint:
         raise ZeroBenchError(
             f"{report_path}: the report was made on another corpus (fingerprint "

@@ -8,6 +8,7 @@ TSV), text id = the text's id (0-based line number in the official formats; ``te
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,15 +16,28 @@ from pathlib import Path
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from PIL import Image, ImageOps
 
 from zero_bench.contamination.hamming import HammingIndex
-from zero_bench.contamination.images import central_crop, perceptual_hash, pixel_hash, thumbnail
+from zero_bench.contamination.images import (
+    STORED,
+    THUMB,
+    Box,
+    blurred,
+    colours,
+    crop_box,
+    normalised,
+    perceptual_hashes,
+    pixel_hash,
+    textures,
+)
 from zero_bench.contamination.normalise import normalise, shingles
 from zero_bench.contamination.thresholds import Thresholds
 from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import get_task
 
 TEXT_CACHE = 200_000
+IMAGE_CACHE = 200_000  # corpus image files (by content digest) whose matches are kept, per process
 
 
 @dataclass
@@ -47,9 +61,17 @@ class EvalIndex:
     text_ref: list[tuple[int, int]] = field(default_factory=list)
     pair_ref: list[tuple[int, int]] = field(default_factory=list)
     exact_images: dict[bytes, list[int]] = field(default_factory=dict)
+    # the variants (as is, mirrored, cut by the crop grid) of every evaluation image: owner, (mirrored, box),
+    # 16x16 normalised, blurred thumbnail (float32, 3 KB); their perceptual hashes are in ``hamming``
+    boxes: list[tuple[bool, Box]] = field(default_factory=list)
     variant_image: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    variant_thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, 16, 16, 3), dtype=np.uint8))
+    variant_box: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    variant_thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, THUMB, THUMB, 3), dtype=np.float32))
+    variant_colour: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.float32))  # images.colours
+    variant_texture: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # images.textures
+    stored: list[np.ndarray] = field(default_factory=list)  # each evaluation image, longer side at most STORED px
     hamming: HammingIndex | None = None
+    image_cache: dict[bytes, dict] = field(default_factory=dict)  # corpus file digest -> its image matches
     text_exact: dict[str, int] = field(default_factory=dict)  # normalised text -> unique text
     unique_texts: list[list[int]] = field(default_factory=list)  # unique text -> global texts
     unique_shingles: list[frozenset[str]] = field(default_factory=list)
@@ -75,6 +97,12 @@ class _Builder:
         self.hashes: list[int] = []
         self.variant_image: list[int] = []
         self.thumbs: list[np.ndarray] = []
+        self.colours: list[np.ndarray] = []
+        self.textures: list[np.ndarray] = []
+        grid = thresholds.crop_grid  # no grid: the image as it is (and mirrored)
+        cuts: list[Box] = [(0.0, 0.0, 0.0, 0.0)]
+        cuts += [(a, b, c, d) for a, b, c, d in itertools.product(grid, repeat=4)]
+        self.index.boxes = [(m, box) for m in ((False, True) if thresholds.mirrored else (False,)) for box in cuts]
 
     def add_unit(self, data: RetrievalData | MatchingData | ClassificationData) -> None:
         index = self.index
@@ -103,13 +131,20 @@ class _Builder:
         for pair, image, text in links:
             index.pairs_of_image.setdefault(first_image + image, []).append((first_pair + pair, first_text + text))
 
-    def add_image(self, img, g: int) -> None:
-        self.index.exact_images.setdefault(pixel_hash(img), []).append(g)
-        for fraction in (0.0, *self.index.thresholds.crop_variants):
-            variant = central_crop(img, fraction) if fraction else img
-            self.hashes.append(perceptual_hash(variant))
-            self.thumbs.append(thumbnail(variant))
-            self.variant_image.append(g)
+    def add_image(self, img: Image.Image, g: int) -> None:
+        index = self.index
+        index.exact_images.setdefault(pixel_hash(img), []).append(g)
+        small = img.copy()
+        small.thumbnail((STORED, STORED), Image.Resampling.BOX)
+        index.stored.append(np.asarray(small))
+        views = {False: img, True: ImageOps.mirror(img) if index.thresholds.mirrored else img}
+        variants = [crop_box(views[m], box) for m, box in index.boxes]
+        self.hashes += perceptual_hashes(variants)
+        thumbs = np.stack([np.asarray(v.resize((THUMB, THUMB), Image.Resampling.BOX)) for v in variants])
+        self.thumbs.append(blurred(normalised(thumbs)))
+        self.colours.append(colours(thumbs))
+        self.textures.append(textures(thumbs))
+        self.variant_image += [g] * len(variants)
 
     def add_text(self, text: str, g: int) -> None:
         index = self.index
@@ -124,7 +159,10 @@ class _Builder:
     def finish(self) -> EvalIndex:
         index, th = self.index, self.index.thresholds
         index.variant_image = np.asarray(self.variant_image, dtype=np.int64)
-        index.variant_thumb = np.stack(self.thumbs) if self.thumbs else index.variant_thumb
+        index.variant_box = np.tile(np.arange(len(index.boxes), dtype=np.int16), len(index.stored))
+        index.variant_thumb = np.concatenate(self.thumbs) if self.thumbs else index.variant_thumb
+        index.variant_colour = np.concatenate(self.colours) if self.colours else index.variant_colour
+        index.variant_texture = np.concatenate(self.textures) if self.textures else index.variant_texture
         index.hamming = HammingIndex(np.asarray(self.hashes, dtype=np.uint64), th.image_radius)
         index.lsh = MinHashLSH(threshold=th.text_jaccard, num_perm=th.num_perm)
         eligible = [u for u, s in enumerate(index.unique_shingles) if len(s) >= th.text_min_ngrams]

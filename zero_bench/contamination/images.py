@@ -9,7 +9,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-THUMB = 16
+THUMB = 16  # side of the look-up thumbnails (the evaluation side's variants)
+STORED = 96  # longer side of the copy of each evaluation image kept for the aligned comparison
 
 
 def decode(data: bytes) -> Image.Image:
@@ -67,3 +68,131 @@ def thumb_diffs(thumb: np.ndarray, others: np.ndarray) -> np.ndarray:
 def central_crop(img: Image.Image, fraction: float) -> Image.Image:
     dx, dy = round(img.width * fraction), round(img.height * fraction)
     return img.crop((dx, dy, img.width - dx, img.height - dy))
+
+
+Box = tuple[float, float, float, float]  # fractions cut from the left, top, right and bottom
+
+
+def crop_box(img: Image.Image, box: Box) -> Image.Image:
+    left, top, right, bottom = box
+    w, h = img.width, img.height
+    return img.crop((round(left * w), round(top * h), w - round(right * w), h - round(bottom * h)))
+
+
+def cut(img: Image.Image, box: Box, side: int) -> np.ndarray:
+    """The part of ``img`` inside ``box`` (sub-pixel), box-filtered to side x side RGB pixels."""
+    left, top, right, bottom = box
+    w, h = img.width, img.height
+    region = (left * w, top * h, w - right * w, h - bottom * h)
+    return np.asarray(img.resize((side, side), Image.Resampling.BOX, box=region))
+
+
+def _box_weights(start: np.ndarray, stop: np.ndarray, size: int, side: int) -> np.ndarray:
+    """[T, side, size] weights of PIL's BOX resampling of the input span [start, stop) (pixels, one per trial)
+    to ``side`` pixels: the coefficients of Pillow's ``precompute_coeffs`` for its box filter."""
+    scale = ((stop - start) / side)[:, None]
+    filterscale = np.maximum(scale, 1.0)
+    center = start[:, None] + (np.arange(side) + 0.5) * scale  # [T, side]
+    low = np.maximum((center - 0.5 * filterscale + 0.5).astype(np.int64), 0)
+    high = np.minimum((center + 0.5 * filterscale + 0.5).astype(np.int64), size)
+    j = np.arange(size)
+    x = (j - center[..., None] + 0.5) / filterscale[..., None]
+    inside = (j >= low[..., None]) & (j < high[..., None]) & (x > -0.5) & (x <= 0.5)
+    weights = inside.astype(np.float32)
+    weights /= np.maximum(weights.sum(axis=-1, keepdims=True), 1.0)
+    return weights
+
+
+def cuts(pixels: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
+    """:func:`cut` of one image's pixels [H, W, 3] by many boxes [T, 4] at once, float32 [T, side, side, 3] (the
+    same box filter as Pillow, without its rounding to 8 bits between the two passes)."""
+    h, w = pixels.shape[:2]
+    wx = _box_weights(boxes[:, 0] * w, w - boxes[:, 2] * w, w, side)
+    wy = _box_weights(boxes[:, 1] * h, h - boxes[:, 3] * h, h, side)
+    rows = (wy @ pixels.reshape(h, w * 3).astype(np.float32)).reshape(len(boxes), side, w, 3)
+    return np.einsum("tjw,tiwc->tijc", wx, rows, optimize=True)
+
+
+def trim_border(img: Image.Image, tolerance: int, max_fraction: float) -> Image.Image | None:
+    """``img`` without a uniform frame (an added border), or None when it has none.  A frame: the four corners
+    within ``tolerance`` of one colour, and the pixels that differ from it by more than that leave a margin of at
+    most ``max_fraction`` of the side on every side (so a plain background around a small object is no frame).
+    A frame close to the picture's own colours is looked for again at a third of the tolerance.  Two more pixels
+    are cut on each trimmed side (JPEG ringing where frame and picture meet; a cut slightly into the picture is
+    found by the alignment, a left-over strip of frame would not be)."""
+    w, h = img.size
+    corner = np.asarray(img.getpixel((0, 0)), dtype=np.int16)
+    others = np.asarray([img.getpixel(p) for p in ((w - 1, 0), (0, h - 1), (w - 1, h - 1))], dtype=np.int16)
+    if np.abs(others - corner).max() > tolerance:
+        return None
+    # the largest channel difference to the corner colour, per pixel (numpy: PIL's point() rebuilds its table in
+    # Python on every call, which cost more than the rest of the trim)
+    channels = np.abs(np.asarray(img, dtype=np.int16) - corner)
+    diff = np.maximum(np.maximum(channels[..., 0], channels[..., 1]), channels[..., 2])  # max(-1): 5x slower
+    for tol in (tolerance, tolerance // 3):
+        cols, rows = np.flatnonzero((diff > tol).any(axis=0)), np.flatnonzero((diff > tol).any(axis=1))
+        if not len(cols):
+            return None
+        bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        margins = (bbox[0], bbox[1], w - bbox[2], h - bbox[3])
+        if not any(margins):
+            return None
+        if max(margins[0], margins[2]) <= max_fraction * w and max(margins[1], margins[3]) <= max_fraction * h:
+            inset = [2 if m else 0 for m in margins]
+            return img.crop((bbox[0] + inset[0], bbox[1] + inset[1], bbox[2] - inset[2], bbox[3] - inset[3]))
+    return None
+
+
+def colours(thumbs: np.ndarray) -> np.ndarray:
+    """The mean colour of thumbnails [..., S, S, 3] (8-bit) as shares of red, green and blue [..., 3] (float32):
+    what :func:`normalised` takes away, kept to tell a black square on grey from one on pink."""
+    flat = thumbs.reshape(*thumbs.shape[:-3], -1, 3).astype(np.float32)
+    mean = np.full(flat.shape[-2], 1.0 / flat.shape[-2], dtype=np.float32) @ flat + 1.0
+    return mean / (mean[..., :1] + mean[..., 1:2] + mean[..., 2:])
+
+
+def textures(thumbs: np.ndarray) -> np.ndarray:
+    """How grainy thumbnails [..., S, S, 3] (8-bit) are, [...] float32: log(1 + the mean absolute difference
+    between the pixels and their :func:`blurred` 3x3 mean).  A noisy background keeps some grain at 16 px, a
+    plain one none; both are gone after the blur of the comparison."""
+    x = thumbs.astype(np.float32)
+    grain = np.abs(x - blurred(x.copy())).reshape(*x.shape[:-3], -1)
+    return np.log1p(grain.mean(axis=-1))
+
+
+def normalised(thumbs: np.ndarray) -> np.ndarray:
+    """Thumbnails [..., S, S, 3] with each channel's mean removed and its spread scaled to a common one (so small
+    brightness, contrast and colour shifts cancel), float32, values mostly within +-127."""
+    x = thumbs.astype(np.float32)
+    flat = x.reshape(*x.shape[:-3], -1, 3)
+    weights = np.full(flat.shape[-2], 1.0 / flat.shape[-2], dtype=np.float32)
+    mean = weights @ flat  # a matrix product: far faster than mean(axis=-2) over a 3-wide last axis
+    spread = np.sqrt(np.maximum(weights @ (flat * flat) - mean * mean, 0.0)) + 8.0  # flat channels stay flat
+    x -= mean[..., None, None, :]
+    x *= (40.0 / spread)[..., None, None, :]
+    return x
+
+
+def blurred(thumbs: np.ndarray) -> np.ndarray:
+    """Each pixel of normalised thumbnails [..., S, S, 3] replaced by the mean of its 3x3 neighbourhood (edges
+    repeated).  Linear, so the blur of a difference is the difference of the blurs: the evaluation side's are
+    computed once."""
+    side = thumbs.shape[-2]
+    edge = np.clip(np.arange(-1, side + 1), 0, side - 1)
+    pad = thumbs[..., edge, :, :]
+    rows = pad[..., :-2, :, :] + pad[..., 1:-1, :, :] + pad[..., 2:, :, :]
+    pad = rows[..., :, edge, :]
+    out = pad[..., :, :-2, :] + pad[..., :, 1:-1, :] + pad[..., :, 2:, :]
+    out *= np.float32(1.0 / 9.0)
+    return out
+
+
+def aligned_diffs(query: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Distance of one :func:`blurred` normalised thumbnail [S, S, 3] to each of ``others`` [C, S, S, 3]: the
+    99th percentile over the pixels of the channel-mean absolute difference.  The blur averages JPEG noise and
+    resampling away; a moved or missing shape changes a patch of pixels, which the percentile sees."""
+    diff = others - query
+    np.abs(diff, out=diff)
+    per_pixel = (diff[..., 0] + diff[..., 1] + diff[..., 2]).reshape(len(others), -1)  # 5x faster than sum(-1)
+    rank = int(0.99 * (per_pixel.shape[1] - 1))
+    return np.partition(per_pixel, rank, axis=1)[:, rank] / 3.0

@@ -11,11 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
 
 from zero_bench.contamination.images import decode
 
 ImageEdit = Callable[[bytes, np.random.Generator], bytes]
+
+# zero-toy with small evaluation splits, for the planted-copy measurements (tests and benchmarks/planted_copies.py):
+# 100 images each for ICR / IQR / ICM / IQM (val), 40 for Flickr30k-CNA (test); corpus rows are made separately
+PLANT_SIZES = dict(itr_train=8, itr_val=100, itm_train=8, itm_val=200, flickr_train=4, flickr_val=4, flickr_test=40)
 TextEdit = Callable[[str, np.random.Generator], str]
 
 
@@ -31,20 +35,58 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _crop(data: bytes, rng: np.random.Generator) -> bytes:
+def _mirror(data: bytes, rng: np.random.Generator) -> bytes:
+    return _jpeg(ImageOps.mirror(decode(data)), 90)
+
+
+def _resize(data: bytes, rng: np.random.Generator) -> bytes:
+    """Scaled by a factor drawn log-uniformly in [1/4, 4] (as many shrunk as enlarged), aspect ratio kept."""
     img = decode(data)
-    left, top, right, bottom = (rng.uniform(0.02, 0.05, 4) * [img.width, img.height, img.width, img.height]).round()
+    factor = float(np.exp(rng.uniform(np.log(0.25), np.log(4.0))))
+    size = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
+    return _jpeg(img.resize(size, Image.Resampling.BICUBIC), 90)
+
+
+def _crop(data: bytes, rng: np.random.Generator) -> bytes:
+    """0-10% cut from each side, independently (so mostly off-centre)."""
+    img = decode(data)
+    left, top, right, bottom = (rng.uniform(0.0, 0.10, 4) * [img.width, img.height, img.width, img.height]).round()
     box = (int(left), int(top), img.width - int(right), img.height - int(bottom))
     return _jpeg(img.crop(box), 90)
 
 
+def _low_quality(data: bytes, rng: np.random.Generator) -> bytes:
+    return _jpeg(decode(data), int(rng.integers(20, 41)))  # JPEG quality 20-40
+
+
+def _colour(data: bytes, rng: np.random.Generator) -> bytes:
+    """Brightness, contrast and saturation each scaled by a factor in [0.88, 1.12]."""
+    img = decode(data)
+    for enhance in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
+        img = enhance(img).enhance(float(rng.uniform(0.88, 1.12)))
+    return _jpeg(img, 90)
+
+
+def _border(data: bytes, rng: np.random.Generator) -> bytes:
+    """A uniform border of a random colour, 2-10% of the side on each side independently."""
+    img = decode(data)
+    left, top, right, bottom = (rng.uniform(0.02, 0.10, 4) * [img.width, img.height, img.width, img.height]).round()
+    colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+    framed = Image.new("RGB", (img.width + int(left + right), img.height + int(top + bottom)), colour)
+    framed.paste(img, (int(left), int(top)))
+    return _jpeg(framed, 90)
+
+
+# The edits that matter (issue 24): each draws its parameters from ``rng``, so planted copies cover the ranges.
 IMAGE_EDITS: dict[str, ImageEdit] = {
     "same_file": lambda data, rng: data,
     "png_resave": lambda data, rng: _png(decode(data)),  # same pixels, other bytes
-    "jpeg_q20": lambda data, rng: _jpeg(decode(data), 20),
-    "resize_50": lambda data, rng: _jpeg(decode(data).reduce(2), 90),
-    "crop_2_5pc": _crop,  # 2-5% cut from each side, independently
-    "hflip": lambda data, rng: _jpeg(ImageOps.mirror(decode(data)), 90),  # out of reach (see README)
+    "mirror": _mirror,
+    "resize_25_400pc": _resize,
+    "crop_0_10pc": _crop,
+    "jpeg_q20_40": _low_quality,
+    "colour_contrast": _colour,
+    "border_2_10pc": _border,
 }
 
 _FULL = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)} | {" ": "\u3000"}
@@ -157,3 +199,52 @@ def write_corpus(folder, rows, name: str, shard_rows: int = 5_000) -> None:
             written += 1
         shards = writer.close()
         write_manifest(tmp, {"name": name, "corpus": {"rows": written, "shards": shards}})
+
+
+def _found(report: dict, kind: str) -> dict[str, set[tuple[str, str, str]]]:
+    """corpus key -> {(task, split, eval id)} of the report's ``kind`` (images, texts, pairs) matches."""
+    out: dict[str, set[tuple[str, str, str]]] = {}
+    for task, splits in report["tasks"].items():
+        for split, blocks in splits.items():
+            for m in blocks[kind]["matches"]:
+                out.setdefault(m["corpus_key"], set()).add((task, split, m["eval_id"]))
+    return out
+
+
+def _near_text_keys(report: dict) -> set[str]:
+    return {
+        m["corpus_key"]
+        for splits in report["tasks"].values()
+        for blocks in splits.values()
+        for m in blocks["texts"]["matches"]
+        if m["kind"] == "near"
+    }
+
+
+def score(report: dict, truth: list[Planted]) -> dict:
+    """What an audit report found of the planted rows ``truth``: recall per image edit and per text edit (the
+    planted row matched to its own evaluation image / text), and the share of the other rows that matched an
+    evaluation image, or a text nearly.  Reads the report's matches, so ``max_matches`` must be at least the
+    number of planted copies of one evaluation item (a few)."""
+    found = {kind: _found(report, kind) for kind in ("images", "texts")}
+
+    def hit(p: Planted, kind: str, want: str | None) -> bool:
+        return (*p.unit, want) in found[kind].get(p.key, set())
+
+    def recall(kind: str, attr: str, edits: dict, want: str) -> dict[str, float]:
+        out = {}
+        for edit in edits:
+            rows = [p for p in truth if getattr(p, attr) == edit]
+            out[edit] = sum(hit(p, kind, getattr(p, want)) for p in rows) / len(rows) if rows else float("nan")
+        return out
+
+    planted = {p.key for p in truth}
+    others = report["rows_scanned"] - len(planted)
+    return {
+        "planted": len(truth),
+        "other_rows": others,
+        "image_recall": recall("images", "image_edit", IMAGE_EDITS, "image_id"),
+        "text_recall": recall("texts", "text_edit", TEXT_EDITS, "text_id"),
+        "image_false_positive_rows": len(set(found["images"]) - planted) / max(others, 1),
+        "near_text_false_positive_rows": len(_near_text_keys(report) - planted) / max(others, 1),
+    }

@@ -97,6 +97,22 @@ def _cell(block: dict) -> str:
     return f"{block['count']} / {block['total']} ({100 * block['rate']:.2f}%)"
 
 
+def _descriptor_line(block: dict | None) -> str:
+    if not block:
+        return ""
+    cal = block["calibration"]
+    how = (
+        f"calibrated: at most {100 * cal['false_positive_target']:g}% of {cal['unrelated_rows']} unrelated corpus "
+        f"rows above it (measured {100 * cal['false_positive_rate']:.2f}%)"
+        if "threshold" in cal
+        else cal["method"]
+    )
+    return (
+        f"  Also near images: cosine at least {block['threshold']:.8g} between `{block['model']}` image embeddings "
+        f"(mirrors included; {how}), new matches: {block['near_image_matches']}."
+    )
+
+
 def summary(report: dict) -> str:
     corpus = report["corpus"]
     th = report["thresholds"]
@@ -105,10 +121,11 @@ def summary(report: dict) -> str:
         "",
         f"Corpus `{corpus.get('name', '?')}`: {report['rows_scanned']} rows scanned "
         f"(fingerprint `{corpus.get('fingerprint', '?')}`), {report['seconds']} s.",
-        f"Images: exact = same decoded pixels; near = phash within {th['image_radius']} bits and 16x16 thumbnail "
-        f"difference at most {th['image_thumb_diff']}.  Texts: exact after normalisation; near = character "
+        f"Images: exact = same decoded pixels; near = phash of the image (or its mirror, crops, border trimmed) "
+        f"within {th['image_radius']} bits and aligned thumbnail difference at most {th['image_thumb_diff']}.  "
+        "Texts: exact after normalisation; near = character "
         f"{th['text_ngram']}-gram Jaccard at least {th['text_jaccard']}.  Pairs: image and one of its texts in the "
-        "same corpus row.",
+        "same corpus row." + _descriptor_line(report.get("descriptor")),
         "",
         "| task | split | images | texts | pairs |",
         "|---|---|---|---|---|",

@@ -7,6 +7,7 @@ is bounded by the evaluation side, never by the corpus).
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from PIL import Image
 
-from zero_bench.contamination.evalside import TEXT_CACHE, EvalIndex, minhashes
-from zero_bench.contamination.images import decode, perceptual_hashes, pixel_hash, thumb_diffs, thumbnail
+from zero_bench.contamination.confirm import Looks, near_matches, view_thumbs
+from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex, minhashes
+from zero_bench.contamination.images import decode, perceptual_hash, perceptual_hashes, pixel_hash, trim_border
 from zero_bench.contamination.normalise import jaccard, normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
@@ -102,41 +104,64 @@ def _image_bytes(column: pa.Array) -> list[bytes | None]:
     return column.to_pylist()
 
 
-def match_image(index: EvalIndex, img: Image.Image, phash: int) -> dict[int, tuple[bool, int, float]]:
-    """Evaluation images matching one decoded corpus image (its perceptual hash given):
-    {global image: (exact, Hamming distance, thumbnail distance)}."""
+def views_of(index: EvalIndex, img: Image.Image) -> list[Image.Image]:
+    """The views of a corpus image that are hashed: the image, and the image without its frame if it has one."""
+    th = index.thresholds
+    trimmed = trim_border(img, th.border_tolerance, th.border_max)
+    return [img] if trimmed is None else [img, trimmed]
+
+
+def match_image(
+    index: EvalIndex,
+    img: Image.Image,
+    phash: int,
+    trimmed: list[tuple[Image.Image, int]] | None = None,
+    thumbs: list[Looks] | None = None,
+) -> dict[int, tuple[bool, int, float]]:
+    """Evaluation images matching one decoded corpus image (its perceptual hash given; ``trimmed``: its other
+    views with their hashes, computed here when not given; ``thumbs``: the views' :data:`~confirm.Looks`, likewise):
+    {global image: (exact, Hamming distance, aligned thumbnail distance)}."""
     out = {g: (True, 0, 0.0) for g in index.exact_images.get(pixel_hash(img), ())}
-    assert index.hamming is not None
-    candidates = index.hamming.query(phash)
-    if candidates:
-        limit = index.thresholds.image_thumb_diff
-        variants = [v for v, _ in candidates]
-        diffs = thumb_diffs(thumbnail(img), index.variant_thumb[variants]).tolist()
-        for (variant, distance), diff in zip(candidates, diffs, strict=True):
-            g = int(index.variant_image[variant])
-            if g in out and out[g][0]:
-                continue
-            if diff <= limit and (g not in out or (diff, distance) < (out[g][2], out[g][1])):
+    if trimmed is None:
+        trimmed = [(v, perceptual_hash(v)) for v in views_of(index, img)[1:]]
+    views = [(img, phash), *trimmed]
+    for k, (view, view_hash) in enumerate(views):
+        thumb = thumbs[k] if thumbs is not None else None
+        for g, (distance, diff) in near_matches(index, view, view_hash, thumb).items():
+            if g not in out or (not out[g][0] and (diff, distance) < (out[g][2], out[g][1])):
                 out[g] = (False, distance, diff)
     return out
 
 
-def _decoded(images: list[bytes | None], found: Found) -> Iterator[tuple[int, Image.Image, int]]:
-    """(row, image, perceptual hash) of the decodable images, hashed :data:`IMAGE_CHUNK` at a time (bounded
-    memory, one DCT call per chunk)."""
+def _image_matches(index: EvalIndex, images: list[bytes | None], found: Found) -> Iterator[tuple[int, dict]]:
+    """(row, :func:`match_image` result) of the decodable images.  A file seen before (same bytes) is answered
+    from the index's bounded cache without decoding; the others are decoded and hashed :data:`IMAGE_CHUNK` at a
+    time (bounded memory, one DCT call per chunk)."""
+    cache = index.image_cache
     for start in range(0, len(images), IMAGE_CHUNK):
-        chunk: list[tuple[int, Image.Image]] = []
+        chunk: list[tuple[int, Image.Image, bytes]] = []
         for row in range(start, min(start + IMAGE_CHUNK, len(images))):
             data = images[row]
             if not data:
                 continue
+            digest = hashlib.sha256(data).digest()[:16]
+            if digest in cache:
+                yield row, cache[digest]
+                continue
             try:
-                chunk.append((row, decode(data)))
+                chunk.append((row, decode(data), digest))
             except OSError:  # undecodable bytes: counted, never fatal for a pass over millions of rows
                 found.undecodable += 1
-        hashes = perceptual_hashes([img for _, img in chunk])
-        for (row, img), phash in zip(chunk, hashes, strict=True):
-            yield row, img, phash
+        views = [views_of(index, img) for _, img, _ in chunk]
+        flat = [v for vs in views for v in vs]
+        hashes, thumbs = iter(perceptual_hashes(flat)), iter(view_thumbs(flat))
+        for (row, img, digest), vs in zip(chunk, views, strict=True):
+            phashes, view_thumbs_ = [next(hashes) for _ in vs], [next(thumbs) for _ in vs]
+            trimmed = list(zip(vs[1:], phashes[1:], strict=True))
+            matches = match_image(index, img, phashes[0], trimmed, view_thumbs_)
+            if len(cache) < IMAGE_CACHE:
+                cache[digest] = matches
+            yield row, matches
 
 
 def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool, float]]]:
@@ -207,7 +232,7 @@ def scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:
         found.rows += 1
         for g, (exact, distance, column) in row_texts.get(row, {}).items():
             found.add("texts", g, make_match(key, exact, distance, field=column))
-    for row, img, phash in _decoded(_image_bytes(batch.column("image")), found):
-        for g, (exact, distance, diff) in match_image(index, img, phash).items():
+    for row, matches in _image_matches(index, _image_bytes(batch.column("image")), found):
+        for g, (exact, distance, diff) in matches.items():
             found.add("images", g, make_match(keys[row], exact, distance, thumb_diff=diff))
             _add_pairs(index, found, keys[row], g, exact, distance, row_texts.get(row, {}))

@@ -1,5 +1,7 @@
 """The detection thresholds: one place, recorded in every report.  The defaults were chosen by measurement on
-zero-toy (``tests/contamination/test_planted.py`` prints the recall / false-positive figures behind them)."""
+zero-toy's planted copies (``tests/contamination/test_planted.py`` and ``benchmarks/planted_copies.py`` print the
+recall / false-positive figures behind them) and on the first 5,000 rows of the downloaded zero-toy corpus against
+its 2,100 evaluation images (false positives only; docs/contamination.md has the figures)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,19 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class Thresholds:
-    image_radius: int = 6  # Hamming radius on the 64-bit imagehash.phash (the look-up)
-    image_thumb_diff: float = 20.0  # and 16x16 RGB thumbnail distance (images.thumb_diffs, 0..255) at most this
-    crop_variants: tuple[float, ...] = (0.02, 0.04)  # evaluation images are also indexed cropped by these fractions
+    image_radius: int = 8  # Hamming radius on the 64-bit imagehash.phash of the variants (the look-up)
+    # evaluation images are indexed as they are, mirrored, and cut by each combination of these fractions per side
+    crop_grid: tuple[float, ...] = (0.025, 0.075)
+    mirrored: bool = True
+    border_tolerance: int = 48  # a uniform frame: corners and frame within this of one colour (0..255) ...
+    border_max: float = (
+        0.12  # ... at most this share of the side on every side; corpus images are also hashed without it
+    )
+    image_colour_diff: float = 0.03  # candidates: mean colours (shares of R, G, B) differ by at most this / 3
+    image_texture_diff: float = 0.3  # ... and their grain (images.textures) by at most this
+    image_loose_diff: float = 22.0  # 16x16 normalised variant thumbnail distance (images.aligned_diffs): candidates
+    image_compare_side: int = 24  # the confirmation compares at this side (or the corpus image's, if smaller)
+    image_thumb_diff: float = 10.0  # confirmed: distance at the best aligned cut at most this
     text_ngram: int = 3  # characters per shingle
     text_jaccard: float = 0.9  # near-duplicate texts: Jaccard similarity of their n-gram sets at least this
     text_min_ngrams: int = 5  # shorter texts are compared exactly only (a few n-grams say nothing)
@@ -19,12 +31,12 @@ class Thresholds:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out["crop_variants"] = list(self.crop_variants)
+        out["crop_grid"] = list(self.crop_grid)
         return out
 
     @classmethod
     def from_dict(cls, raw: dict) -> Thresholds:
         raw = dict(raw)
-        if "crop_variants" in raw:
-            raw["crop_variants"] = tuple(raw["crop_variants"])
+        if "crop_grid" in raw:
+            raw["crop_grid"] = tuple(raw["crop_grid"])
         return cls(**raw)
