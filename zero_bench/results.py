@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_write_text
 from zero_bench.metrics.rules import TieRule
-from zero_bench.models.info import ModelInfo
+from zero_bench.models.info import ModelInfo, TrainingCorpus
 from zero_bench.prompts import ClassificationProtocol
 from zero_bench.taskspec import MeanRecall
+
+__all__ = ["Result", "RunInfo", "TaskRef", "TrainingCorpus"]
 
 
 class TaskRef(BaseModel):

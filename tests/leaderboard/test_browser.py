@@ -235,3 +235,88 @@ def test_page_classification_suites_and_protocol_column(tmp_path):
         finally:
             browser.close()
     assert errors == [] and requests == [url]
+
+
+def _audited_leaderboard(root: Path) -> float:
+    """The committed entries and an audit of zero-250m (declared by the R2D2 entry) finding 3 of 8 MUGE valid
+    images; returns the share in percent."""
+    import json
+
+    from zero_bench.contamination.report import FORMAT
+
+    matched = ["11", "12", "13"]
+    images = {
+        "total": 8,
+        "count": len(matched),
+        "rate": len(matched) / 8,
+        "corpus_rows": len(matched),
+        "matches": [{"eval_id": i, "corpus_key": f"row-{i}", "kind": "exact", "distance": 0} for i in matched],
+    }
+    empty = {"total": 8, "count": 0, "rate": 0.0, "corpus_rows": 0, "matches": []}
+    report = {
+        "format": FORMAT,
+        "corpus": {"name": "zero-250m", "fingerprint": "f" * 64},
+        "thresholds": {"image_radius": 6, "image_thumb_diff": 0.1, "text_ngram": 3, "text_jaccard": 0.8},
+        "rows_scanned": 100,
+        "seconds": 1.0,
+        "tasks": {"muge": {"valid": {"annotation_sha256": "a" * 64, "images": images, "texts": empty, "pairs": empty}}},
+        "corpus_rows": {"images": [], "texts": []},
+    }
+    (root / "contamination").mkdir()
+    (root / "contamination" / "zero-250m.json").write_text(json.dumps(report), encoding="utf-8")
+    build(root)
+    return 100 * len(matched) / 8
+
+
+@pytest.mark.slow
+def test_page_shows_the_contamination_column_linked_to_the_report(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from zero_bench.contamination.leaderboard import LABEL, report_page
+
+    root = copy_leaderboard(tmp_path / "lb")
+    percent = _audited_leaderboard(root)
+    url = (root / "index.html").resolve().as_uri()
+    errors, requests = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=10000)
+            table = "table-muge--zero-shot--reported"
+            keys = page.eval_on_selector_all(f"#{table} thead th", "ths => ths.map(t => t.dataset.key)")
+            assert keys[-2:] == ["contamination", "source"] and keys.index("contamination") > keys.index("gap")
+            header = page.locator(f"#{table} thead th[data-key='contamination']")
+            assert header.text_content() == LABEL and header.is_visible()
+            names, cells = _column(page, table, 0), _column(page, table, keys.index("contamination"))
+            by_model = dict(zip(names, cells, strict=True))
+            r2d2 = "R2D2 ViT-L/14 (Zero-250M)"
+            assert by_model.pop(r2d2) == f"{percent:.2f} (zero-250m)"
+            assert by_model and set(by_model.values()) == {"\u2013"}  # no declared audited corpus: no number
+            link = page.locator(f"#{table} tbody tr[data-slug='r2d2-vit-l-14-zero-250m'] a.report")
+            assert link.text_content() == "zero-250m" and link.get_attribute("href") == report_page("zero-250m")
+            assert (root / report_page("zero-250m")).is_file()  # the link leads to the generated summary
+            # The screenshot of the table shows the column: it lies inside the captured table, not clipped.
+            shot = tmp_path / "muge-table.png"
+            page.locator(f"#{table}").screenshot(path=str(shot))
+            box, table_box = header.bounding_box(), page.locator(f"#{table}").bounding_box()
+            assert box is not None and table_box is not None and box["width"] > 0
+            assert table_box["x"] <= box["x"] and box["x"] + box["width"] <= table_box["x"] + table_box["width"]
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            # Sorting by the column puts the audited entry first (descending), missing values last.
+            page.click(f"#{table} thead th[data-key='contamination']")
+            assert _column(page, table, 0)[0] == r2d2
+            # A table without any audited entry has no such column; the model card lists the declared corpora.
+            coco = page.eval_on_selector_all(
+                "#table-coco-cn--zero-shot--reported thead th", "ths => ths.map(t => t.dataset.key)"
+            )
+            assert "contamination" not in coco
+            page.click(f"#{table} button.model[data-slug='r2d2-vit-l-14-zero-250m']")
+            assert "zero-250m (declared by: the CCMB paper" in page.text_content("#card-fields")
+        finally:
+            browser.close()
+    assert errors == [] and requests == [url]

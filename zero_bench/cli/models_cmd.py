@@ -22,6 +22,7 @@ def _card(e: ZooEntry) -> None:
         ("licence", e.licence),
         ("parameters", f"{e.parameters:,} ({e.parameters_source})" if e.parameters else e.parameters_source),
         ("training data", e.training_data),
+        ("training corpora", ", ".join(f"{name} ({where})" for name, where in e.training_corpora) or "not declared"),
         ("paper", e.paper),
         ("weights", e.download if e.manual_step is None else "manual download"),
         ("before use", e.manual_step or "nothing"),

@@ -29,7 +29,8 @@ def cache_key(
         return None
     identity = json.dumps(
         {
-            "model": info.model_dump(mode="json"),
+            # declared training corpora describe the model, they do not change its outputs (and old keys stay valid)
+            "model": info.model_dump(mode="json", exclude={"training_corpora"}),
             "task": task,
             "version": task_version,
             "split": split,

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from zero_bench.contamination import leaderboard as contamination
 from zero_bench.contamination.leaderboard import add_contamination, contamination_cell
 from zero_bench.errors import ZeroBenchError
 from zero_bench.fileio import atomic_write_bytes, inside_root, sha256_file
@@ -30,6 +31,7 @@ from zero_bench.leaderboard.schema import (
     official_checksums,
     slugify,
 )
+from zero_bench.models.info import TrainingCorpus
 from zero_bench.taskspec import MeanRecall, TaskKind, TaskSpec, all_tasks
 
 GENERATED = ("README.md", "index.html")
@@ -391,6 +393,10 @@ def _readme_intro() -> list[str]:
         + ". Each task states its own.",
         f"- **{GAP_LABEL}**: the entry's primary metric minus that of the R2D2 reference entry (`{REFERENCE_SLUG}`) "
         "of the same task and setting (its re-scored entry if any, else the reported one); – where R2D2 has none.",
+        f"- **{contamination.LABEL}**: shown where a model declares training corpora (`training_corpora`, by registry "
+        "name or Hub id) whose audit report is in `leaderboard/contamination/`: the share of the split's evaluation "
+        "images found in them (several audited corpora: the images found in at least one), linked to each audit's "
+        "summary.",
         "",
     ]
 
@@ -525,6 +531,7 @@ def _card_lines(loaded: list[Loaded]) -> list[str]:
             "Organisation": [md_text(i.file.model.organisation) for i in loaded],
             "Parameters": [f"{i.file.model.parameters:,}" if i.file.model.parameters else "not stated" for i in loaded],
             "Pre-training data": [md_text(i.file.model.training_data) for i in loaded],
+            "Training corpora": [_corpora_text(i.file.model.training_corpora) for i in loaded],
             "Link": [md_link(i.file.model.link) for i in loaded],
         }
     )
@@ -534,6 +541,13 @@ def _card_lines(loaded: list[Loaded]) -> list[str]:
     else:
         out += ["No submissions yet.", ""]
     return out
+
+
+def _corpora_text(corpora: list[TrainingCorpus]) -> str:
+    """``zero-250m`` (declared by: ...), each escaped; ``not declared`` without any."""
+    if not corpora:
+        return "not declared"
+    return "; ".join(f"`{c.name}` (declared by: {md_text(c.source)})" for c in corpora)
 
 
 # ------------------------------------------------------------------------------------------------ charts
@@ -627,12 +641,14 @@ def page_data(
             "link": i.file.model.link,
             "parameters": i.file.model.parameters,
             "training_data": i.file.model.training_data,
+            "training_corpora": [c.model_dump() for c in i.file.model.training_corpora],
             "checkpoint": i.file.model.checkpoint,
         }
         for i in loaded
     ]
     entries = []
     gaps = gap_by_entry(frame)
+    shares = contamination_by_entry(frame)
     for item in loaded:
         for e in item.file.entries:
             entries.append(
@@ -650,6 +666,7 @@ def page_data(
                     "fine_tuned_on": e.fine_tuned_on,
                     "gap": gaps.get((item.slug, e.task, e.setting, e.status)),
                     "protocol": cls.protocol_label(e) or None,
+                    "contamination": shares.get((item.slug, e.task, e.setting, e.status)),
                 }
             )
     return {
@@ -667,6 +684,7 @@ def page_data(
         ],
         "labels": METRIC_LABELS,
         "gap_label": GAP_LABEL,
+        "contamination_label": contamination.LABEL,
         "models": models,
         "entries": entries,
         "overall": [
@@ -684,6 +702,20 @@ def page_data(
         "n_tasks": len(ranked_tasks(tasks)),
         "suites": suite_data(suites, tasks),
     }
+
+
+def contamination_by_entry(frame: pd.DataFrame) -> dict[tuple[str, str, str, str], dict]:
+    """(slug, task, setting, status) -> {percent, reports: [{corpus, href}]} for the entries that have a share."""
+    out = {}
+    for row in frame.to_dict("records"):
+        if not row[contamination.CORPORA]:
+            continue
+        reports = [{"corpus": c, "href": contamination.report_page(c)} for c in row[contamination.CORPORA]]
+        out[(row["slug"], row["task"], row["setting"], row["status"])] = {
+            "percent": _num(row[contamination.COLUMN]),
+            "reports": reports,
+        }
+    return out
 
 
 def suite_data(suites: pd.DataFrame, tasks: dict[str, TaskSpec]) -> list[dict]:
@@ -749,7 +781,7 @@ def render(root: Path, data_dir: Path | None = None) -> dict[str, bytes]:
     """Every generated file (path relative to the leaderboard root -> bytes)."""
     tasks = all_tasks()
     loaded = load_submissions(root, data_dir)
-    frame = add_contamination(entries_frame(loaded, tasks), loaded, root)
+    frame, reports = add_contamination(entries_frame(loaded, tasks), loaded, root)
     overall = overall_frame(frame, len(ranked_tasks(tasks)))
     suites = cls.suite_frame(frame, tasks)
     pngs = build_charts(frame, tasks)
@@ -759,6 +791,7 @@ def render(root: Path, data_dir: Path | None = None) -> dict[str, bytes]:
         "index.html": build_html(page_data(frame, overall, suites, loaded, tasks)).encode("utf-8"),
     }
     files.update({charts[name]: data for name, data in pngs.items()})
+    files.update(contamination.report_files(reports))
     return files
 
 

@@ -4,7 +4,7 @@
 
     {
       "format": "zero-bench-leaderboard-model/1",
-      "model": {name, organisation, link, parameters, training_data, checkpoint},   # the model card
+      "model": {name, organisation, link, parameters, training_data, training_corpora, checkpoint},  # model card
       "entries": [                      # one per (task, split, setting, status), sorted
         {task, task_version, split, annotation_sha256, setting, fine_tuned_on, status, source,
          metrics, mean_recall, rerank_top_k, num_queries, checkpoint_sha256,
@@ -20,6 +20,10 @@ A classification entry also names its ``protocol`` (the class names and template
 ``cn_clip``, ``clip_benchmark``, or ``not stated`` where a published source does not say) and, when it comes from
 a Result, that Result's whole ``classification`` record (class-name and template sources and checksums).  Other
 entries have neither.
+
+``training_corpora`` (absent: none declared) lists the corpora the model was trained on, by registry name or Hub id,
+each with who declares it; the build matches contamination audit reports by these names only (``training_data`` is
+a description).
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.models.info import TrainingCorpus, check_corpora
 from zero_bench.prompts import ClassificationProtocol
 from zero_bench.results import RunInfo
 from zero_bench.taskspec import MEAN_RECALL_PARTS, MeanRecall, TaskKind, TaskSpec, all_tasks
@@ -85,7 +90,15 @@ class ModelCard(BaseModel):
         ge=1, description="number of parameters; null only for published numbers whose source does not state it"
     )
     training_data: str = Field(min_length=1, max_length=MAX_STRING, description="declared pre-training data")
+    training_corpora: list[TrainingCorpus] = Field(
+        default_factory=list, description="declared training corpora (registry names or Hub ids), with their source"
+    )
     checkpoint: str | None = Field(default=None, max_length=MAX_STRING)
+
+    @field_validator("training_corpora")
+    @classmethod
+    def _corpora(cls, corpora: list[TrainingCorpus]) -> list[TrainingCorpus]:
+        return check_corpora(corpora)
 
 
 class Entry(BaseModel):
@@ -393,6 +406,8 @@ def official_checksums(root: Path) -> dict[str, str]:
 
 def dump_model_file(model_file: ModelFile) -> str:
     data = model_file.model_dump(mode="json")
+    if not data["model"]["training_corpora"]:  # a card without declared corpora keeps its earlier format
+        del data["model"]["training_corpora"]
     for entry in data["entries"]:  # retrieval / matching entries keep the format they had before classification
         if entry["protocol"] is None and entry["classification"] is None:
             del entry["protocol"], entry["classification"]

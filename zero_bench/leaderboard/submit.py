@@ -144,6 +144,7 @@ def _card(result: Result, where: Path, prefix: str) -> ModelCard:
             link=info.link or "",
             parameters=info.parameters,
             training_data=info.training_data,
+            training_corpora=list(info.training_corpora),
             checkpoint=info.checkpoint,
         )
     except ValidationError as exc:

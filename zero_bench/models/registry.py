@@ -87,9 +87,15 @@ def create_model(name: str, *, random_init: bool = False, **options: Any) -> Mod
             )
         model.info = model.info.model_copy(update={"random_init": True})
     if entry is not None:
-        declared = {"training_data": entry.training_data, "organisation": entry.organisation, "link": entry.paper}
+        declared: dict[str, Any] = {
+            "training_data": entry.training_data,
+            "training_corpora": entry.corpora(),
+            "organisation": entry.organisation,
+            "link": entry.paper,
+        }
         if model.info.random_init:
             declared.pop("training_data")
+            declared.pop("training_corpora")
         model.info = model.info.model_copy(update={"name": entry.name, **declared})
     return model
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zero_bench.errors import ZeroBenchError
+from zero_bench.models.info import TrainingCorpus
 
 NOT_VERIFIED = "not verified"
 CN_CLIP_README = "Chinese-CLIP README model card (github.com/OFA-Sys/Chinese-CLIP)"
@@ -39,9 +40,17 @@ class ZooEntry:
     # The leaderboard file (leaderboard/submissions/<slug>.json) whose reported entries hold this model's published
     # numbers; None: none are recorded.  The numbers themselves live only there.
     published: str | None = None
+    # The training corpora the authors name, as (registry name or Hub id, where they name it): only corpora of the
+    # dataset registry or Hub datasets the source itself names; empty where none is (e.g. Chinese-CLIP's ~200M pairs:
+    # its sources are not in the registry and it names no Hub dataset).
+    training_corpora: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def corpora(self) -> list[TrainingCorpus]:
+        """What a Result of this model records in ``model.training_corpora``."""
+        return [TrainingCorpus(name=name, source=f"zoo ({where})") for name, where in self.training_corpora]
 
 
 def _cn_clip_hf(name: str, repo: str, params: int, cn_name: str, published: str) -> ZooEntry:
@@ -71,6 +80,7 @@ def _r2d2(
     drive_id: str,
     params: int | None,
     data: str,
+    corpus: str,
     published: str | None = None,
 ) -> ZooEntry:
     from_file = "tests/fixtures/reference/r2d2_param_counts.json (counted from the official code)"
@@ -85,6 +95,7 @@ def _r2d2(
         training_data=data,
         paper=R2D2_PAPER,
         organisation="Qihoo 360 (R2D2 / CCMB authors)",
+        training_corpora=((corpus, f"the R2D2 README, {R2D2_README}"),),
         options={"checkpoint": name},
         manual_step=(
             f"download {description} from https://drive.google.com/file/d/{drive_id}/view?usp=sharing "
@@ -155,7 +166,10 @@ ENTRIES: tuple[ZooEntry, ...] = (
         licence="apache-2.0 (hub model card; the image tower openai/clip-vit-base-patch32: not verified)",
         parameters=None,
         parameters_source=f"{NOT_VERIFIED} (102M in the name is the text tower alone)",
-        training_data=f"{NOT_VERIFIED} (the hub history mentions Wukong and Zero)",
+        training_data="Noah-Wukong (100M) and Zero (23M) image-text pairs (declared in the hub model card)",
+        training_corpora=(
+            ("zero-23m", "hub model card https://huggingface.co/IDEA-CCNL/Taiyi-CLIP-Roberta-102M-Chinese"),
+        ),
         paper="https://arxiv.org/abs/2209.02970",
         organisation="IDEA-CCNL (Fengshenbang)",
         options={"image_tower": "openai/clip-vit-base-patch32"},
@@ -198,6 +212,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         "18Fd3vGvj0Dz8rPlxROxugjZaF8Z4jf7g",
         556_638_213,
         "Zero-250M (declared)",
+        "zero-250m",
         published="r2d2-vit-l-14-zero-250m",
     ),
     _r2d2(
@@ -207,6 +222,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         "15zDdam7_-YT0suA3Wc226vvxcyBxWZ_O",
         None,
         "Zero-250M (declared)",
+        "zero-250m",
     ),
     _r2d2(
         "r2d2-vit-l-23m",
@@ -215,6 +231,7 @@ ENTRIES: tuple[ZooEntry, ...] = (
         "1vvvMv3mTRFGAUojbSJoZiTuqYPJqIquh",
         556_638_213,
         "Zero-Corpus 23M (declared)",
+        "zero-23m",
     ),
 )
 

@@ -72,6 +72,7 @@
       columns.forEach(function (c) {
         var td = el("td", {"class": c.numeric ? "num" : "text"});
         if (c.key === "model") { td.appendChild(modelButton(row.slug)); }
+        else if (c.cell) { c.cell(td, row); }
         else { td.textContent = c.integer ? String(c.get(row)) : (c.numeric ? fmt(c.get(row)) : String(c.get(row))); }
         if (c.key === "status") { td.className += " status-" + row.status; }
         tr.appendChild(td);
@@ -79,6 +80,20 @@
       body.appendChild(tr);
     });
     return table;
+  }
+  function reportLinks(td, row) {
+    // "12.50 (zero-250m)": the share, then a link to each audit summary behind it (paths made by the build)
+    var share = row.contamination;
+    td.textContent = fmt(share ? share.percent : null);
+    if (!share) { return; }
+    td.appendChild(document.createTextNode(" ("));
+    share.reports.forEach(function (r, i) {
+      if (i) { td.appendChild(document.createTextNode(", ")); }
+      var a = el("a", {"class": "report", "rel": "noopener noreferrer"}, r.corpus);
+      if (/^contamination\/[a-z0-9.-]+\.md$/.test(r.href)) { a.setAttribute("href", r.href); }
+      td.appendChild(a);
+    });
+    td.appendChild(document.createTextNode(")"));
   }
   function chart(task, rows) {
     var top = rows.filter(function (r) { return r.metrics[task.primary] !== undefined && r.metrics[task.primary] !== null; })
@@ -168,6 +183,10 @@
       if (task.kind === "classification") {
         columns.push({key: "protocol", label: "Protocol", get: function (r) { return r.protocol; }});
       }
+      if (rows.some(function (r) { return r.contamination; })) {
+        columns.push({key: "contamination", label: data.contamination_label, numeric: true, cell: reportLinks,
+                      get: function (r) { return r.contamination ? r.contamination.percent : null; }});
+      }
       columns.push({key: "source", label: "Source", get: function (r) { return r.source; }});
       groupSections(sec, "table-" + task.name, rows, columns, {key: task.primary, dir: "descending"});
     });
@@ -179,7 +198,10 @@
     var dl = document.getElementById("card-fields");
     dl.replaceChildren();
     [["Organisation", m.organisation], ["Parameters", m.parameters === null ? "not stated" : m.parameters.toLocaleString("en")],
-     ["Pre-training data", m.training_data], ["Checkpoint", m.checkpoint || "\u2013"]].forEach(function (kv) {
+     ["Pre-training data", m.training_data],
+     ["Training corpora", m.training_corpora.length ? m.training_corpora.map(function (c) {
+       return c.name + " (declared by: " + c.source + ")"; }).join("; ") : "not declared"],
+     ["Checkpoint", m.checkpoint || "\u2013"]].forEach(function (kv) {
       dl.appendChild(el("dt", null, kv[0])); dl.appendChild(el("dd", null, kv[1]));
     });
     dl.appendChild(el("dt", null, "Link"));

@@ -272,6 +272,16 @@ def _training_data(cfg: QuickstartConfig) -> str:
     return f"zero-toy corpus ({cfg.corpus} pairs, quickstart)"
 
 
+def _toy_trained(model: Any) -> Any:
+    """The model with ``info.training_corpora`` naming zero-toy, which every quickstart model was pre-trained on, so
+    its Results (and a leaderboard with a zero-toy audit) say so."""
+    from zero_bench.models.info import TrainingCorpus
+
+    corpus = TrainingCorpus(name="zero-toy", source="zero-bench train (the zero-bench-r2d2 quickstart pre-training)")
+    model.info = model.info.model_copy(update={"training_corpora": [corpus]})
+    return model
+
+
 def _zero_shot(cfg: QuickstartConfig, checkpoint: Path, task_dir: Path, results_dir: Path) -> list[dict[str, Any]]:
     """Step 3: the pre-trained model on the five toy tasks and zero-toy-shapes; ICR also with the dual encoder alone
     (top_k 0), so the table shows what the re-ranking stage adds for the same model."""
@@ -281,7 +291,7 @@ def _zero_shot(cfg: QuickstartConfig, checkpoint: Path, task_dir: Path, results_
     from zero_bench_r2d2.plugin import create_r2d2
 
     _say("[bold]3/5[/] zero-shot evaluation on the five toy tasks and the toy classification set")
-    model = create_r2d2(checkpoint=str(checkpoint), config=cfg.config, training_data=_training_data(cfg))
+    model = _toy_trained(create_r2d2(checkpoint=str(checkpoint), config=cfg.config, training_data=_training_data(cfg)))
     rows: list[dict[str, Any]] = []
     for task in TOY_TASKS:
         spec = get_task(task)
@@ -355,11 +365,13 @@ def _finetune_matching(cfg: QuickstartConfig, checkpoint: Path, task_dir: Path, 
             },
         )
         best = ft_dir / "model-best.safetensors"
-        tuned = create_r2d2(
-            checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
-            config=cfg.config,
-            fine_tuned_on=task,
-            training_data=_training_data(cfg),
+        tuned = _toy_trained(
+            create_r2d2(
+                checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
+                config=cfg.config,
+                fine_tuned_on=task,
+                training_data=_training_data(cfg),
+            )
         )
         result = evaluate(tuned, spec, "val", data_dir=task_dir, use_cache=False, device="cpu")
         path = out / "results" / f"{task}-fine-tuned.json"
@@ -403,11 +415,13 @@ def _finetune_retrieval(
         },
     )
     best = ft_dir / "model-best.safetensors"
-    tuned = create_r2d2(
-        checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
-        config=cfg.config,
-        fine_tuned_on=task,
-        training_data=_training_data(cfg),
+    tuned = _toy_trained(
+        create_r2d2(
+            checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
+            config=cfg.config,
+            fine_tuned_on=task,
+            training_data=_training_data(cfg),
+        )
     )
     report_split = "test" if "test" in spec.splits else "val"
     result = evaluate(tuned, spec, report_split, data_dir=task_dir, use_cache=False, device="cpu")
