@@ -149,3 +149,45 @@ def test_refusals_without_weights(tmp_path: Path) -> None:
         create_model("cn_clip:/nonexistent.pt")
     with pytest.raises(ZeroBenchError, match="unknown option"):
         create_model(f"hf:{folder}", checkpoint="x.pt")
+
+
+@pytest.mark.parametrize("group, group_bytes", [(3, 64 << 20), (32, 1)])
+def test_evaluator_image_path_equals_library_loop(tmp_path: Path, monkeypatch, group: int, group_bytes: int) -> None:
+    """encode_split's image path (DataLoader batches, decoded in groups before the transform) gives the library
+    loop's embeddings; groups end inside a batch by count (3) or by decoded bytes (every image its own)."""
+    import numpy as np
+    from PIL import Image
+
+    from zero_bench.data import toy
+    from zero_bench.evaluation import encode
+    from zero_bench.evaluation.cache import ChunkCache
+    from zero_bench.formats.canonical import ImageItem
+
+    monkeypatch.setattr(encode, "DECODE_GROUP", group)
+    monkeypatch.setattr(encode, "DECODE_BYTES", group_bytes)
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(10):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(toy.jpeg_bytes(toy.render(toy.random_scene(rng))))
+        items.append(ImageItem(key=str(i), path=path))
+    config, weights = tm.save_open_clip(tmp_path / "model")
+    adapter = create_model(f"open_clip:{config.stem}/{weights}", config=str(config))
+    got = encode.encode_split(
+        "images",
+        adapter,
+        items,
+        batch_size=4,
+        num_workers=0,
+        device=torch.device("cpu"),
+        precision="fp32",
+        store=ChunkCache(tmp_path / "scratch", "images", 8),
+        cached=False,
+        keep_states=False,
+        chunk_size=8,
+        show_progress=False,
+    ).embeddings
+    pixels = torch.stack([adapter.preprocess_image(Image.open(item.path).convert("RGB")) for item in items])
+    with torch.no_grad():
+        want = _normalised(adapter.model.encode_image(pixels))
+    torch.testing.assert_close(got, want, atol=ATOL, rtol=0)

@@ -168,23 +168,29 @@ def test_score_matrix_with_many_ties_follows_the_tie_rule(seed: int) -> None:
     assert via_topk == pytest.approx(ours)
 
 
-@pytest.mark.parametrize("gemm", ["numpy", "torch"])
-def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties(gemm: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zero_bench.metrics.retrieval import TILE_COLS, retrieval_topk
+@pytest.mark.parametrize("gemm, row_groups", [("numpy", False), ("torch", False), ("numpy", True)])
+def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties(
+    gemm: str, row_groups: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zero_bench.metrics import kernels
+    from zero_bench.metrics.retrieval import TILE_COLS, TILE_ROWS, retrieval_topk
 
     monkeypatch.setenv("ZERO_BENCH_CPU_GEMM", gemm)  # both GEMMs, each in the threaded tile pipeline
+    if row_groups:  # rows in groups of one band each (as on many cores), merged group by group
+        monkeypatch.setattr(kernels, "ROW_GROUP_BYTES", 1)
 
     rng = np.random.default_rng(11)
-    # Small integers: every dot product is exact, and there are many ties, also across tile borders.
-    images = torch.from_numpy(rng.integers(0, 3, size=(300, 4)).astype(np.float32))
+    # Small integers: every dot product is exact, and there are many ties, also across tile borders (both ways).
+    n_images = TILE_ROWS + 300
+    images = torch.from_numpy(rng.integers(0, 3, size=(n_images, 4)).astype(np.float32))
     texts = torch.from_numpy(rng.integers(0, 3, size=(TILE_COLS + 300, 4)).astype(np.float32))
     i2t, t2i = retrieval_topk(images, texts, 10, normalize=False)
     full = (images.double() @ texts.double().T).numpy()
     assert np.array_equal(i2t.indices.numpy(), np.argsort(-full, axis=1, kind="stable")[:, :10])
     assert np.array_equal(t2i.indices.numpy(), np.argsort(-full.T, axis=1, kind="stable")[:, :10])
     # The torch path (used on GPUs) gives the same lists.
-    chunks = ((s, torch.from_numpy(full[s : s + 37]).float()) for s in range(0, 300, 37))
-    i2t_t, t2i_t = topk_both_ways(chunks, 300, texts.shape[0], 10, 10, torch.device("cpu"))
+    chunks = ((s, torch.from_numpy(full[s : s + 37]).float()) for s in range(0, n_images, 37))
+    i2t_t, t2i_t = topk_both_ways(chunks, n_images, texts.shape[0], 10, 10, torch.device("cpu"))
     assert torch.equal(i2t_t.indices, i2t.indices) and torch.equal(t2i_t.indices, t2i.indices)
 
 

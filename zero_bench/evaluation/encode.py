@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
-from zero_bench.evaluation.states import StateStore, compact, owned_starts, state_dtype
+from zero_bench.evaluation.states import StateStore, compact, owned_starts, release_free_heap, state_dtype
 from zero_bench.formats.canonical import ImageItem
 from zero_bench.models.protocol import Encoded, Model
 
@@ -43,6 +43,10 @@ def progress_bar(enabled: bool) -> Progress:
     )
 
 
+# Images decoded before the group is transformed (see _ImageDataset.__getitems__).
+DECODE_GROUP, DECODE_BYTES = 32, 64 << 20
+
+
 class _ImageDataset(torch.utils.data.Dataset):
     def __init__(self, items: Sequence[ImageItem], positions: list[int], transform: Callable) -> None:
         self.items, self.positions, self.transform = items, positions, transform
@@ -50,13 +54,32 @@ class _ImageDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.positions)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def _decode(self, index: int) -> Any:
         item = self.items[self.positions[index]]
         try:
-            image = item.open()
+            return item.open()
         except Exception as exc:
             raise ZeroBenchError(f"{item.path}: cannot decode image {item.key!r}: {exc}") from exc
-        return self.transform(image)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(self._decode(index))
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        """A batch (the DataLoader's fetcher calls this), in groups: every image of a group decoded first, then
+        every one transformed, as a library's own loop does with a batch.  Alternating decode and transform image
+        by image cost 10% more CPU (open_clip, zero-toy JPEGs, one core: 0.395 s vs 0.357 s for 512 images;
+        groups of 4: 0.377 s, of 32: 0.365 s); a group also ends at 64 MB of decoded pixels (large photos)."""
+        out: list[torch.Tensor] = []
+        group: list[Any] = []
+        held = 0
+        for index in indices:
+            image = self._decode(index)
+            group.append(image)
+            held += image.width * image.height * 3
+            if len(group) == DECODE_GROUP or held >= DECODE_BYTES:
+                out += [self.transform(image) for image in group]
+                group, held = [], 0
+        return out + [self.transform(image) for image in group]
 
 
 def _concat(parts: list[Encoded]) -> Encoded:
@@ -129,10 +152,12 @@ def encode_split(
         for start, encoded in _encode_chunks(
             kind, model, items, pending, chunk_size, batch_size, num_workers, device, precision, keep_states, bar, task
         ):
-            encoded = compact(encoded, dtype)  # a chunk cut from batches: its own storage, not a view
+            encoded = compact(encoded, dtype, copy=False)  # a chunk cut from batches: its own storage, not a view
             if cached or keep_states:  # else nothing would read it back
                 store.save(start, encoded)
             done[start] = encoded.embeddings
+            del encoded
+            release_free_heap()  # else the freed chunk's heap pages stay resident, more with every chunk
     local = torch.cat([done[s] for s in mine]).to(device)
     embeddings = local if world == 1 else gather_rows(local, sizes)
     states = StateStore(store, len(items), chunk_size) if keep_states else None
@@ -181,6 +206,7 @@ def _encode_chunks(
             out = compact(
                 _detach(out, keep_states), state_dtype(precision)
             )  # to host memory, half precision, batch by batch
+            release_free_heap()  # the batch's activations were freed on the heap: give their pages back
             buffer.append(out)
             buffered += out.embeddings.shape[0]
             finished += out.embeddings.shape[0]
@@ -193,6 +219,7 @@ def _encode_chunks(
                 if buffered < need:
                     break
                 merged = _concat(buffer)
+                buffer.clear()  # copied into merged: one copy of the chunk is held, not two
                 yield start, _slice(merged, 0, need)
                 rest = _slice(merged, need, buffered)
                 buffer, buffered = ([rest] if buffered > need else []), buffered - need

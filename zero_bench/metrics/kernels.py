@@ -4,8 +4,8 @@ built when the package is installed) release the GIL, so each thread takes a blo
 * :func:`fused_counts`: one pass counts, for every row query and every column query, the items scoring above
   and at-or-above its reference score (the equivalent torch code needs four compare-and-reduce passes with
   temporaries; this needs none).
-* :func:`topk_of_product`: computes a tile of the similarity matrix and, in the same pass, folds it into running
-  top-k lists of its rows and columns.
+* :func:`topk_of_product`: computes a similarity matrix tile by tile and folds each tile, right after its
+  product, into running top-k lists of its rows and columns.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.metrics.gemm import Gemm
+from zero_bench.metrics.gemm import TILE_COLS, TILE_ROWS, Gemm
 
 try:
     from zero_bench.metrics import _kernels
@@ -81,15 +81,10 @@ def fused_counts(
 _GROUP = 32
 
 
-# Rows of a sub-tile that one thread computes and folds at once: small enough to stay in its core's cache.
-SUB_ROWS = 128
-
-
-def _product_block(
+def _column_block(
     gemm: Gemm,
     rows: np.ndarray,
     cols: np.ndarray,
-    row_values: np.ndarray,
     part_values: np.ndarray,
     part_items: np.ndarray,
     col_values: np.ndarray,
@@ -97,24 +92,35 @@ def _product_block(
     row0: int,
     col0: int,
 ) -> None:
-    buffer = np.empty(min(SUB_ROWS, rows.shape[0]) * cols.shape[0], dtype=np.float32)
-    for start in range(0, rows.shape[0], SUB_ROWS):
-        sub = rows[start : start + SUB_ROWS]
-        tile = buffer[: sub.shape[0] * cols.shape[0]].reshape(sub.shape[0], cols.shape[0])
-        gemm(sub, cols, tile)
-        stop = start + sub.shape[0]
-        _kernels.topk_block(
-            tile,
-            row_values[start:stop],
-            part_values[start:stop],
-            part_items[start:stop],
-            col_values,
-            col_items,
-            0,
-            cols.shape[0],
-            row0 + start,
-            col0,
-        )
+    """One thread's share of a group of rows (row0..): every row against its block of columns, tile by tile
+    (row bands in order, the block's columns in order within each band), each tile folded right after its
+    product while in cache."""
+    buffer = np.empty(min(TILE_ROWS, rows.shape[0]) * min(TILE_COLS, cols.shape[0]), dtype=np.float32)
+    for r0 in range(0, rows.shape[0], TILE_ROWS):
+        band = rows[r0 : r0 + TILE_ROWS]
+        r1 = r0 + band.shape[0]
+        for c0 in range(0, cols.shape[0], TILE_COLS):
+            chunk = cols[c0 : c0 + TILE_COLS]
+            c1 = c0 + chunk.shape[0]
+            tile = buffer[: band.shape[0] * chunk.shape[0]].reshape(band.shape[0], chunk.shape[0])
+            gemm(band, chunk, tile)
+            _kernels.topk_block(
+                tile,
+                part_values[r0:r1],  # the block's own lists are the rows' running lists here
+                part_values[r0:r1],
+                part_items[r0:r1],
+                col_values[c0:c1],
+                col_items[c0:c1],
+                0,
+                chunk.shape[0],
+                row0 + r0,
+                col0 + c0,
+            )
+
+
+# Bytes of the blocks' candidate lists of rows held at once: rows are taken in groups that fit (one group on a
+# few cores; many cores would otherwise hold one list per row per core).
+ROW_GROUP_BYTES = 64 << 20
 
 
 def topk_of_product(
@@ -125,38 +131,41 @@ def topk_of_product(
     row_items: np.ndarray,
     col_values: np.ndarray,
     col_items: np.ndarray,
-    row0: int,
-    col0: int,
 ) -> None:
-    """Fold the tile ``rows @ cols.T`` (rows row0.., columns col0..) into the running top-k lists of its rows
-    and columns.  It is computed by ``gemm`` in blocks of columns, one per thread, each in sub-tiles folded
-    right after their product while in cache; call inside :func:`zero_bench.metrics.gemm.single_threaded`.
-    Tiles must arrive in increasing column order for each row band and increasing row order for each column
-    band, so that index order decides ties."""
+    """Fill the top-k lists of every row and column of ``rows @ cols.T`` (lists given at -inf / -1).
+
+    Each thread owns one block of columns: their lists, and its own candidate lists of the rows.  It computes
+    its tiles by ``gemm`` and folds each right after its product, with no barrier between tiles, so one
+    thread's fold overlaps the other's product; the rows' candidates of all blocks are merged once per group of
+    rows (one group unless there are many cores), blocks in column order.  Call inside
+    :func:`zero_bench.metrics.gemm.single_threaded`; index order decides ties."""
     blocks = _bounds(cols.shape[0], n_threads(), _GROUP)
-    part_values = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -np.inf, dtype=row_values.dtype)
-    part_items = np.full((len(blocks), rows.shape[0], row_values.shape[1]), -1, dtype=row_items.dtype)
-    _run(
-        [
-            (
-                _product_block,
-                gemm,
-                rows,
-                cols[a:b],
-                row_values,
-                part_values[n],
-                part_items[n],
-                col_values[a:b],
-                col_items[a:b],
-                row0,
-                col0 + a,
-            )
-            for n, (a, b) in enumerate(blocks)
-        ]
-    )
-    _run(
-        [
-            (_kernels.merge_rows, part_values, part_items, row_values, row_items, a, b)
-            for a, b in _bounds(rows.shape[0], n_threads())
-        ]
-    )
+    per_row = max(1, len(blocks) * row_values.shape[1]) * (row_values.itemsize + row_items.itemsize)
+    group = max(TILE_ROWS, ROW_GROUP_BYTES // per_row // TILE_ROWS * TILE_ROWS)
+    for g0 in range(0, rows.shape[0], group):
+        g1 = min(rows.shape[0], g0 + group)
+        values = np.full((len(blocks), g1 - g0, row_values.shape[1]), -np.inf, dtype=row_values.dtype)
+        items = np.full(values.shape, -1, dtype=row_items.dtype)
+        _run(
+            [
+                (
+                    _column_block,
+                    gemm,
+                    rows[g0:g1],
+                    cols[a:b],
+                    values[n],
+                    items[n],
+                    col_values[a:b],
+                    col_items[a:b],
+                    g0,
+                    a,
+                )
+                for n, (a, b) in enumerate(blocks)
+            ]
+        )
+        _run(
+            [
+                (_kernels.merge_rows, values, items, row_values[g0:g1], row_items[g0:g1], a, b)
+                for a, b in _bounds(g1 - g0, n_threads())
+            ]
+        )

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from zero_bench.metrics.gemm import TILE_COLS as TILE_COLS  # the CPU tile shape, re-exported
+from zero_bench.metrics.gemm import TILE_ROWS as TILE_ROWS
 from zero_bench.metrics.gemm import cpu_gemm, single_threaded
 from zero_bench.metrics.kernels import fused_counts, topk_of_product
 from zero_bench.metrics.ranking import (
@@ -36,9 +38,6 @@ from zero_bench.metrics.ties import (
     rankings_under_rule,
     resolve_rows,
 )
-
-# CPU tiles of the similarity matrix (64 MB): large enough for an efficient matmul, small enough to bound memory.
-TILE_ROWS, TILE_COLS = 1024, 16384
 
 GoldSpec = Sequence[int] | Sequence[Sequence[int]] | np.ndarray | torch.Tensor
 
@@ -171,21 +170,7 @@ def _topk_prepared(image_emb: torch.Tensor, text_emb: torch.Tensor, k: int, chun
     images, texts = image_emb.numpy(), text_emb.numpy()
     gemm = cpu_gemm(n_images * n_texts, images.shape[1])
     with single_threaded():
-        for row0 in range(0, n_images, TILE_ROWS):
-            rows = slice(row0, row0 + TILE_ROWS)
-            for col0 in range(0, n_texts, TILE_COLS):
-                cols = slice(col0, col0 + TILE_COLS)
-                topk_of_product(
-                    gemm,
-                    images[rows],
-                    texts[cols],
-                    row_values[rows],
-                    row_items[rows],
-                    col_values[cols],
-                    col_items[cols],
-                    row0,
-                    col0,
-                )
+        topk_of_product(gemm, images, texts, row_values, row_items, col_values, col_items)
     return (
         TopK(torch.from_numpy(row_items), torch.from_numpy(row_values)),
         TopK(torch.from_numpy(col_items), torch.from_numpy(col_values)),
