@@ -1,6 +1,6 @@
-"""Re-ranking: speed against the official per-query, per-direction loop, and peak memory against a gallery.
+"""Re-ranking: speed against the official per-query, per-direction loop, and peak memory as the split grows.
 
-    python benchmarks/rerank.py --threads 2     # full figures (ViT-B-width joint layers, r2d2-tiny, 20,000 images)
+    python benchmarks/rerank.py --threads 2     # full figures (ViT-B-width joint layers, r2d2-tiny, 1k-16k images)
     python benchmarks/rerank.py --quick         # a check that everything runs (small sizes)
 
 Speed, for each model (random weights; the ViT-B-width model is r2d2-vit-b with ``--joint-layers`` joint layers,
@@ -16,18 +16,21 @@ Both start from the same states (the half-precision states the evaluator keeps, 
 the same cosine matrix; the share of queries whose top-10 agree is printed.  Captions map to images as in ICR
 (``--per-image`` each); the cosine matrix is a noisy version of that truth, so both directions share candidates.
 
-Memory (``--gallery`` images of ViT-B-width states, 197 x 768, one caption each, k = ``--memory-top-k``): the peak
-anonymous resident memory (RssAnon: heap and tensors; the memory-mapped state files are page cache) above the
-start, while the states are written chunk by chunk and re-ranked block by block.  The scorer there is a dot product
-of the [CLS] states (the cross encoder's own activations depend on the pair batch, not on the gallery).  Reference:
-every state in memory in float32, as the evaluator did before, measured at ``--reference-gallery`` images and scaled
-linearly to the gallery (its memory is proportional to the gallery).
+Memory (``--sizes``, default 1,000, 4,000 and 16,000 images, one caption each, ICR layout): the whole evaluator
+(:func:`zero_bench.evaluation.evaluator.evaluate`, no cache, top-k ``--memory-top-k``, the default pair batch unless
+``--pair-batch`` is given) on an R2D2 of ViT-B width (197 x 768 image states, 64 x 768 text states; towers of one
+layer and ``--joint-layers`` joint layers: per-item state does not depend on depth), each size in a fresh process,
+and the dual encoder alone (top-k 0) at the largest size.  A sampler reads the process tree's RssAnon (heap and
+tensors) and VmRSS (everything resident, the memory-mapped state files' pages included) every 10 ms; the peaks
+are printed above the Python process's size before evaluating (model built, data listed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,41 +45,62 @@ sys.path.insert(0, str(REPO))
 
 from zero_bench.evaluation.cache import ChunkCache  # noqa: E402
 from zero_bench.evaluation.evaluator import topk_keeping_threads  # noqa: E402
-from zero_bench.evaluation.rerank import candidate_keys, rerank_rankings, score_candidate_pairs  # noqa: E402
+from zero_bench.evaluation.rerank import (  # noqa: E402
+    candidate_keys,
+    default_pair_batch,
+    rerank_rankings,
+    score_candidate_pairs,
+)
 from zero_bench.evaluation.states import StateStore, compact, state_dtype  # noqa: E402
 from zero_bench.models.protocol import Encoded  # noqa: E402
 
 TEXT_POSITIONS = 64
 
 
-def rss_anon_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no RssAnon in /proc/self/status (Linux only)")
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(RssAnon, VmRSS) in MB summed over ``pid`` and its descendants (Linux /proc)."""
+    anon = total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # the process ended meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith("RssAnon:"):
+                anon += int(line.split()[1]) / 1024
+            elif line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return anon, total
 
 
 class PeakSampler:
-    """Highest RssAnon seen by a background thread sampling every ``period`` seconds."""
+    """Highest (RssAnon, VmRSS) of a process tree seen by a background thread sampling every ``period`` seconds."""
 
-    def __init__(self, period: float = 0.005) -> None:
-        self.period, self.peak, self._stop = period, 0.0, threading.Event()
+    def __init__(self, pid: int, period: float = 0.01) -> None:
+        self.pid, self.period, self.anon, self.total = pid, period, 0.0, 0.0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        anon, total = tree_rss_mb(self.pid)
+        self.anon, self.total = max(self.anon, anon), max(self.total, total)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, rss_anon_mb())
+            self.sample()
             time.sleep(self.period)
 
     def __enter__(self) -> PeakSampler:
-        self.peak = rss_anon_mb()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, rss_anon_mb())
 
 
 # -- models -------------------------------------------------------------------------------------------------------
@@ -100,21 +124,6 @@ def build_plugin(name: str, joint_layers: int, device: str = "cpu"):
     model = R2D2Model(cfg).eval().to(device)
     info = ModelInfo(name=name, parameters=sum(p.numel() for p in model.parameters()), training_data="random init")
     return R2D2Plugin(model, info, get_tokenizer(TEXT_POSITIONS)).eval()
-
-
-class ClsDot:
-    """The memory run's scorer: dot product of the image's and the text's [CLS] states."""
-
-    rerank_with_similarity = True
-
-    def score_pairs_by_image(
-        self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor], pair_image: torch.Tensor
-    ) -> torch.Tensor:
-        return (image_states["image_tokens"][pair_image, 0] * text_states["text_tokens"][:, 0]).sum(-1)
-
-    def score_pairs(self, image_states: dict[str, torch.Tensor], text_states: dict[str, torch.Tensor]) -> torch.Tensor:
-        n = image_states["image_tokens"].shape[0]
-        return self.score_pairs_by_image(image_states, text_states, torch.arange(n))
 
 
 # -- data ---------------------------------------------------------------------------------------------------------
@@ -162,7 +171,14 @@ def write_store(folder: Path, kind: str, n: int, chunk: int, make) -> StateStore
 
 
 def ours(
-    plugin, img_emb, txt_emb, images: StateStore, texts: StateStore, k: int, pair_batch: int, precision: str = "fp32"
+    plugin,
+    img_emb,
+    txt_emb,
+    images: StateStore,
+    texts: StateStore,
+    k: int,
+    pair_batch: int | None,
+    precision: str = "fp32",
 ):
     n_images, n_texts = img_emb.shape[0], txt_emb.shape[0]
     length_i2t, length_t2i = min(10, n_texts), min(10, n_images)  # rankings of up to 10, as predictions files
@@ -210,9 +226,10 @@ def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path
     image_all = images.rows(torch.arange(n_images), device)["image_tokens"]
     text_all = texts.rows(torch.arange(n_texts), device)
     sim = img_emb @ txt_emb.t()
+    pair_batch = args.pair_batch or default_pair_batch(images, texts)  # what the evaluator picks
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     t_ours = t_official = float("inf")
-    run_ours = lambda: ours(plugin, img_emb, txt_emb, images, texts, k, args.pair_batch, args.precision)  # noqa: E731
+    run_ours = lambda: ours(plugin, img_emb, txt_emb, images, texts, k, pair_batch, args.precision)  # noqa: E731
     with torch.inference_mode():
         run_ours()  # warm-up (first calls of each kernel)
         for _ in range(args.inner):  # best of --inner, interleaved, to damp a shared machine's noise
@@ -241,6 +258,7 @@ def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path
         "images": n_images,
         "texts": n_texts,
         "top_k": k,
+        "pair_batch": pair_batch,
         "pairs_ours": pairs,
         "pairs_official": official_pairs,
         "s_ours": round(t_ours, 3),
@@ -256,50 +274,69 @@ def speed(name: str, args: argparse.Namespace, n_images: int, k: int, root: Path
 # -- memory -------------------------------------------------------------------------------------------------------
 
 
-def memory(args: argparse.Namespace, root: Path) -> dict:
-    tokens, width, gallery = 197, 768, args.gallery
-    gen = torch.Generator().manual_seed(3)
-    img_emb, txt_emb = cosine(gallery, 1, seed=4)
-    scorer = ClsDot()
-    base = rss_anon_mb()
+def memory_child(args: argparse.Namespace) -> None:
+    """In a fresh process: build the model and data, say ready (the parent notes the size), wait, evaluate."""
+    from zero_bench.evaluation.evaluator import evaluate
+    from zero_bench.testing import make_itr_folder
+
+    n, k = args.memory_child
+    data = Path(args.data_root) / f"icr-{n}"
+    if not data.exists():
+        make_itr_folder(data, n_images=n, per_image=1)
+    plugin = build_plugin("vit-b-width", args.joint_layers)
+    print("ready", flush=True)
+    sys.stdin.readline()
     began = time.perf_counter()
-    with PeakSampler() as ours_peak:
-        images = write_store(root / "mem", "images", gallery, args.block, lambda n: image_chunk(n, tokens, width, gen))
-        texts = write_store(root / "mem", "texts", gallery, args.block, lambda n: text_chunk(n, width, gen))
-        with torch.inference_mode():
-            _, _, pairs = ours(scorer, img_emb, txt_emb, images, texts, args.memory_top_k, args.pair_batch)
-        images.close()
-        texts.close()
+    result = evaluate(plugin, "icr", data_dir=data, top_k=k, pair_batch_size=args.pair_batch, use_cache=False)
     took = time.perf_counter() - began
-    # the previous evaluator: every image's and text's states in memory (float32), pairs indexed out of them
-    n_ref = min(args.reference_gallery, gallery)
-    ref_base = rss_anon_mb()
-    with PeakSampler() as ref_peak, torch.inference_mode():
-        held_images = torch.randn(n_ref, tokens, width, generator=gen)  # float32, as the encoder returned them
-        held_texts = {k: v.float() if v.is_floating_point() else v for k, v in text_chunk(n_ref, width, gen).items()}
-        i2t, t2i = topk_keeping_threads(img_emb[:n_ref], txt_emb[:n_ref], 10)
-        keys = candidate_keys(i2t, t2i, args.memory_top_k, n_ref)
-        for start in range(0, keys.numel(), args.pair_batch):
-            batch = keys[start : start + args.pair_batch]
-            scorer.score_pairs(
-                {"image_tokens": held_images[batch // n_ref]},
-                {k: v[batch % n_ref] for k, v in held_texts.items()},
-            )
-        del held_images, held_texts
-    ref_mb = (ref_peak.peak - ref_base) * gallery / n_ref
-    ours_mb = ours_peak.peak - base
+    print(json.dumps({"s": round(took, 1), "pairs": result.num_queries.get("pairs_scored", 0)}), flush=True)
+
+
+def memory_run(args: argparse.Namespace, root: Path, n: int, k: int) -> dict:
+    """One size in a fresh process: peak RssAnon and VmRSS of its tree above its size when ready."""
+    command = [sys.executable, __file__, "--memory-child", str(n), str(k), "--data-root", str(root)]
+    command += ["--joint-layers", str(args.joint_layers), "--threads", str(args.threads)]
+    command += [] if args.pair_batch is None else ["--pair-batch", str(args.pair_batch)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert child.stdin is not None and child.stdout is not None
+    if child.stdout.readline().strip() != "ready":
+        raise SystemExit(f"rerank benchmark: the child for {n} items failed")
+    base_anon, base_total = tree_rss_mb(child.pid)
+    with PeakSampler(child.pid) as peak:
+        child.stdin.write("\n")
+        child.stdin.flush()
+        report = json.loads(child.stdout.readline())
+        peak.sample()
+    child.wait()
+    run = {
+        "items": n,
+        "top_k": k,
+        "peak_anon_mb": round(peak.anon - base_anon, 1),
+        "peak_total_mb": round(peak.total - base_total, 1),
+        **report,
+    }
+    print(json.dumps({"section": "memory run", **run}), flush=True)  # each run as it ends (they are long)
+    return run
+
+
+def memory(args: argparse.Namespace, root: Path) -> dict:
+    runs = [memory_run(args, root, n, args.memory_top_k) for n in args.sizes]
+    alone = memory_run(args, root, max(args.sizes), 0)
+    anon = [r["peak_anon_mb"] for r in runs]
+    total = [r["peak_total_mb"] for r in runs]
     return {
         "section": "memory",
-        "gallery": gallery,
-        "image_states": f"{tokens} x {width}",
-        "block_images": args.block,
-        "pairs": pairs,
-        "peak_mb_ours": round(ours_mb, 1),
-        "peak_mb_all_in_memory": round(ref_mb, 1),
-        "all_in_memory_measured_at": n_ref,
-        "ratio": round(ref_mb / max(ours_mb, 1e-9), 1),
-        "s_ours": round(took, 1),
-        "target": "<= 2048 MB",
+        "model": f"vit-b-width ({args.joint_layers} joint layers, towers of 1 layer)",
+        "image_states": "197 x 768",
+        "pair_batch": args.pair_batch or "default",
+        "runs": runs,
+        "dual_encoder_alone": alone,
+        "anon_spread_mb": round(max(anon) - min(anon), 1),
+        "total_spread_mb": round(max(total) - min(total), 1),
+        "anon_over_dual_mb": round(runs[-1]["peak_anon_mb"] - alone["peak_anon_mb"], 1),
+        "total_over_dual_mb": round(runs[-1]["peak_total_mb"] - alone["peak_total_mb"], 1),
+        "target": "spread <= 150 MB, over dual encoder <= 300 MB",
     }
 
 
@@ -312,11 +349,12 @@ def main() -> None:
     parser.add_argument("--per-image", type=int, default=2)
     parser.add_argument("--top-k", type=int, default=16)
     parser.add_argument("--joint-layers", type=int, default=2)
-    parser.add_argument("--pair-batch", type=int, default=256)
-    parser.add_argument("--block", type=int, default=1024, help="images per block (= state chunk)")
-    parser.add_argument("--gallery", type=int, default=20_000)
-    parser.add_argument("--memory-top-k", type=int, default=4)
-    parser.add_argument("--reference-gallery", type=int, default=1_000)
+    parser.add_argument("--pair-batch", type=int, default=None, help="default: the evaluator's (default_pair_batch)")
+    parser.add_argument("--block", type=int, default=1024, help="images per state chunk in the speed runs")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 4_000, 16_000], help="memory: items per run")
+    parser.add_argument("--memory-top-k", type=int, default=2)
+    parser.add_argument("--memory-child", type=int, nargs=2, help=argparse.SUPPRESS)  # items, k: one memory run
+    parser.add_argument("--data-root", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable on a shared machine)")
     parser.add_argument("--inner", type=int, default=2, help="timings per measurement (the best is printed)")
     parser.add_argument("--device", default="cpu", help="speed runs only (the memory figure is host memory)")
@@ -325,8 +363,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.vitb_images, args.tiny_images, args.vitb_top_k, args.top_k, args.inner = 6, 24, 4, 4, 1
-        args.gallery, args.reference_gallery, args.block = 600, 200, 128
+        args.sizes, args.block = [100, 200, 400], 128
     torch.set_num_threads(args.threads)
+    if args.memory_child:
+        return memory_child(args)
     with tempfile.TemporaryDirectory(prefix="rerank-bench-") as tmp:
         root = Path(tmp)
         runs = (("vit-b-width", args.vitb_images, args.vitb_top_k), ("r2d2-tiny", args.tiny_images, args.top_k))

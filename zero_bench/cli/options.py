@@ -88,7 +88,10 @@ RandomInit = Annotated[
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Keep result files already written.")]
 EvalBatchSize = Annotated[list[int], typer.Option("--batch-size", help="Encoding batch size (default 64).")]
 PairBatchSize = Annotated[
-    list[int], typer.Option("--pair-batch-size", help="Cross-encoder batch size in pairs (default 256).")
+    list[int],
+    typer.Option(
+        "--pair-batch-size", help="Cross-encoder batch size in pairs (default: 1024 down to 32 as states grow)."
+    ),
 ]
 EvalWorkers = Annotated[list[int], typer.Option("--workers", help="DataLoader workers for image decoding (default 0).")]
 EvalDevice = Annotated[list[str], typer.Option("--device", help="cpu, cuda or cuda:N; default cuda when available.")]

@@ -143,7 +143,7 @@ class Settings:
     data_dir: Path | None = None
     top_k: int | None = None
     batch_size: int = 64
-    pair_batch_size: int = 256
+    pair_batch_size: int | None = None  # None: from the size of the states (rerank.default_pair_batch)
     num_workers: int = 0
     device: str | None = None
     precision: str = "fp32"

@@ -20,6 +20,7 @@ from zero_bench.evaluation.cache import ChunkCache, cache_key
 from zero_bench.evaluation.distributed import init_from_env, rank_and_world
 from zero_bench.evaluation.encode import AUTOCAST_DTYPES, EncodedSplit, encode_split
 from zero_bench.evaluation.rerank import candidate_keys, candidate_scores, rerank_rankings, score_candidate_pairs
+from zero_bench.evaluation.states import STATE_CHUNK_BATCHES
 from zero_bench.fileio import sha256_file
 from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, SplitData, load_split
 from zero_bench.metrics.classification import (
@@ -78,7 +79,7 @@ class _Run:
         data: SplitData,
         *,
         batch_size: int,
-        pair_batch_size: int,
+        pair_batch_size: int | None,
         num_workers: int,
         device: torch.device,
         precision: str,
@@ -107,7 +108,8 @@ class _Run:
             if self.use_cache
             else None
         )
-        chunk = self.batch_size * 16
+        # a chunk is held whole until written: with token states, fewer batches to a chunk (see states.py)
+        chunk = self.batch_size * (STATE_CHUNK_BATCHES if self.cross else 16)
         # Without a persistent cache the chunks (states) go to a folder that is deleted with the run.
         root = cache_dir() / "encoded" if key else Path(self.scratch.name)
         encoded = encode_split(
@@ -137,7 +139,7 @@ def evaluate(
     data_dir: str | Path | None = None,
     top_k: int | None = None,
     batch_size: int = 64,
-    pair_batch_size: int = 256,
+    pair_batch_size: int | None = None,
     num_workers: int = 0,
     device: str | None = None,
     precision: str = "fp32",
@@ -152,9 +154,11 @@ def evaluate(
     """Evaluate ``model`` on one split of ``task`` and return the Result (and write predictions if asked).
 
     Retrieval: encode every image and text once, rank by cosine in chunks, and where the model has a cross
-    encoder re-rank each query's top ``top_k`` (task default; 0 = dual encoder only).  Matching: the cross
-    encoder's score per pair, or the cosine similarity without one; ROC-AUC.  Classification: class embeddings from
-    ``protocol``'s class names and templates (or ``templates``, a JSON file), top-k accuracy and mean per-class recall.
+    encoder re-rank each query's top ``top_k`` (task default; 0 = dual encoder only), ``pair_batch_size`` pairs at a
+    time (None: from the size of the states, :func:`~zero_bench.evaluation.rerank.default_pair_batch`).  Matching:
+    the cross encoder's score per pair, or the cosine similarity without one; ROC-AUC.  Classification: class
+    embeddings from ``protocol``'s class names and templates (or ``templates``, a JSON file), top-k accuracy and mean
+    per-class recall.
     """
     spec = get_task(task) if isinstance(task, str) else task
     check_options(spec, protocol, templates, tie_rule)

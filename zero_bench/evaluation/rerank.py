@@ -16,7 +16,7 @@ import torch
 
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
 from zero_bench.evaluation.encode import autocast, progress_bar
-from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts, upcast_states
+from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts, release_free_heap
 from zero_bench.metrics.ranking import TopK
 
 
@@ -51,6 +51,21 @@ def _score_batch(
     return model.score_pairs(expanded, text_states)  # type: ignore[attr-defined]
 
 
+# The default pair batch: as many pairs as keep ACTIVATION_FACTOR x their float32 states within PAIR_BATCH_BYTES,
+# a power of two in [MIN_PAIR_BATCH, MAX_PAIR_BATCH] (measurements: docs/performance.md, "re-ranking").
+PAIR_BATCH_BYTES = 256 << 20
+ACTIVATION_FACTOR = 8  # an estimate of a cross-encoder layer's live activations, in multiples of its inputs
+MIN_PAIR_BATCH, MAX_PAIR_BATCH = 32, 1024
+
+
+def default_pair_batch(images: StateStore, texts: StateStore) -> int:
+    """Pairs per batch when none is given, from the size of one image's and one text's states: 1024 for r2d2-tiny
+    (per-batch overhead dominates there), 32 at ViT-B width (activations dominate)."""
+    per_pair = ACTIVATION_FACTOR * (images.row_bytes() + texts.row_bytes())
+    fits = max(1, PAIR_BATCH_BYTES // max(per_pair, 1))
+    return min(MAX_PAIR_BATCH, max(MIN_PAIR_BATCH, 1 << (fits.bit_length() - 1)))
+
+
 def score_candidate_pairs(
     model: object,
     keys: torch.Tensor,
@@ -58,18 +73,20 @@ def score_candidate_pairs(
     texts: StateStore,
     n_texts: int,
     *,
-    batch_size: int,
+    batch_size: int | None,
     device: torch.device,
     precision: str,
     show_progress: bool,
 ) -> torch.Tensor:
     """``model.score_pairs`` for every pair key, in the order of ``keys``; returned on every rank.
 
-    Pairs are taken image block by image block (a block is one chunk of the image store): the block's image
-    states are read, its pairs scored in batches of ``batch_size`` (each batch reads its texts' rows) and the
-    block is dropped.  Each rank scores the pairs of the image chunks it encoded, so it reads only its own.
+    Pairs are taken image block by image block (a block is one chunk of the image store), sorted by image, and
+    scored in batches of ``batch_size`` (None: :func:`default_pair_batch`); each batch reads its own images' and
+    texts' rows (copies, widened to float32 as scored) and drops them, so memory is set by ``batch_size``, not the
+    block or the split.  Each rank scores the pairs of the image chunks it encoded, so it reads only its own.
     """
     rank, world = rank_and_world()
+    batch_size = batch_size or default_pair_batch(images, texts)
     order = torch.sort(keys, stable=True)
     sorted_keys = order.values
     image_of = torch.div(sorted_keys, n_texts, rounding_mode="floor")
@@ -88,21 +105,19 @@ def score_candidate_pairs(
             first, end = firsts[block], ends[block]
             if end == first:
                 continue
-            # kept half precision while held; each pair batch's rows are widened as they are scored
-            block_states = images.rows(torch.arange(block, block + images.chunk_length(block)), device, upcast=False)
             for start in range(first, end, batch_size):
                 batch = sorted_keys[start : min(start + batch_size, end)]
                 distinct, pair_image = torch.unique(image_of[start : start + batch.numel()], return_inverse=True)
-                local = distinct.to(device) - block
-                image_states = upcast_states({name: value[local] for name, value in block_states.items()})
+                image_states = images.rows(distinct, device)  # this batch's images only (at most batch_size)
                 text_states = texts.rows(batch % n_texts, device)
                 with autocast(device, precision):
                     scores = _score_batch(model, image_states, text_states, pair_image.to(device))
                 out[done : done + batch.numel()] = scores.float().reshape(-1)
                 done += batch.numel()
+                del image_states, text_states, scores
+                release_free_heap()  # batch-sized blocks freed on the heap must not pile up with the pairs
                 rate = done / max(time.perf_counter() - began, 1e-9)
                 bar.update(task, advance=batch.numel(), rate=f"{rate:.1f} pairs/s")
-            del block_states  # the next block replaces it
     scores = out if world == 1 else gather_rows(out, sizes)
     result = torch.empty_like(scores)
     result[order.indices.to(scores.device)] = scores

@@ -3,13 +3,21 @@
 The evaluator never holds a split's states in memory: each chunk of encoder output is written through the
 embedding cache's chunk files (or a temporary folder when caching is off) as soon as it is complete, floating
 states in half precision, and re-ranking reads back the rows it needs.  Chunks are opened memory-mapped, so a
-row read pages in only that row; the process's own memory is set by the rows requested at once.
+row read pages in only that row, and each read copies its rows out and hands the mapped pages back to the page
+cache (``madvise(MADV_DONTNEED)`` on Linux; elsewhere they stay mapped until the system reclaims them), and the
+heap's free pages are given back after each encoded batch and pair batch (glibc's ``malloc_trim``), so the process's
+memory, resident file pages included, is set by the rows requested at once, not by the split.
 
 Under torchrun every rank writes the chunks it encoded; image chunks stay with their rank (it scores the pairs
 of its own images), text chunks are broadcast so that every rank can read any text.
 """
 
 from __future__ import annotations
+
+import ctypes
+import mmap
+import sys
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.distributed as dist
@@ -19,6 +27,9 @@ from zero_bench.evaluation.distributed import rank_and_world, shard
 from zero_bench.models.protocol import Encoded
 
 STATE_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+# Batches to a chunk where states are kept: a chunk is held whole while it is encoded and written (256 images at
+# batch 64: 77 MB of ViT-B-width states in half precision; the embeddings alone use chunks of 16 batches).
+STATE_CHUNK_BATCHES = 4
 
 
 def state_dtype(precision: str) -> torch.dtype:
@@ -36,25 +47,85 @@ def owned_starts(n_items: int, chunk_size: int, rank: int, world: int) -> list[i
     return [starts[c] for c in shard(len(starts), rank, world)]
 
 
-def compact(encoded: Encoded, dtype: torch.dtype) -> Encoded:
-    """Own storage for every tensor (a saved view would carry its whole base) and floating states in ``dtype``."""
-    states = {
-        k: v.to(dtype=dtype if v.is_floating_point() else v.dtype, device="cpu", copy=True)
-        for k, v in encoded.states.items()
-    }
-    return Encoded(encoded.embeddings.to(device="cpu", copy=True), states)
+def _owned(value: torch.Tensor, dtype: torch.dtype, copy: bool) -> torch.Tensor:
+    target = dtype if value.is_floating_point() else value.dtype
+    whole = value.is_contiguous() and value.untyped_storage().nbytes() == value.numel() * value.element_size()
+    if not copy and whole and value.device.type == "cpu" and value.dtype == target:
+        return value
+    return value.to(dtype=target, device="cpu", copy=True)
+
+
+def compact(encoded: Encoded, dtype: torch.dtype, copy: bool = True) -> Encoded:
+    """Own storage for every tensor (a saved view would carry its whole base) and floating states in ``dtype``.
+    ``copy=False``: a tensor that already is the whole of its storage, on the CPU, in its dtype, is kept as is
+    (no second copy of a chunk)."""
+    states = {k: _owned(v, dtype, copy) for k, v in encoded.states.items()}
+    return Encoded(_owned(encoded.embeddings, encoded.embeddings.dtype, copy), states)
 
 
 def upcast_states(states: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in states.items()}
 
 
+_MADV_DONTNEED = 4  # Linux: drop the range's pages from this process (a clean file page is read again if touched)
+
+
+def _libc(name: str, argtypes: list[type]) -> Callable[..., int] | None:
+    """A function of the C library (Linux only: madvise's flag and malloc_trim are glibc's); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):  # not glibc (malloc_trim) or no such symbol
+        return None
+    call.argtypes, call.restype = argtypes, ctypes.c_int
+    return call
+
+
+_MADVISE = _libc("madvise", [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int])
+_MALLOC_TRIM = _libc("malloc_trim", [ctypes.c_size_t])
+
+
+def release_free_heap() -> None:
+    """Give the heap's free pages back to the system (glibc ``malloc_trim``).  glibc raises its mmap threshold as
+    large blocks are freed, so batch-sized tensors end up on the heap, and the space they leave, pinned by the small
+    allocations that outlive them, would otherwise stay resident and grow with every chunk and batch."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def drop_mapped_pages(tensors: Iterable[torch.Tensor]) -> None:
+    """Hand the resident pages of memory-mapped, never written tensors back to the page cache (Linux; elsewhere
+    they stay mapped, and the system reclaims them under pressure).  Only for tensors of a file mapping: heap
+    memory would be zeroed."""
+    if _MADVISE is None:
+        return
+    page = mmap.PAGESIZE
+    for tensor in tensors:
+        storage = tensor.untyped_storage()
+        begin = storage.data_ptr() // page * page  # the mapping starts on a page: rounding stays inside it
+        end = -(-(storage.data_ptr() + storage.nbytes()) // page) * page
+        if end > begin:
+            _MADVISE(begin, end - begin, _MADV_DONTNEED)  # a failure leaves the pages resident: nothing is lost
+
+
 class StateStore:
-    """Chunks of ``chunk_size`` items (the last may be shorter) in a :class:`ChunkCache`; rows read on demand."""
+    """Chunks of ``chunk_size`` items (the last may be shorter) in a :class:`ChunkCache`; rows read on demand.
+
+    Each chunk is checked once (checksum, finite values: :meth:`ChunkCache.load`) and kept mapped; after that check
+    and after every read its pages are handed back, so neither the heap nor the resident mapped pages grow with the
+    split: what a read leaves in memory is its own copy of the rows."""
 
     def __init__(self, cache: ChunkCache, n_items: int, chunk_size: int) -> None:
         self.cache, self.n_items, self.chunk_size = cache, n_items, chunk_size
         self._open: dict[int, dict[str, torch.Tensor]] = {}
+
+    def row_bytes(self) -> int:
+        """Bytes of one item's states as scored (floating states in float32)."""
+        if self.n_items == 0:
+            return 0
+        states = self._chunk(0).values()
+        return sum(v[0].numel() * (4 if v.is_floating_point() else v.element_size()) for v in states)
 
     def chunk_length(self, start: int) -> int:
         return min(self.chunk_size, self.n_items - start)
@@ -65,6 +136,7 @@ class StateStore:
             if hit is None or hit.embeddings.shape[0] != self.chunk_length(start):
                 raise RuntimeError(f"encoder states of items {start}.. missing from {self.cache.folder}")
             self._open[start] = hit.states
+            drop_mapped_pages(hit.states.values())  # the checks read every page
         return self._open[start]
 
     def rows(self, index: torch.Tensor, device: torch.device, upcast: bool = True) -> dict[str, torch.Tensor]:
@@ -81,6 +153,7 @@ class StateStore:
             local = index[where] - c * self.chunk_size
             for k, v in states.items():
                 out[k][where] = v[local]
+            drop_mapped_pages(states.values())  # copied out: the mapped pages go back to the page cache
         moved = {k: v.to(device, non_blocking=True) for k, v in out.items()}
         return upcast_states(moved) if upcast else moved
 
