@@ -176,7 +176,9 @@ class ColourModel(torch.nn.Module):
         return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).mean(dim=(0, 1))
 
     def _colour_logits(self, rgb: torch.Tensor) -> torch.Tensor:
-        return -torch.cdist(rgb, self.prototypes) * self.scale
+        # the direct distance: cdist's default switches to a matrix product above 25 rows, so a pair's score would
+        # depend on how many pairs share its batch (and 2 ranks would not equal 1 process bit for bit)
+        return -torch.cdist(rgb, self.prototypes, compute_mode="donot_use_mm_for_euclid_dist") * self.scale
 
     def encode_images(self, pixels: torch.Tensor) -> Encoded:
         self.calls["images"] += pixels.shape[0]

@@ -58,10 +58,11 @@ ACTIVATION_FACTOR = 8  # an estimate of a cross-encoder layer's live activations
 MIN_PAIR_BATCH, MAX_PAIR_BATCH = 32, 1024
 
 
-def default_pair_batch(images: StateStore, texts: StateStore) -> int:
-    """Pairs per batch when none is given, from the size of one image's and one text's states: 1024 for r2d2-tiny
-    (per-batch overhead dominates there), 32 at ViT-B width (activations dominate)."""
-    per_pair = ACTIVATION_FACTOR * (images.row_bytes() + texts.row_bytes())
+def default_pair_batch(images: StateStore, texts: StateStore, image_start: int = 0) -> int:
+    """Pairs per batch when none is given, from the size of one image's and one text's states (the image read from
+    its chunk at ``image_start``): 1024 for r2d2-tiny (per-batch overhead dominates there), 32 at ViT-B width
+    (activations dominate)."""
+    per_pair = ACTIVATION_FACTOR * (images.row_bytes(image_start) + texts.row_bytes())
     fits = max(1, PAIR_BATCH_BYTES // max(per_pair, 1))
     return min(MAX_PAIR_BATCH, max(MIN_PAIR_BATCH, 1 << (fits.bit_length() - 1)))
 
@@ -86,7 +87,6 @@ def score_candidate_pairs(
     block or the split.  Each rank scores the pairs of the image chunks it encoded, so it reads only its own.
     """
     rank, world = rank_and_world()
-    batch_size = batch_size or default_pair_batch(images, texts)
     order = torch.sort(keys, stable=True)
     sorted_keys = order.values
     image_of = torch.div(sorted_keys, n_texts, rounding_mode="floor")
@@ -96,6 +96,8 @@ def score_candidate_pairs(
     ends = {s: pair_bounds[i + 1] for i, s in enumerate(block_starts)}
     firsts = {s: pair_bounds[i] for i, s in enumerate(block_starts)}
     shares = [owned_starts(images.n_items, images.chunk_size, r, world) for r in range(world)]
+    if not batch_size:  # from a chunk this rank holds (a rank without image chunks scores nothing)
+        batch_size = default_pair_batch(images, texts, shares[rank][0]) if shares[rank] else MIN_PAIR_BATCH
     sizes = [sum(ends[s] - firsts[s] for s in share) for share in shares]
     out = torch.empty(sizes[rank], dtype=torch.float32, device=device)
     began, done = time.perf_counter(), 0

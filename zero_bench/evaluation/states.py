@@ -120,11 +120,12 @@ class StateStore:
         self.cache, self.n_items, self.chunk_size = cache, n_items, chunk_size
         self._open: dict[int, dict[str, torch.Tensor]] = {}
 
-    def row_bytes(self) -> int:
-        """Bytes of one item's states as scored (floating states in float32)."""
+    def row_bytes(self, start: int = 0) -> int:
+        """Bytes of one item's states as scored (floating states in float32), read from the chunk at ``start``
+        (under torchrun a rank holds only the image chunks it encoded)."""
         if self.n_items == 0:
             return 0
-        states = self._chunk(0).values()
+        states = self._chunk(start).values()
         return sum(v[0].numel() * (4 if v.is_floating_point() else v.element_size()) for v in states)
 
     def chunk_length(self, start: int) -> int:
