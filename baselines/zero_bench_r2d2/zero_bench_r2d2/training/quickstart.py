@@ -272,6 +272,19 @@ def _training_data(cfg: QuickstartConfig) -> str:
     return f"zero-toy corpus ({cfg.corpus} pairs, quickstart)"
 
 
+def _fine_tuned(cfg: QuickstartConfig, ft_dir: Path, task: str) -> Any:
+    """The weights a fine-tuning run selected on val (its last epoch's where none was written as best)."""
+    from zero_bench_r2d2.plugin import create_r2d2
+
+    best = ft_dir / "model-best.safetensors"
+    checkpoint = best if best.is_file() else ft_dir / "model.safetensors"
+    return _toy_trained(
+        create_r2d2(
+            checkpoint=str(checkpoint), config=cfg.config, fine_tuned_on=task, training_data=_training_data(cfg)
+        )
+    )
+
+
 def _toy_trained(model: Any) -> Any:
     """The model with ``info.training_corpora`` naming zero-toy, which every quickstart model was pre-trained on, so
     its Results (and a leaderboard with a zero-toy audit) say so."""
@@ -338,7 +351,6 @@ def _finetune_matching(cfg: QuickstartConfig, checkpoint: Path, task_dir: Path, 
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import load_split
     from zero_bench.taskspec import get_task
-    from zero_bench_r2d2.plugin import create_r2d2
     from zero_bench_r2d2.training.recipes import finetune
 
     rows: list[dict[str, Any]] = []
@@ -364,15 +376,7 @@ def _finetune_matching(cfg: QuickstartConfig, checkpoint: Path, task_dir: Path, 
                 "device": "cpu",
             },
         )
-        best = ft_dir / "model-best.safetensors"
-        tuned = _toy_trained(
-            create_r2d2(
-                checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
-                config=cfg.config,
-                fine_tuned_on=task,
-                training_data=_training_data(cfg),
-            )
-        )
+        tuned = _fine_tuned(cfg, ft_dir, task)
         result = evaluate(tuned, spec, "val", data_dir=task_dir, use_cache=False, device="cpu")
         path = out / "results" / f"{task}-fine-tuned.json"
         result.write(path)
@@ -389,7 +393,6 @@ def _finetune_retrieval(
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import load_split
     from zero_bench.taskspec import get_task
-    from zero_bench_r2d2.plugin import create_r2d2
     from zero_bench_r2d2.training.recipes import finetune
 
     task = cfg.finetune_task
@@ -414,15 +417,7 @@ def _finetune_retrieval(
             "device": "cpu",
         },
     )
-    best = ft_dir / "model-best.safetensors"
-    tuned = _toy_trained(
-        create_r2d2(
-            checkpoint=str(best if best.is_file() else ft_dir / "model.safetensors"),
-            config=cfg.config,
-            fine_tuned_on=task,
-            training_data=_training_data(cfg),
-        )
-    )
+    tuned = _fine_tuned(cfg, ft_dir, task)
     report_split = "test" if "test" in spec.splits else "val"
     result = evaluate(tuned, spec, report_split, data_dir=task_dir, use_cache=False, device="cpu")
     path = out / "results" / f"{task}-fine-tuned.json"
