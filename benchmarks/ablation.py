@@ -4,11 +4,13 @@ Each row pre-trains the quickstart's model (``--config``, default ``r2d2-toy``) 
 steps (same data and schedule; every default is the quickstart's; the seed sets the initial weights, the data order
 and the draws) and evaluates toy ICR (val, 200 images / 200 captions): mean
 recall of the dual encoder alone (top_k 0) and with the cross-encoder re-ranking of the task's top 64, beside
-chance.  Rows: GCPR only; + FGR (uniform negatives for the first ``--fgr-easy-fraction`` of the steps, then hard:
+chance; toy ICM and IQM (val, 200 rows each: AUC of P(match), the matching heads); and the linear probe of
+``benchmarks/matching_attributes.py`` (one large object's shape and colour from the image encoder's [CLS] token,
+7 classes, chance 14.3), so the table says which objective buys the matching and which the shape.  Rows: GCPR only; + FGR (uniform negatives for the first ``--fgr-easy-fraction`` of the steps, then hard:
 the quickstart's curriculum); + MLM; + TgD/FgD (all objectives, TgD as the split objective); the same with the old
 mixed bank (``contrast_bank=mixed``, the collapse); and GCPR + TgD alone with either bank.
 
-    python benchmarks/ablation.py --seeds 0 1 2 --out /tmp/ablation     # full table (900 steps; ~45 min per seed)
+    python benchmarks/ablation.py --seeds 0 1 2 --out /tmp/ablation     # full table (~25 min per seed)
     python benchmarks/ablation.py --quick                                          # smoke run (~1 min)
 
 Seeds can run in parallel processes sharing ``--out`` (``--seeds 0``, ``--seeds 1`` ...); ``--table`` then prints
@@ -44,7 +46,7 @@ def _toy(out: Path, quick: bool) -> Path:
 
     corpus = 512 if quick else 4000
     sizes = ToySizes(
-        corpus=corpus, itr_train=8, itr_val=200, itm_train=8, itm_val=8, flickr_train=2, flickr_val=2, flickr_test=2
+        corpus=corpus, itr_train=8, itr_val=200, itm_train=8, itm_val=200, flickr_train=2, flickr_val=2, flickr_test=2
     )
     from filelock import FileLock
 
@@ -55,6 +57,8 @@ def _toy(out: Path, quick: bool) -> Path:
 
 
 def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    from matching_attributes import probe_accuracy, probe_scenes  # the sibling script (benchmarks/ is on sys.path)
+
     from zero_bench.data.toy import toy_corpus_dir, toy_task_dir
     from zero_bench.evaluation.evaluator import evaluate
     from zero_bench.formats import load_split
@@ -98,6 +102,12 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
     dual = evaluate(plugin, spec, "val", data_dir=data_dir, top_k=0, use_cache=False, device="cpu")
     rerank = None if args.dual_only else evaluate(plugin, spec, "val", data_dir=data_dir, use_cache=False, device="cpu")
     chance = chance_metrics(load_split(spec, data_dir, "val"))["r_mean"]
+    matching = {
+        task: round(evaluate(plugin, get_task(task), "val", data_dir=data_dir, use_cache=False).metrics["auc"], 2)
+        for task in ("icm", "iqm")
+    }
+    scenes = probe_scenes(args.probe_scenes)
+    probed = probe_accuracy(plugin.model, plugin, scenes, fit=2 * len(scenes) // 3)
     return {
         "objectives": name,
         "config": args.config,
@@ -105,19 +115,23 @@ def run_row(name: str, seed: int, args: argparse.Namespace, root: Path) -> dict[
         "dual_r_mean": round(dual.metrics["r_mean"], 2),
         "rerank_r_mean": None if rerank is None else round(rerank.metrics["r_mean"], 2),
         "chance": round(chance, 2),
+        "icm_auc": matching["icm"],
+        "iqm_auc": matching["iqm"],
+        "shape_probe_cls": round(probed["shape", "cls"], 1),
+        "color_probe_cls": round(probed["color", "cls"], 1),
         "train_s": round(train_s, 1),
         "steps": args.steps,
         "final_losses": {k: v for k, v in summary["history"][-1].items() if k not in ("time", "step", "epoch")},
     }
 
 
-def _spread(values: list[float | None]) -> str:
+def _spread(values: list[float | None], digits: int = 2) -> str:
     if not values or any(v is None for v in values):
         return "not run"
     numbers = [float(v) for v in values if v is not None]
     mean = statistics.fmean(numbers)
     sd = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
-    return f"{mean:.2f} ± {sd:.2f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def table(root: Path) -> str:
@@ -129,10 +143,12 @@ def table(root: Path) -> str:
     configs = sorted({r.get("config", "r2d2-tiny") for r in runs})
     lines = [
         f"Toy ICR val (200 images / 200 captions), mean recall of 6 in percent; {'/'.join(configs)} from scratch, "
-        f"{'/'.join(map(str, steps))} steps; mean ± sd over seeds",
+        f"{'/'.join(map(str, steps))} steps; mean ± sd over seeds. ICM / IQM: val AUC of P(match) (chance 50); "
+        "shape / colour: linear probe of the image encoder's [CLS] token (7 classes, chance 14.3)",
         "",
-        "| objectives | seeds | dual encoder | + re-ranking top 64 | re-ranked − dual | chance | train s |",
-        "|---|---|---|---|---|---|---|",
+        "| objectives | seeds | dual encoder | + re-ranking top 64 | re-ranked − dual | chance | ICM | IQM "
+        "| shape probe | colour probe | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ROWS:
         rows = [r for r in runs if r["objectives"] == name]
@@ -143,7 +159,9 @@ def table(root: Path) -> str:
         diff: list[float | None] = [None if b is None else b - a for a, b in zip(dual, rerank, strict=True)]
         lines.append(
             f"| {name} | {','.join(str(r['seed']) for r in rows)} | {_spread(dual)} | {_spread(rerank)} | "
-            f"{_spread(diff)} | {rows[0]['chance']:.2f} | {statistics.fmean(r['train_s'] for r in rows):.0f} |"
+            f"{_spread(diff)} | {rows[0]['chance']:.2f} | {_spread([r.get('icm_auc') for r in rows])} | "
+            f"{_spread([r.get('iqm_auc') for r in rows])} | {_spread([r.get('shape_probe_cls') for r in rows], 1)} | "
+            f"{_spread([r.get('color_probe_cls') for r in rows], 1)} | {statistics.fmean(r['train_s'] for r in rows):.0f} |"
         )
     return "\n".join(lines)
 
@@ -166,9 +184,12 @@ def main() -> None:
     ap.add_argument("--mlm-weight", type=float, default=qs.mlm_weight, help="MLM weight in the rows with MLM")
     ap.add_argument("--fgr-easy-fraction", type=float, default=qs.fgr_easy_fraction)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--probe-scenes", type=int, default=1500, help="rendered scenes; two thirds fit the probe")
     ap.add_argument("--dual-only", action="store_true", help="skip the re-ranked evaluation (the slow part on a CPU)")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 20 steps, 512 corpus pairs, seed 0, two rows")
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: 20 steps, 512 corpus pairs, seed 0, two rows, 300 probe scenes"
+    )
     ap.add_argument("--table", action="store_true", help="only print the table of the runs already in --out")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -179,6 +200,7 @@ def main() -> None:
         return
     if args.quick:
         args.steps, args.seeds, args.rows = 20, [0], ["GCPR only", "+ TgD/FgD (all)"]
+        args.probe_scenes = min(args.probe_scenes, 300)
     root = _toy(out, args.quick)
     for seed in args.seeds:
         record = root / f"seed-{seed}" / "ablation.jsonl"

@@ -97,13 +97,9 @@ def attribute_table(rows: list[dict], pairs: dict[str, Any], scores: dict[str, n
     return lines
 
 
-def probe(plugin, config: str, n: int = 1500, fit: int = 1000, seed: int = 123) -> list[str]:
-    """Linear-probe accuracy (percent) for shape and colour of one large object: the checkpoint's image encoder and a
-    random one."""
-    from sklearn.linear_model import LogisticRegression
-
+def probe_scenes(n: int = 1500, seed: int = 123) -> list[Any]:
+    """``n`` rendered-scene descriptions with one large object each (the probe's inputs)."""
     from zero_bench.data import toy
-    from zero_bench_r2d2.training.recipes import build_model
 
     rng = np.random.default_rng(seed)
     scenes = []
@@ -112,20 +108,40 @@ def probe(plugin, config: str, n: int = 1500, fit: int = 1000, seed: int = 123) 
         o = s.objects[0]
         big = toy.Obj(o.shape, o.color, "大", o.position)
         scenes.append(toy.Scene((big,), s.tone, s.bg, s.side, s.noise_seed, s.jitter[:1]))
+    return scenes
+
+
+def probe_accuracy(model, plugin, scenes: list[Any], fit: int) -> dict[tuple[str, str], float]:
+    """Linear-probe accuracy (percent of the scenes after the first ``fit``) of the object's shape and colour from
+    ``model``'s image tokens: {(target, "cls" | "all"): accuracy}."""
+    from sklearn.linear_model import LogisticRegression
+
+    from zero_bench.data import toy
+
     pixels = torch.stack([plugin.preprocess_image(toy.render(s)) for s in scenes])
+    with torch.no_grad():
+        tokens = model.eval().encode_image(pixels)
+    features = {"cls": tokens[:, 0].numpy(), "all": tokens.flatten(1).numpy()}
+    out = {}
+    for target in ("shape", "color"):
+        y = np.array([getattr(s.objects[0], target) for s in scenes])
+        for k, f in features.items():
+            out[target, k] = 100 * LogisticRegression(max_iter=2000).fit(f[:fit], y[:fit]).score(f[fit:], y[fit:])
+    return out
+
+
+def probe(plugin, config: str, n: int = 1500, fit: int = 1000, seed: int = 123) -> list[str]:
+    """Linear-probe accuracy (percent) for shape and colour of one large object: the checkpoint's image encoder and a
+    random one."""
+    from zero_bench_r2d2.training.recipes import build_model
+
+    scenes = probe_scenes(n, seed)
     lines = ["| image encoder | target | [CLS] token | all tokens |", "|---|---|---|---|"]
     torch.manual_seed(0)  # the initialisation pre-training with seed 0 starts from
     for label, model in (("this checkpoint", plugin.model), ("pre-training's init", build_model(config, None))):
-        with torch.no_grad():
-            tokens = model.eval().encode_image(pixels)
-        features = {"cls": tokens[:, 0].numpy(), "all": tokens.flatten(1).numpy()}
+        acc = probe_accuracy(model, plugin, scenes, fit)
         for target in ("shape", "color"):
-            y = np.array([getattr(s.objects[0], target) for s in scenes])
-            acc = {
-                k: 100 * LogisticRegression(max_iter=2000).fit(f[:fit], y[:fit]).score(f[fit:], y[fit:])
-                for k, f in features.items()
-            }
-            lines.append(f"| {label} | {target} | {acc['cls']:.1f} | {acc['all']:.1f} |")
+            lines.append(f"| {label} | {target} | {acc[target, 'cls']:.1f} | {acc[target, 'all']:.1f} |")
     return lines
 
 

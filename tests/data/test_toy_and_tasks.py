@@ -189,3 +189,50 @@ def test_flickr30k_images_archive_with_original_folder_name(toy, tmp_path):
     report = install_task_dataset("flickr30k-images", str(archive), root=tmp_path / "data", echo=lambda *a: None)
     assert len(report.installed) == 14 and not report.missing
     assert len(list((tmp_path / "data/ccmb/Flickr30k-images").glob("*.jpg"))) == 14
+
+
+def test_toy_flickr_speaks_its_own_register(toy):
+    """Toy Flickr30k-CNA's captions share colours and tones with the corpus but not its words for shapes, places and
+    backgrounds (the domain gap fine-tuning closes); every image has its five captions in that register."""
+    from zero_bench.data.toy import COLORS, POSITIONS, SHAPES
+    from zero_bench.data.toy_flickr import PLACE_WORDS, SHAPE_WORDS
+
+    corpus_words = [*SHAPES, *POSITIONS, "背景"]
+    for split in ("train", "val", "test"):
+        lines = (toy_task_dir(toy) / split / f"flickr30k_cna_{split}.txt").read_text(encoding="utf-8").splitlines()
+        assert (
+            len(lines) == 5 * {"train": SMALL.flickr_train, "val": SMALL.flickr_val, "test": SMALL.flickr_test}[split]
+        )
+        for line in lines:
+            text = line.split("\t", 1)[1]
+            assert not any(word in text for word in corpus_words), text
+            assert any(c in text for c in COLORS)
+            assert any(w in text for w in SHAPE_WORDS.values()) and any(w in text for w in PLACE_WORDS.values())
+
+
+def test_a_toy_from_another_generator_version_is_made_again(tmp_path):
+    """The quickstart keeps a generated toy only when version, seed and sizes all match its marker."""
+    from zero_bench.data.toy import TOY_VERSION
+    from zero_bench_r2d2.training.quickstart import QuickstartConfig, _make_data
+
+    cfg = QuickstartConfig(
+        output_dir=str(tmp_path),
+        corpus=20,
+        itr_train=4,
+        itr_val=4,
+        itm_train=4,
+        itm_val=4,
+        flickr_train=2,
+        flickr_val=2,
+        flickr_test=2,
+    )
+    task_dir, _ = _make_data(cfg, tmp_path / "data")
+    marker = task_dir / "zero-toy.json"
+    made = json.loads(marker.read_text())
+    assert made["version"] == TOY_VERSION
+    first = marker.stat().st_mtime_ns
+    _make_data(cfg, tmp_path / "data")
+    assert marker.stat().st_mtime_ns == first  # kept
+    marker.write_text(json.dumps({k: v for k, v in made.items() if k != "version"}))  # as an older version wrote it
+    _make_data(cfg, tmp_path / "data")
+    assert json.loads(marker.read_text()) == made

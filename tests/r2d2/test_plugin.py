@@ -187,13 +187,32 @@ def test_gradient_checkpointing_gives_same_gradients() -> None:
     assert all(torch.allclose(plain[k], checked[k], atol=1e-6) for k in plain)
 
 
-def test_toy_config_is_tiny_with_a_finer_patch_grid() -> None:
-    """r2d2-toy (the quickstart's) differs from r2d2-tiny only in its patch size: 4 x 4 image tokens, not 2 x 2."""
+def test_toy_config_is_tiny_with_a_finer_patch_grid_and_two_joint_layers() -> None:
+    """r2d2-toy (the quickstart's) differs from r2d2-tiny only in its patch size (4 x 4 image tokens, not 2 x 2) and
+    its joint depth (2 layers, not the official 6 that every other config gets)."""
     from zero_bench_r2d2.config import load_config
 
     tiny, toy = load_config("r2d2-tiny").to_dict(), load_config("r2d2-toy").to_dict()
     assert (tiny["vision"].pop("patch_size"), toy["vision"].pop("patch_size")) == (16, 8)
+    assert (tiny["joint"].pop("num_hidden_layers"), toy["joint"].pop("num_hidden_layers")) == (6, 2)
+    assert load_config("r2d2-vit-b").joint["num_hidden_layers"] == 6
     for cfg in (tiny, toy):
         cfg.pop("name"), cfg.pop("source")
     assert tiny == toy
     assert load_config("r2d2-toy").num_patches == 16 and load_config("r2d2-tiny").num_patches == 4
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "2", True])
+def test_a_joint_depth_that_is_not_a_count_is_refused(tmp_path, value) -> None:
+    """A config folder's ``joint_layers`` that is not an integer >= 1: one line naming the file, no model."""
+    import json
+    import shutil
+
+    from zero_bench_r2d2.config import configs_dir, load_config
+
+    folder = tmp_path / "cfg"
+    shutil.copytree(configs_dir() / "r2d2-toy", folder)
+    path = folder / "bert_config.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"joint_layers": value}))
+    with pytest.raises(ZeroBenchError, match=r"bert_config\.json: joint_layers must be an integer >= 1"):
+        load_config(folder)

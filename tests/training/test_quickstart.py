@@ -28,13 +28,15 @@ def test_quickstart_rows_cover_dual_reranked_and_matching_fine_tuning(tmp_path, 
     )
     summary = run_quickstart(cfg)
     settings = {(r["task"], r["setting"]) for r in summary["rows"]}
-    assert ("icr", "zero-shot, dual encoder") in settings and ("icr", "zero-shot, re-ranked") in settings
+    for task in ("icr", "iqr"):
+        assert (task, "zero-shot, dual encoder") in settings and (task, "zero-shot, re-ranked") in settings
     assert {("icm", "fine-tuned"), ("iqm", "fine-tuned"), ("flickr30k-cna", "fine-tuned")} <= settings
     (shapes,) = [r for r in summary["rows"] if r["task"] == "zero-toy-shapes"]  # the toy classification row
     assert shapes["metric"] == "acc1" and shapes["chance"] == pytest.approx(100 / 49)
-    dual = json.loads((tmp_path / "results" / "icr-zero-shot-dual.json").read_text())
-    reranked = json.loads((tmp_path / "results" / "icr-zero-shot.json").read_text())
-    assert dual != reranked
+    for task in ("icr", "iqr"):
+        dual = json.loads((tmp_path / "results" / f"{task}-zero-shot-dual.json").read_text())
+        reranked = json.loads((tmp_path / "results" / f"{task}-zero-shot.json").read_text())
+        assert dual != reranked
     assert (tmp_path / "finetune-icm" / "model.safetensors").is_file()
     for row in summary["rows"]:  # every fine-tuning selected on val, the pre-trained weights a candidate
         if row["setting"] == "fine-tuned":

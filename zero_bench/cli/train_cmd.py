@@ -161,7 +161,7 @@ def finetune_command(
 def quickstart_command(
     model: opt.ModelName = "r2d2",
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder (default ZERO_BENCH_HOME/quickstart)."),
-    steps: int | None = typer.Option(None, help="Pre-training steps (default: the trainer's; r2d2: 900)."),
+    steps: int | None = typer.Option(None, help="Pre-training steps (default: the trainer's; r2d2: 1800)."),
     finetune_task: str | None = typer.Option(None, help="Task to fine-tune on (default flickr30k-cna)."),
     seed: opt.Seed = None,
     no_progress: opt.NoProgress = False,

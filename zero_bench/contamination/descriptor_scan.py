@@ -21,7 +21,7 @@ from zero_bench.contamination.descriptor import (
 )
 from zero_bench.contamination.evalside import EvalIndex
 from zero_bench.contamination.images import perceptual_hash
-from zero_bench.contamination.scan import Found, make_match, match_image, match_texts
+from zero_bench.contamination.scan import Found, best_texts_per_pair, make_match, match_image, match_texts
 from zero_bench.data.corpus import TEXT_COLUMNS
 
 
@@ -40,16 +40,8 @@ def _row_texts(index: EvalIndex, batch: pa.RecordBatch, row: int) -> dict[int, t
 def _add(index: EvalIndex, found: Found, key: str, g: int, cosine: float, texts: dict, name: str) -> None:
     distance = round(1.0 - cosine, 4)
     found.add("images", g, make_match(key, False, distance, cosine=round(cosine, 4), descriptor=name))
-    best: dict[int, tuple[bool, float, int]] = {}
-    for pair, text in index.pairs_of_image.get(g, ()):
-        if text in texts and (pair not in best or (texts[text][0], -texts[text][1]) > best[pair][:2]):
-            best[pair] = (texts[text][0], -texts[text][1], text)
-    for pair, (_, neg_distance, text) in best.items():
-        unit, position = index.text_ref[text]
-        detail: dict[str, str | float] = {
-            "text_id": index.units[unit].text_ids[position],
-            "text_distance": -neg_distance,
-        }
+    for pair, _, text_distance, text_id in best_texts_per_pair(index, g, texts):
+        detail: dict[str, str | float] = {"text_id": text_id, "text_distance": text_distance}
         found.add("pairs", pair, make_match(key, False, distance, **detail, cosine=round(cosine, 4), descriptor=name))
 
 

@@ -211,16 +211,22 @@ def _texts_by_row(index: EvalIndex, batch: pa.RecordBatch) -> dict[int, dict[int
     return out
 
 
-def _add_pairs(index: EvalIndex, found: Found, key: str, image: int, exact: bool, distance: int, texts: dict) -> None:
-    """Pairs of evaluation image ``image`` whose text is in the same row: the best of its texts per pair."""
+def best_texts_per_pair(index: EvalIndex, image: int, texts: dict) -> Iterator[tuple[int, bool, float, str]]:
+    """(pair, text exact, text distance, text id) for each pair of evaluation image ``image`` whose text the row
+    holds (``texts``: evaluation text -> (exact, distance, ...)): the best of its texts per pair, exact first."""
     best: dict[int, tuple[bool, float, int]] = {}
     for pair, text in index.pairs_of_image.get(image, ()):
         if text in texts and (pair not in best or (texts[text][0], -texts[text][1]) > best[pair][:2]):
             best[pair] = (texts[text][0], -texts[text][1], text)
     for pair, (text_exact, neg_distance, text) in best.items():
         unit, position = index.text_ref[text]
-        text_id = index.units[unit].text_ids[position]
-        match = make_match(key, exact and text_exact, distance, text_id=text_id, text_distance=-neg_distance)
+        yield pair, text_exact, -neg_distance, index.units[unit].text_ids[position]
+
+
+def _add_pairs(index: EvalIndex, found: Found, key: str, image: int, exact: bool, distance: int, texts: dict) -> None:
+    """Pairs of evaluation image ``image`` whose text is in the same row: the best of its texts per pair."""
+    for pair, text_exact, text_distance, text_id in best_texts_per_pair(index, image, texts):
+        match = make_match(key, exact and text_exact, distance, text_id=text_id, text_distance=text_distance)
         found.add("pairs", pair, match)
 
 

@@ -7,7 +7,8 @@ A config folder holds the files the official code reads:
 * ``hfl_roberta_config.json``: the BERT text encoder;
 * ``bert_config.json``: the two joint (cross) encoders.  As in the official constructor, its
   ``num_hidden_layers`` and ``encoder_width`` are overridden (6 layers; cross-attention width = vision width for
-  ``text_joint_layer``, text width for ``img_joint_layer``).
+  ``text_joint_layer``, text width for ``img_joint_layer``).  Ours, not the official files': a ``joint_layers``
+  key in it sets the joint depth instead (only ``r2d2-toy`` has one; every other config gets the official 6).
 
 The projection width ``embed_dim`` is not in the official files (the official constructor takes it as an
 argument, 768 in every released model).  It is taken from, in order: an explicit ``embed_dim`` option, an
@@ -27,11 +28,13 @@ from zero_bench.errors import ZeroBenchError
 CONFIG_FILES = ("vision_config_base.json", "hfl_roberta_config.json", "bert_config.json")
 # r2d2-tiny: the test model (32 px, 2 x 2 patches of 16 px; the official-output fixture uses it).  r2d2-toy: the same
 # network with 8 px patches (4 x 4), used by the quickstart: with 2 x 2 patches the cross encoders have almost no
-# tokens to attend to and re-ranking does not beat the dual encoder (TRAINING.md, "The ranking stage on the toy").
+# tokens to attend to and re-ranking does not beat the dual encoder (TRAINING.md, "The ranking stage on the toy"); and
+# 2 joint layers, not 6: twice the steps in the same time, which the miniature needs (TRAINING.md, "Depth and steps").
 NAMED_CONFIGS = ("r2d2-vit-b", "r2d2-vit-l", "r2d2-tiny", "r2d2-toy")
 DEFAULT_CONFIG = "r2d2-vit-b"
 DEFAULT_EMBED_DIM = 768
 JOINT_LAYERS = 6
+JOINT_LAYERS_KEY = "joint_layers"  # ours (see the module docstring); the official constructor fixes 6
 TEXT_VOCAB_SIZE = 21128
 MAX_TEXT_LENGTH = 64
 
@@ -149,6 +152,15 @@ def _pick(source: dict[str, Any], keys: tuple[str, ...], defaults: dict[str, Any
     return out
 
 
+def _joint_layers(joint_file: dict[str, Any], path: Path) -> int:
+    """The joint depth: the file's ``joint_layers`` (ours) or the official constructor's 6, which overrides the file's
+    ``num_hidden_layers``."""
+    layers = joint_file.get(JOINT_LAYERS_KEY, JOINT_LAYERS)
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+        raise ZeroBenchError(f"{path}: {JOINT_LAYERS_KEY} must be an integer >= 1, got {layers!r}")
+    return layers
+
+
 def load_config(config: str | Path | None = None, embed_dim: int | None = None) -> R2D2Config:
     """A named config (``r2d2-vit-b`` default, ``r2d2-vit-l``, ``r2d2-tiny``, ``r2d2-toy``) or a folder with the 3 official files."""
     name = DEFAULT_CONFIG if config is None else str(config)
@@ -168,8 +180,9 @@ def load_config(config: str | Path | None = None, embed_dim: int | None = None) 
         raise ZeroBenchError(f"{folder / CONFIG_FILES[0]}: no vision_config (expected a CLIPConfig)")
     vision = _pick(vision_src, _VISION_KEYS, _VISION_DEFAULTS, folder / CONFIG_FILES[0])
     text = _pick(_read_json(folder / CONFIG_FILES[1]), _BERT_KEYS, _BERT_DEFAULTS, folder / CONFIG_FILES[1])
-    joint = _pick(_read_json(folder / CONFIG_FILES[2]), _BERT_KEYS, _BERT_DEFAULTS, folder / CONFIG_FILES[2])
-    joint["num_hidden_layers"] = JOINT_LAYERS  # the official constructor overrides the file's value
+    joint_file = _read_json(folder / CONFIG_FILES[2])
+    joint = _pick(joint_file, _BERT_KEYS, _BERT_DEFAULTS, folder / CONFIG_FILES[2])
+    joint["num_hidden_layers"] = _joint_layers(joint_file, folder / CONFIG_FILES[2])
     if text["hidden_size"] != joint["hidden_size"]:
         raise ZeroBenchError(
             f"{folder}: text encoder width {text['hidden_size']} != joint-layer width {joint['hidden_size']} "
