@@ -30,7 +30,8 @@ MIXES: dict[str, dict[str, float] | None] = {
 COLUMNS = {
     "icr dual": ("icr", "zero-shot, dual encoder"),
     "icr re-ranked": ("icr", "zero-shot, re-ranked"),
-    "iqr": ("iqr", "zero-shot"),
+    "iqr dual": ("iqr", "zero-shot, dual encoder"),
+    "iqr re-ranked": ("iqr", "zero-shot, re-ranked"),
     "flickr30k-cna": ("flickr30k-cna", "zero-shot"),
     "icm": ("icm", "zero-shot"),
     "iqm": ("iqm", "zero-shot"),

@@ -1,5 +1,5 @@
 """benchmarks/text_mix.py smoke run: one run per mix asked for, its record written, the table built from the
-records (one row per mix, six task columns and the chance row)."""
+records (one row per mix, seven task columns and the chance row)."""
 
 from __future__ import annotations
 
@@ -32,5 +32,5 @@ def test_quick_run_writes_records_and_table(tmp_path: Path) -> None:
     assert next(r for r in records if r["mix"] == "query only")["text_mix"] == {"query": 1.0}
     table = [line for line in done.stdout.splitlines() if line.startswith("|")]
     assert len(table) == 2 + 2 + 1  # header, rule, two mixes, chance
-    assert all(len(line.strip("|").split("|")) == 8 for line in table)
+    assert all(len(line.strip("|").split("|")) == 9 for line in table)
     assert "| chance |" in table[-1]
