@@ -9,6 +9,8 @@ import base64
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -277,3 +279,15 @@ def official_recalls(
     out["img_r_mean"] = (out["img_r1"] + out["img_r5"] + out["img_r10"]) / 3
     out["r_mean"] = (out["txt_r_mean"] + out["img_r_mean"]) / 2
     return out
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op torch thread inside the block, the previous count restored after it: on a small shared CPU,
+    OpenMP threads spin-waiting on each other make the tests' tiny batches many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageOps
@@ -26,6 +25,7 @@ from zero_bench.contamination.images import perceptual_hash
 from zero_bench.contamination.plant import IMAGE_EDITS
 from zero_bench.contamination.scan import match_image
 from zero_bench.data.toy import ToySizes
+from zero_bench.testing import one_torch_thread
 
 SIZES = ToySizes(
     corpus=300, itr_train=8, itr_val=60, itm_train=8, itm_val=40, flickr_train=4, flickr_val=4, flickr_test=8
@@ -42,10 +42,8 @@ def _png(img) -> bytes:
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from zero_bench.testing import (
     official_cross_scores,
     official_rankings,
     official_recalls,
+    one_torch_thread,
     read_itr,
 )
 from zero_bench_r2d2.testing import encode_all, save_random_checkpoint
@@ -33,12 +34,8 @@ N_IMAGES, PER_IMAGE = 12, 2
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads spin-waiting on each other make these tiny
-    batches ~100x slower.  Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

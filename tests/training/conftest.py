@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import pytest
-import torch
+
+from zero_bench.testing import one_torch_thread
 
 
 @pytest.fixture(autouse=True, scope="package")
 def _one_thread():
     """Training tests run single-threaded: on a small shared CPU, oversubscribed threads are many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="package")
