@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.cache import ChunkCache
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
-from zero_bench.evaluation.states import StateStore, compact, owned_starts, release_free_heap, state_dtype
+from zero_bench.evaluation.states import HeapTrim, StateStore, compact, owned_starts, state_dtype
 from zero_bench.formats.canonical import ImageItem
 from zero_bench.models.protocol import Encoded, Model
 
@@ -156,8 +156,7 @@ def encode_split(
             if cached or keep_states:  # else nothing would read it back
                 store.save(start, encoded)
             done[start] = encoded.embeddings
-            del encoded
-            release_free_heap()  # else the freed chunk's heap pages stay resident, more with every chunk
+            del encoded  # its heap pages are reused by the next chunk, or given back by the batches' HeapTrim
     local = torch.cat([done[s] for s in mine]).to(device)
     embeddings = local if world == 1 else gather_rows(local, sizes)
     states = StateStore(store, len(items), chunk_size) if keep_states else None
@@ -199,6 +198,7 @@ def _encode_chunks(
     chunk_index = 0
     began = time.perf_counter()
     finished = 0
+    trim = HeapTrim()
     with torch.inference_mode():
         for batch in batches:
             with autocast(device, precision):
@@ -206,7 +206,7 @@ def _encode_chunks(
             out = compact(
                 _detach(out, keep_states), state_dtype(precision)
             )  # to host memory, half precision, batch by batch
-            release_free_heap()  # the batch's activations were freed on the heap: give their pages back
+            trim()  # the batch's activations were freed on the heap: give their pages back if they pile up
             buffer.append(out)
             buffered += out.embeddings.shape[0]
             finished += out.embeddings.shape[0]

@@ -16,7 +16,7 @@ import torch
 
 from zero_bench.evaluation.distributed import gather_rows, rank_and_world
 from zero_bench.evaluation.encode import autocast, progress_bar
-from zero_bench.evaluation.states import StateStore, chunk_starts, owned_starts, release_free_heap
+from zero_bench.evaluation.states import HeapTrim, StateStore, chunk_starts, owned_starts
 from zero_bench.metrics.ranking import TopK
 
 
@@ -100,7 +100,7 @@ def score_candidate_pairs(
         batch_size = default_pair_batch(images, texts, shares[rank][0]) if shares[rank] else MIN_PAIR_BATCH
     sizes = [sum(ends[s] - firsts[s] for s in share) for share in shares]
     out = torch.empty(sizes[rank], dtype=torch.float32, device=device)
-    began, done = time.perf_counter(), 0
+    began, done, trim = time.perf_counter(), 0, HeapTrim()
     with progress_bar(show_progress and rank == 0) as bar, torch.inference_mode():
         task = bar.add_task("re-ranking pairs", total=sizes[rank], rate="")
         for block in shares[rank]:
@@ -117,7 +117,7 @@ def score_candidate_pairs(
                 out[done : done + batch.numel()] = scores.float().reshape(-1)
                 done += batch.numel()
                 del image_states, text_states, scores
-                release_free_heap()  # batch-sized blocks freed on the heap must not pile up with the pairs
+                trim()  # batch-sized blocks freed on the heap must not pile up with the pairs
                 rate = done / max(time.perf_counter() - began, 1e-9)
                 bar.update(task, advance=batch.numel(), rate=f"{rate:.1f} pairs/s")
     scores = out if world == 1 else gather_rows(out, sizes)
