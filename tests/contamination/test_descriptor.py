@@ -159,3 +159,25 @@ def test_bad_descriptor_is_one_line_and_writes_nothing(setup, tmp_path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
         assert not out.exists() and not out.with_suffix(".md").exists()
+
+
+@pytest.mark.parametrize("threshold", [THRESHOLD, None])  # the scan alone; the calibration reads the corpus first
+def test_a_shard_changed_after_the_classical_pass_is_refused(setup, tmp_path, threshold) -> None:
+    """The descriptor pass checks every shard against the sha256 the classical pass computed (the report's
+    fingerprint): a shard rewritten in between is one line naming it, and nothing joins the matches."""
+    import shutil
+
+    from zero_bench.contamination.descriptor_scan import run_descriptor
+    from zero_bench.contamination.scan import Found
+    from zero_bench.contamination.shards import corpus_shards, sha256_mapped
+    from zero_bench.errors import ZeroBenchError
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(setup["corpus"], corpus)
+    _, shards, _ = corpus_shards(corpus)
+    digests = [sha256_mapped(p) for p in shards]  # what the classical pass read
+    shutil.copyfile(shards[0], shards[-1])  # then the last shard is replaced by other rows
+    found = Found(limit=100)
+    with pytest.raises(ZeroBenchError, match=rf"{shards[-1].name}: shard sha256 .* differs"):
+        run_descriptor(setup["model"], setup["index"], setup["data_dir"], shards, found, threshold, None, digests)
+    assert not found.hits

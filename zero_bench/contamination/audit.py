@@ -96,7 +96,7 @@ def audit(
     if learned is not None:
         from zero_bench.contamination.descriptor_scan import run_descriptor
 
-        block = run_descriptor(learned, index, data_dir, shards, found, descriptor_threshold, info.get("rows"))
+        block = run_descriptor(learned, index, data_dir, shards, found, descriptor_threshold, info.get("rows"), digests)
     report = build_report(index, found, info, time.perf_counter() - start)
     if block is not None:
         report["descriptor"] = block

@@ -52,12 +52,19 @@ def choose_threshold(unrelated: np.ndarray, target: float) -> float:
 
 
 def unrelated_scores(
-    descriptor: Descriptor, side: EvalSide, shards: list[Path], exclude: set[str], rows: int, stride: int
+    descriptor: Descriptor,
+    side: EvalSide,
+    shards: list[Path],
+    exclude: set[str],
+    rows: int,
+    stride: int,
+    digests: list[str] | None = None,
 ) -> np.ndarray:
-    """Best cosine to the evaluation side of every ``stride``-th corpus row not in ``exclude``, ``rows`` at most."""
+    """Best cosine to the evaluation side of every ``stride``-th corpus row not in ``exclude``, ``rows`` at most
+    (each shard checked against ``digests`` when given, see :func:`~.descriptor.corpus_batches`)."""
     scores: list[np.ndarray] = []
     seen = taken = 0
-    for batch in corpus_batches(shards, descriptor.batch_size):
+    for batch in corpus_batches(shards, descriptor.batch_size, digests):
         keys = batch.column("key").to_pylist()
         chosen = [(r, img) for r, img in decoded_rows(batch) if (seen + r) % stride == 0 and keys[r] not in exclude]
         seen += batch.num_rows
@@ -94,10 +101,12 @@ def calibrate(
     images: int = PLANTED_IMAGES,
     rows: int = UNRELATED_ROWS,
     seed: int = 0,
+    digests: list[str] | None = None,
 ) -> Calibration:
-    """Pick the threshold; ``corpus_rows`` (the corpus size) spreads the unrelated sample over the whole corpus."""
+    """Pick the threshold; ``corpus_rows`` (the corpus size) spreads the unrelated sample over the whole corpus;
+    ``digests``: each shard's sha256 to check as it is read."""
     stride = max(1, (corpus_rows or rows) // rows)
-    unrelated = unrelated_scores(descriptor, side, shards, set(exclude), rows, stride)
+    unrelated = unrelated_scores(descriptor, side, shards, set(exclude), rows, stride, digests)
     threshold = choose_threshold(unrelated, target)
     planted = planted_scores(descriptor, side, images, seed)
     return Calibration(

@@ -11,6 +11,7 @@ image, corpus row) once.  The threshold comes from :mod:`~zero_bench.contaminati
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from PIL import Image, ImageOps
 
 from zero_bench.contamination.evalside import EvalIndex
 from zero_bench.contamination.images import decode
+from zero_bench.contamination.shards import check_shard
 from zero_bench.data.corpus import TEXT_COLUMNS
 from zero_bench.errors import ZeroBenchError
 from zero_bench.formats import ImageItem, load_split
@@ -117,14 +119,20 @@ def best_cosines(queries: torch.Tensor, side: EvalSide) -> torch.Tensor:
     return best
 
 
-def corpus_batches(shards: list[Path], rows: int) -> Iterator[pa.RecordBatch]:
-    """The corpus (``key``, ``image`` and text columns) in record batches of at most ``rows`` rows."""
-    for shard in shards:
-        with pa.memory_map(str(shard)) as source, pa.ipc.open_stream(source) as reader:
-            columns = [c for c in ("key", "image", *TEXT_COLUMNS) if c in reader.schema.names]
-            for batch in reader:
-                for start in range(0, batch.num_rows, rows):
-                    yield batch.select(columns).slice(start, rows)
+def corpus_batches(shards: list[Path], rows: int, digests: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """The corpus (``key``, ``image`` and text columns) in record batches of at most ``rows`` rows.  ``digests``:
+    the sha256 each shard must have (the classical pass's, from which the report's fingerprint is made), checked on
+    the bytes that are then read, so a shard changed between the two passes is one line and nothing reported."""
+    for k, shard in enumerate(shards):
+        with pa.memory_map(str(shard)) as source:
+            data = source.read_buffer()
+            if digests is not None:
+                check_shard(shard, hashlib.sha256(data).hexdigest(), digests[k])
+            with pa.ipc.open_stream(data) as reader:
+                columns = [c for c in ("key", "image", *TEXT_COLUMNS) if c in reader.schema.names]
+                for batch in reader:
+                    for start in range(0, batch.num_rows, rows):
+                        yield batch.select(columns).slice(start, rows)
 
 
 def decoded_rows(batch: pa.RecordBatch) -> list[tuple[int, Image.Image]]:

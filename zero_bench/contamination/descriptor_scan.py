@@ -46,12 +46,18 @@ def _add(index: EvalIndex, found: Found, key: str, g: int, cosine: float, texts:
 
 
 def scan_descriptor(
-    descriptor: Descriptor, side: EvalSide, index: EvalIndex, shards: list[Path], threshold: float
+    descriptor: Descriptor,
+    side: EvalSide,
+    index: EvalIndex,
+    shards: list[Path],
+    threshold: float,
+    digests: list[str] | None = None,
 ) -> Found:
     """One pass over the corpus: the (evaluation image, corpus row) pairs at cosine >= ``threshold`` that the
-    classical image match misses, as near image matches (and pairs, when the row also holds one of its texts)."""
+    classical image match misses, as near image matches (and pairs, when the row also holds one of its texts).
+    ``digests``: each shard's sha256 to check as it is read."""
     found = Found(limit=index.thresholds.max_matches)
-    for batch in corpus_batches(shards, descriptor.batch_size):
+    for batch in corpus_batches(shards, descriptor.batch_size, digests):
         decoded = decoded_rows(batch)
         if not decoded:
             continue
@@ -75,19 +81,23 @@ def run_descriptor(
     found: Found,
     threshold: float | None = None,
     corpus_rows: int | None = None,
+    digests: list[str] | None = None,
 ) -> dict:
     """Embed the evaluation side, calibrate the threshold on planted copies when none is given, scan the corpus
-    and merge the new near matches into ``found``; returns the report's ``descriptor`` block."""
+    and merge the new near matches into ``found``; returns the report's ``descriptor`` block.  ``digests``: the
+    sha256 the classical pass computed for each shard (the report's fingerprint), which every shard read here must
+    still have."""
     start = time.perf_counter()
     descriptor = name if isinstance(name, Descriptor) else load_descriptor(name)
     side = embed_eval_side(descriptor, eval_items(index, data_dir))
     if threshold is None:
-        calibration = calibrate(descriptor, side, shards, found.keys["images"], corpus_rows=corpus_rows).as_dict()
+        excluded = found.keys["images"]
+        calibration = calibrate(descriptor, side, shards, excluded, corpus_rows=corpus_rows, digests=digests).as_dict()
         threshold = calibration["threshold"]
     else:
         calibration = {"method": "given by the user"}
     scan_start = time.perf_counter()
-    extra = scan_descriptor(descriptor, side, index, shards, threshold)
+    extra = scan_descriptor(descriptor, side, index, shards, threshold, digests)
     scan_seconds = time.perf_counter() - scan_start
     found.merge(extra)
     info = descriptor.model.info
