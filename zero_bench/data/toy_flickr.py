@@ -26,25 +26,20 @@ def _thing(o: Obj) -> str:
     return f"{SIZE_WORDS[o.size]}的{o.color}{SHAPE_WORDS[o.shape]}"
 
 
+def _place(o: Obj) -> str:
+    return PLACE_WORDS[POSITIONS[o.position]]
+
+
 def flickr_caption(scene: Scene, variant: int = 0) -> str:
     """One of five toy Flickr30k-CNA captions of ``scene`` (``variant`` 0..4)."""
-    place = PLACE_WORDS
     ground = f"{BACKGROUND_WORDS[scene.bg]}的{scene.tone}底色"
     objs = list(scene.objects)
     if variant == 0:
-        return (
-            "照片里，"
-            + "，".join(f"{place[POSITIONS[o.position]]}摆着一块{_thing(o)}" for o in objs)
-            + f"，衬着{ground}"
-        )
+        return "照片里，" + "，".join(f"{_place(o)}摆着一块{_thing(o)}" for o in objs) + f"，衬着{ground}"
     if variant == 1:
-        return f"一组积木放在{ground}上：" + "、".join(f"{_thing(o)}在{place[POSITIONS[o.position]]}" for o in objs)
+        return f"一组积木放在{ground}上：" + "、".join(f"{_thing(o)}在{_place(o)}" for o in objs)
     if variant == 2:
-        return f"{NUMERALS[len(objs)]}块积木，" + "，".join(
-            f"{_thing(o)}靠近{place[POSITIONS[o.position]]}" for o in objs
-        )
+        return f"{NUMERALS[len(objs)]}块积木，" + "，".join(f"{_thing(o)}靠近{_place(o)}" for o in objs)
     if variant == 3:
-        return f"{ground}的画面上，" + "；".join(
-            f"{place[POSITIONS[o.position]]}能看见{_thing(o)}" for o in reversed(objs)
-        )
-    return "有人拍下了" + "和".join(f"{place[POSITIONS[o.position]]}的{_thing(o)}" for o in objs) + f"，背后是{ground}"
+        return f"{ground}的画面上，" + "；".join(f"{_place(o)}能看见{_thing(o)}" for o in reversed(objs))
+    return "有人拍下了" + "和".join(f"{_place(o)}的{_thing(o)}" for o in objs) + f"，背后是{ground}"
