@@ -188,18 +188,19 @@ def test_gradient_checkpointing_gives_same_gradients() -> None:
 
 
 def test_toy_config_is_tiny_with_a_finer_patch_grid_and_two_joint_layers() -> None:
-    """r2d2-toy (the quickstart's) differs from r2d2-tiny only in its patch size (4 x 4 image tokens, not 2 x 2) and
-    its joint depth (2 layers, not the official 6 that every other config gets)."""
+    """r2d2-toy (the quickstart's) differs from r2d2-tiny only in its input and patch size (48 px in 6 x 6 image
+    tokens, not 32 px in 2 x 2) and its joint depth (2 layers, not the official 6 that every other config gets)."""
     from zero_bench_r2d2.config import load_config
 
     tiny, toy = load_config("r2d2-tiny").to_dict(), load_config("r2d2-toy").to_dict()
     assert (tiny["vision"].pop("patch_size"), toy["vision"].pop("patch_size")) == (16, 8)
+    assert (tiny["vision"].pop("image_size"), toy["vision"].pop("image_size")) == (32, 48)
     assert (tiny["joint"].pop("num_hidden_layers"), toy["joint"].pop("num_hidden_layers")) == (6, 2)
     assert load_config("r2d2-vit-b").joint["num_hidden_layers"] == 6
     for cfg in (tiny, toy):
         cfg.pop("name"), cfg.pop("source")
     assert tiny == toy
-    assert load_config("r2d2-toy").num_patches == 16 and load_config("r2d2-tiny").num_patches == 4
+    assert load_config("r2d2-toy").num_patches == 36 and load_config("r2d2-tiny").num_patches == 4
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.5, "2", True])

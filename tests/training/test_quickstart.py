@@ -44,3 +44,14 @@ def test_quickstart_rows_cover_dual_reranked_and_matching_fine_tuning(tmp_path, 
             assert (tmp_path / f"finetune-{row['task']}" / "model-best.json").is_file()
     assert summary["pretrain_steps"] == 12 and summary["cpu_s"] > 0
     assert "re-ranked" in capsys.readouterr().out
+
+
+def test_torch_threads_take_the_request_or_at_most_two_usable_cpus(monkeypatch):
+    import os
+
+    from zero_bench_r2d2.training.quickstart import torch_threads
+
+    assert torch_threads(3) == 3
+    for usable, expected in ((1, 1), (2, 2), (64, 2)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=usable: set(range(n)))
+        assert torch_threads(None) == expected

@@ -27,9 +27,10 @@ from zero_bench.errors import ZeroBenchError
 
 CONFIG_FILES = ("vision_config_base.json", "hfl_roberta_config.json", "bert_config.json")
 # r2d2-tiny: the test model (32 px, 2 x 2 patches of 16 px; the official-output fixture uses it).  r2d2-toy: the same
-# network with 8 px patches (4 x 4), used by the quickstart: with 2 x 2 patches the cross encoders have almost no
-# tokens to attend to and re-ranking does not beat the dual encoder (TRAINING.md, "The ranking stage on the toy"); and
-# 2 joint layers, not 6: twice the steps in the same time, which the miniature needs (TRAINING.md, "Depth and steps").
+# network at 48 px with 8 px patches (6 x 6), used by the quickstart: with 2 x 2 patches the cross encoders have almost
+# no tokens to attend to and re-ranking does not beat the dual encoder (TRAINING.md, "The ranking stage on the toy"),
+# and at 32 px a small shape's outline is lost (TRAINING.md, "Input size"); 2 joint layers, not 6: twice the steps in
+# the same time, which the miniature needs (TRAINING.md, "Depth and steps").
 NAMED_CONFIGS = ("r2d2-vit-b", "r2d2-vit-l", "r2d2-tiny", "r2d2-toy")
 DEFAULT_CONFIG = "r2d2-vit-b"
 DEFAULT_EMBED_DIM = 768
