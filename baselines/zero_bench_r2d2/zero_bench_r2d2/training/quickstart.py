@@ -74,9 +74,9 @@ class QuickstartConfig:
     matching_warmup: int = 5
     matching_batch_size: int = 32
     num_workers: int = 0
-    # torch CPU threads; None: min(2, the CPUs this process may use).  2 threads ran the toy's pre-training step 1.31x
-    # faster than 1 on a quiet 2-core machine, with the same losses (TRAINING.md, "Input size"); more are not needed
-    # at this size, and on a small shared machine more threads than cores are slow
+    # torch CPU threads; None: min(2, the CPUs this process may use).  2 threads ran the toy's pre-training step 1.03x
+    # to 1.31x faster than 1 on a 2-core machine, with the same losses (TRAINING.md, "Input size"); more are not
+    # needed at this size, and on a small shared machine more threads than cores are slow
     threads: int | None = None
     show_progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
