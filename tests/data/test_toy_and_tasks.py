@@ -212,20 +212,11 @@ def test_toy_flickr_speaks_its_own_register(toy):
 
 def test_a_toy_from_another_generator_version_is_made_again(tmp_path):
     """The quickstart keeps a generated toy only when version, seed and sizes all match its marker."""
+    from tests.quickstart_sizes import small_quickstart
     from zero_bench.data.toy import TOY_VERSION
-    from zero_bench_r2d2.training.quickstart import QuickstartConfig, _make_data
+    from zero_bench_r2d2.training.quickstart import _make_data
 
-    cfg = QuickstartConfig(
-        output_dir=str(tmp_path),
-        corpus=20,
-        itr_train=4,
-        itr_val=4,
-        itm_train=4,
-        itm_val=4,
-        flickr_train=2,
-        flickr_val=2,
-        flickr_test=2,
-    )
+    cfg = small_quickstart(tmp_path, corpus=20, pairs=4, flickr=2)
     task_dir, _ = _make_data(cfg, tmp_path / "data")
     marker = task_dir / "zero-toy.json"
     made = json.loads(marker.read_text())

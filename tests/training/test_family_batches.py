@@ -147,10 +147,10 @@ def test_group_by_is_recorded_and_refused_for_fine_tuning(tmp_path, family_corpu
 def test_quickstart_regenerates_the_corpus_when_the_family_share_changes(tmp_path):
     from dataclasses import replace
 
-    from zero_bench_r2d2.training.quickstart import QuickstartConfig, _make_data
+    from tests.quickstart_sizes import small_quickstart
+    from zero_bench_r2d2.training.quickstart import _make_data
 
-    small = {"corpus": 40, "itr_train": 4, "itr_val": 4, "itm_train": 4, "itm_val": 4}
-    cfg = QuickstartConfig(output_dir=str(tmp_path), **small, flickr_train=2, flickr_val=2, flickr_test=2)
+    cfg = small_quickstart(tmp_path, corpus=40, pairs=4, flickr=2)
     _, corpus = _make_data(cfg, tmp_path / "data")
     first = (corpus / "manifest.json").stat().st_mtime_ns
     _make_data(cfg, tmp_path / "data")  # same settings: kept

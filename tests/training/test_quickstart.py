@@ -6,25 +6,14 @@ import json
 
 import pytest
 
-from zero_bench_r2d2.training.quickstart import QuickstartConfig, run_quickstart
+from tests.quickstart_sizes import small_quickstart
+from zero_bench_r2d2.training.quickstart import run_quickstart
 
 
 @pytest.mark.slow
 def test_quickstart_rows_cover_dual_reranked_and_matching_fine_tuning(tmp_path, capsys):
-    cfg = QuickstartConfig(
-        output_dir=str(tmp_path),
-        corpus=256,
-        itr_train=40,
-        itr_val=40,
-        itm_train=40,
-        itm_val=40,
-        flickr_train=8,
-        flickr_val=8,
-        flickr_test=8,
-        steps=12,
-        matching_epochs=1,
-        finetune_epochs=1,
-        show_progress=False,
+    cfg = small_quickstart(
+        tmp_path, corpus=256, pairs=40, flickr=8, steps=12, matching_epochs=1, finetune_epochs=1, show_progress=False
     )
     summary = run_quickstart(cfg)
     settings = {(r["task"], r["setting"]) for r in summary["rows"]}
