@@ -17,6 +17,11 @@ def test_readme_is_a_start_page() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) < 200
     assert readme.startswith("# zero-bench\n\n```bash\npip install")
+    main_job, tests = readme.splitlines()[3:5]
+    # the first command runs the main job without the test tools; .ci/run runs line 5 as written
+    assert main_job.endswith("&& zero-bench quickstart") and "[dev]" not in main_job
+    assert tests.startswith('pip install -e ".[dev]" && python -m pytest -q')
+    assert "sed -n '5" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_relative_links_resolve() -> None:
