@@ -2,7 +2,7 @@
 
 Images match exactly by a hash of their decoded pixels and nearly by imagehash's perceptual hash (looked up in a
 Hamming-radius index over the evaluation side) confirmed by a thumbnail comparison; texts match exactly after
-normalisation and nearly by MinHash LSH (datasketch) over character n-grams; a pair matches when its image and one
+normalisation and nearly by Jaccard similarity of character n-grams (an exact prefix-filter index); a pair matches when its image and one
 of its texts are in the same corpus row.  The corpus streams past once, parallel over its shards.
 """
 
@@ -25,7 +25,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    # lazy: reading a report (the leaderboard, load_clean_corpus) needs neither imagehash nor datasketch
+    # lazy: reading a report (the leaderboard, load_clean_corpus) needs no imagehash
     if name not in _EXPORTS:
         raise AttributeError(f"module 'zero_bench.contamination' has no attribute {name!r}")
     return getattr(import_module(f"zero_bench.contamination.{_EXPORTS[name]}"), name)

@@ -9,13 +9,11 @@ TSV), text id = the text's id (0-based line number in the official formats; ``te
 from __future__ import annotations
 
 import itertools
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from PIL import Image, ImageOps
 
 from zero_bench.contamination.hamming import HammingIndex
@@ -32,6 +30,7 @@ from zero_bench.contamination.images import (
     textures,
 )
 from zero_bench.contamination.normalise import normalise, shingles
+from zero_bench.contamination.textindex import JaccardIndex
 from zero_bench.contamination.thresholds import Thresholds
 from zero_bench.formats import ClassificationData, MatchingData, RetrievalData, load_split
 from zero_bench.taskspec import get_task
@@ -75,7 +74,7 @@ class EvalIndex:
     text_exact: dict[str, int] = field(default_factory=dict)  # normalised text -> unique text
     unique_texts: list[list[int]] = field(default_factory=list)  # unique text -> global texts
     unique_shingles: list[frozenset[str]] = field(default_factory=list)
-    lsh: MinHashLSH | None = None
+    near_texts: JaccardIndex | None = None  # the unique texts of at least text_min_ngrams n-grams
     pairs_of_image: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # image -> [(pair, text)]
     # corpus text -> its matches, for texts that recur (search queries, keywords); at most TEXT_CACHE entries
     text_cache: dict[str, dict[int, tuple[bool, float]]] = field(default_factory=dict)
@@ -83,12 +82,6 @@ class EvalIndex:
     @property
     def sizes(self) -> dict[str, int]:
         return {"images": len(self.image_ref), "texts": len(self.text_ref), "pairs": len(self.pair_ref)}
-
-
-def minhashes(texts: list[frozenset[str]], num_perm: int) -> list[MinHash]:
-    # CRC-32 as the base hash: deterministic across processes and several times faster than datasketch's SHA-1
-    # (the MinHash permutations on top of it do the mixing)
-    return MinHash.bulk([[s.encode("utf-8") for s in t] for t in texts], num_perm=num_perm, hashfunc=zlib.crc32)
 
 
 class _Builder:
@@ -164,10 +157,8 @@ class _Builder:
         index.variant_colour = np.concatenate(self.colours) if self.colours else index.variant_colour
         index.variant_texture = np.concatenate(self.textures) if self.textures else index.variant_texture
         index.hamming = HammingIndex(np.asarray(self.hashes, dtype=np.uint64), th.image_radius)
-        index.lsh = MinHashLSH(threshold=th.text_jaccard, num_perm=th.num_perm)
         eligible = [u for u, s in enumerate(index.unique_shingles) if len(s) >= th.text_min_ngrams]
-        for u, mh in zip(eligible, minhashes([index.unique_shingles[u] for u in eligible], th.num_perm), strict=True):
-            index.lsh.insert(u, mh)
+        index.near_texts = JaccardIndex([index.unique_shingles[u] for u in eligible], eligible, th.text_jaccard)
         return index
 
 

@@ -16,9 +16,9 @@ import pyarrow as pa
 from PIL import Image
 
 from zero_bench.contamination.confirm import Looks, near_matches, view_thumbs
-from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex, minhashes
+from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex
 from zero_bench.contamination.images import decode, perceptual_hash, perceptual_hashes, pixel_hash, trim_border
-from zero_bench.contamination.normalise import jaccard, normalise, shingles
+from zero_bench.contamination.normalise import normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
 
@@ -169,7 +169,6 @@ def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool
     recurring ones (queries, keywords) come from a bounded cache on the index."""
     th, cache = index.thresholds, index.text_cache
     distinct: dict[str, dict[int, tuple[bool, float]]] = {}
-    pending: list[tuple[str, frozenset[str]]] = []
     for text in texts:
         if text in distinct:
             continue
@@ -180,19 +179,12 @@ def match_texts(index: EvalIndex, texts: list[str]) -> list[dict[int, tuple[bool
         unique = index.text_exact.get(key)
         distinct[text] = {unique: (True, 0.0)} if unique is not None else {}
         grams = frozenset(shingles(key, th.text_ngram))
-        if len(grams) >= th.text_min_ngrams:
-            pending.append((text, grams))
+        if len(grams) >= th.text_min_ngrams and index.near_texts is not None:
+            found = distinct[text]
+            for near, similarity in index.near_texts.query(grams):
+                found.setdefault(near, (False, round(1.0 - similarity, 4)))
         if len(cache) < TEXT_CACHE:
             cache[text] = distinct[text]
-    if pending and index.lsh is not None:
-        for (text, grams), mh in zip(pending, minhashes([g for _, g in pending], th.num_perm), strict=True):
-            found = distinct[text]
-            for unique in index.lsh.query(mh):
-                if unique in found:
-                    continue
-                similarity = jaccard(grams, index.unique_shingles[unique])
-                if similarity >= th.text_jaccard:
-                    found[unique] = (False, round(1.0 - similarity, 4))
     return [distinct[text] for text in texts]
 
 

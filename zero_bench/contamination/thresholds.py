@@ -26,7 +26,6 @@ class Thresholds:
     text_ngram: int = 3  # characters per shingle
     text_jaccard: float = 0.9  # near-duplicate texts: Jaccard similarity of their n-gram sets at least this
     text_min_ngrams: int = 5  # shorter texts are compared exactly only (a few n-grams say nothing)
-    num_perm: int = 64  # MinHash permutations
     max_matches: int = 5  # corpus rows kept per evaluation item in the report (all are counted)
 
     def as_dict(self) -> dict:
@@ -37,6 +36,7 @@ class Thresholds:
     @classmethod
     def from_dict(cls, raw: dict) -> Thresholds:
         raw = dict(raw)
+        raw.pop("num_perm", None)  # reports before the exact text index recorded their MinHash permutations
         if "crop_grid" in raw:
             raw["crop_grid"] = tuple(raw["crop_grid"])
         return cls(**raw)
