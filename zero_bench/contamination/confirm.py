@@ -73,12 +73,11 @@ def near_matches(
     thumbnails are compared (normalised, blurred thumbnails cannot tell a black square on grey from one on pink,
     nor a noisy background from a plain one)."""
     assert index.hamming is not None
-    candidates = index.hamming.query(phash)
-    if not candidates:
+    variants, distances = index.hamming.query_arrays(phash)
+    if not len(variants):
         return {}
     th = index.thresholds
     thumb, colour, texture = view_thumbs([view])[0] if looks is None else looks
-    variants = np.fromiter((v for v, _ in candidates), dtype=np.int64, count=len(candidates))
     near = np.abs(index.variant_colour[variants] - colour).max(axis=1) <= th.image_colour_diff / 3
     near &= np.abs(index.variant_texture[variants] - texture) <= th.image_texture_diff
     close = np.flatnonzero(near)
@@ -92,7 +91,7 @@ def near_matches(
     out: dict[int, tuple[int, float]] = {}
     tried: set[int] = set()
     for k in order:
-        variant, distance = candidates[k]
+        variant, distance = int(variants[k]), int(distances[k])
         g = int(index.variant_image[variant])
         if g in tried:
             continue

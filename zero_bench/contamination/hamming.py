@@ -45,15 +45,28 @@ class HammingIndex:
         return len(self.hashes)
 
     def query(self, value: int) -> list[tuple[int, int]]:
+        entries, distances = self.query_arrays(value)
+        return list(zip(entries.tolist(), distances.tolist(), strict=True))
+
+    def query_arrays(self, value: int) -> tuple[np.ndarray, np.ndarray]:
+        """The entries within the radius of ``value`` and their distances, as arrays, each entry once, in the order
+        the blocks find them (no Python objects per candidate: a query can have hundreds)."""
         found = [
             table[key]
             for (shift, width), table in zip(self.blocks, self.tables, strict=True)
             if (key := (value >> shift) & ((1 << width) - 1)) in table
         ]
         if not found:
-            return []
+            return _EMPTY, _EMPTY
         candidates = np.concatenate(found) if len(found) > 1 else found[0]
         distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(value))
         keep = distances <= self.radius
-        # an entry found through several blocks appears several times: keep it once
-        return list(dict(zip(candidates[keep].tolist(), distances[keep].tolist(), strict=True)).items())
+        candidates, distances = candidates[keep], distances[keep]
+        if len(found) > 1:  # an entry found through several blocks appears several times: keep its first
+            first = np.unique(candidates, return_index=True)[1]
+            first.sort()
+            candidates, distances = candidates[first], distances[first]
+        return candidates, distances.astype(np.int64)
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
