@@ -2,8 +2,8 @@
 
 Images match exactly by a hash of their decoded pixels and nearly by imagehash's perceptual hash (looked up in a
 Hamming-radius index over the evaluation side) confirmed by a thumbnail comparison; texts match exactly after
-normalisation and nearly by Jaccard similarity of character n-grams (an exact prefix-filter index); a pair matches when its image and one
-of its texts are in the same corpus row.  The corpus streams past once, parallel over its shards.
+normalisation and nearly by Jaccard similarity of character n-grams (an exact prefix-filter index); a pair matches
+when its image and one of its texts are in the same corpus row.  The corpus streams past once, parallel over its shards.
 """
 
 from importlib import import_module

@@ -73,7 +73,7 @@ def near_matches(
     thumbnails are compared (normalised, blurred thumbnails cannot tell a black square on grey from one on pink,
     nor a noisy background from a plain one)."""
     assert index.hamming is not None
-    variants, distances = index.hamming.query_arrays(phash)
+    variants, distances = index.hamming.query(phash)
     if not len(variants):
         return {}
     th = index.thresholds

@@ -44,11 +44,7 @@ class HammingIndex:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def query(self, value: int) -> list[tuple[int, int]]:
-        entries, distances = self.query_arrays(value)
-        return list(zip(entries.tolist(), distances.tolist(), strict=True))
-
-    def query_arrays(self, value: int) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, value: int) -> tuple[np.ndarray, np.ndarray]:
         """The entries within the radius of ``value`` and their distances, as arrays, each entry once, in the order
         the blocks find them (no Python objects per candidate: a query can have hundreds)."""
         found = [
