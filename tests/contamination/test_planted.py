@@ -18,18 +18,18 @@ pytestmark = pytest.mark.slow
 # What must be found (recall at least) and what may be found by chance (false-positive rate at most), on the
 # in-process planted corpus (conftest: 60 planted rows per image edit among 1,500 zero-toy rows; the same edits
 # through the download path: benchmarks/planted_copies.py).  Issue 24 asks 0.95 for every image edit; the toy
-# images are 64-96 px renders of one to three flat shapes, so unrelated rows can genuinely look alike and a
-# 16-24 px shrink of a small shape is one: the floors are the measured figures (docs/contamination.md) less a
-# margin for sampling noise (one planted row is 0.017), and the edits below 0.95 are named in the docs.
+# images are 64-96 px renders of one to three flat shapes, so unrelated rows can genuinely look alike: the floors
+# are the measured figures (docs/contamination.md: 0.93-1.00 here) less about three planted rows for sampling
+# noise (one is 0.017), and the edits below 0.95 are named in the docs.
 MIN_IMAGE_RECALL = {
     "same_file": 1.0,
     "png_resave": 1.0,
-    "mirror": 0.93,
-    "resize_25_400pc": 0.8,
-    "crop_0_10pc": 0.85,
+    "mirror": 0.95,
+    "resize_25_400pc": 0.95,
+    "crop_0_10pc": 0.93,
     "jpeg_q20_40": 0.9,
     "colour_contrast": 0.9,
-    "border_2_10pc": 0.8,
+    "border_2_10pc": 0.9,
 }
 MAX_IMAGE_FALSE_POSITIVE_ROWS = 0.01
 MAX_NEAR_TEXT_FALSE_POSITIVE_ROWS = 0.01

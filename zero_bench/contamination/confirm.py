@@ -5,11 +5,13 @@ A corpus image is looked at as it is and, when it has a uniform frame (an added 
 perceptual hash finds the evaluation variants (as is, mirrored, cut by the crop grid) within the Hamming radius;
 those whose mean colour and grain are close enough (``image_colour_diff``, ``image_texture_diff``: the cheapest
 test, and the only one that sees what the normalised, blurred thumbnails take away) are kept, and the closest of
-their normalised thumbnails, if within ``image_loose_diff``, names the evaluation image and the cut;
+their normalised thumbnails, if within ``image_loose_diff``, names the evaluation image and the cut (of its
+:data:`STARTS` closest cuts, the one closest unmoved, then the next if that fails: the moves are greedy);
 that cut of the stored evaluation image is then moved side by side to where it matches the corpus image best (moves
 of one side by 1.25%, a round of eight moves cut from the stored pixels with one matrix product; so
 an off-centre crop between grid points, or a border trimmed a pixel too much or too little, is compared where it
-lines up), and the match is kept at a distance of at most ``image_thumb_diff``.  Only when it is, the next few
+lines up; compared at 24 px, or a third of a smaller copy's side), and the match is kept at a distance of at
+most ``image_thumb_diff``.  Only when it is, the next few
 evaluation images by the loose check are aligned too (an evaluation side can hold near-duplicates): the aligned
 check is the costly part, and most corpus rows match nothing.
 """
@@ -26,6 +28,9 @@ STEPS = (0.0125,)  # alignment steps, in fractions of the side (the crop grid is
 ROUNDS = 8  # moves per step at most
 EXTRA = 4  # once the closest evaluation image is confirmed, this many more candidates are aligned (near-duplicates)
 LIMIT = (0.0, 0.16)  # how far each side of the cut may move
+STARTS = 3  # unmoved cuts compared per evaluation image: those of its closest variants by the loose check
+DESCENTS = 2  # of which at most this many are aligned (a third start found no more planted copies)
+MIN_SIDE = 8  # smallest comparison side
 
 
 def view_thumb(view: Image.Image, side: int) -> np.ndarray:
@@ -86,25 +91,51 @@ def near_matches(
     loose = aligned_diffs(thumb, index.variant_thumb[variants[close]])
     kept = np.flatnonzero(loose <= th.image_loose_diff)
     order = close[kept[np.argsort(loose[kept], kind="stable")]].tolist()
-    side = min(th.image_compare_side, view.width, view.height)
+    side = compare_side(th.image_compare_side, view)
     query = view_thumb(view, side) if order else thumb
-    out: dict[int, tuple[int, float]] = {}
-    tried: set[int] = set()
+    starts: dict[int, list[int]] = {}  # evaluation image -> its candidate variants, closest first
     for k in order:
-        variant, distance = int(variants[k]), int(distances[k])
-        g = int(index.variant_image[variant])
-        if g in tried:
-            continue
-        tried.add(g)
-        diff = _aligned(index, g, variant, query, side)
+        starts.setdefault(int(index.variant_image[variants[k]]), []).append(k)
+    out: dict[int, tuple[int, float]] = {}
+    for tried, (g, ks) in enumerate(starts.items(), 1):
+        diff, k = _aligned(index, g, [int(variants[j]) for j in ks[:STARTS]], query, side, th.image_thumb_diff)
         if diff <= th.image_thumb_diff:
-            out[g] = (distance, diff)
-        if not out or len(tried) > EXTRA:  # the closest is not confirmed: none is; else a few more are checked
+            out[g] = (int(distances[ks[k]]), diff)
+        if not out or tried > EXTRA:  # the closest is not confirmed: none is; else a few more are checked
             break
     return out
 
 
-def _aligned(index: EvalIndex, g: int, variant: int, query: np.ndarray, side: int) -> float:
+def compare_side(largest: int, view: Image.Image) -> int:
+    """The side at which a view is compared: ``largest``, or a third of the view's shorter side when that is
+    smaller (at least :data:`MIN_SIDE`, at most the side itself).  JPEG keeps colour at half the resolution (4:2:0)
+    and a re-encode or a resampling moves edges by a pixel, so a small copy compared near its own size differs
+    from the evaluation image at every edge; a third averages that away."""
+    short = min(view.width, view.height)
+    return min(largest, short, max(MIN_SIDE, short // 3))
+
+
+def _cut_of(index: EvalIndex, g: int, variant: int) -> tuple[np.ndarray, Box]:
+    """The stored pixels of evaluation image ``g`` (mirrored when the variant is) and the variant's box."""
     mirrored, box = index.boxes[int(index.variant_box[variant])]
-    stored = index.stored[g][:, ::-1] if mirrored else index.stored[g]
-    return round(_align(stored, box, query, side), 2)
+    return (index.stored[g][:, ::-1] if mirrored else index.stored[g]), box
+
+
+def _aligned(
+    index: EvalIndex, g: int, variants: list[int], query: np.ndarray, side: int, limit: float
+) -> tuple[float, int]:
+    """(distance at the best aligned cut, position in ``variants`` it started from): the unmoved cuts of the
+    candidate ``variants`` of evaluation image ``g`` are compared first, and the alignment moves on from the
+    closest; when that stays above ``limit``, from the next (the moves are greedy: started two grid points away
+    from the copy's cut, they can stop in a worse minimum).  At most :data:`DESCENTS` starts."""
+    starts = [_cut_of(index, g, v) for v in variants]
+    first = [
+        float(aligned_diffs(query, blurred(normalised(cuts(px, np.asarray([box]), side))))[0]) for px, box in starts
+    ]
+    best = (np.inf, 0)
+    for k in np.argsort(first, kind="stable")[:DESCENTS].tolist():
+        stored, box = starts[k]
+        best = min(best, (round(_align(stored, box, query, side), 2), k))
+        if best[0] <= limit:
+            break
+    return best
