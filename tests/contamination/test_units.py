@@ -1,4 +1,5 @@
-"""The parts: text normalisation, the Hamming index, bounded match keeping, thumbnails."""
+"""The parts: text normalisation, the Hamming index, bounded match keeping, thumbnails, the comparison side and
+the cached cut weights."""
 
 from __future__ import annotations
 
@@ -87,3 +88,37 @@ def test_batched_perceptual_hashes_equal_imagehash_phash() -> None:
         images.append(img)
     assert perceptual_hashes(images) == [perceptual_hash(img) for img in images]
     assert perceptual_hashes([]) == []
+
+
+@given(st.integers(1, 400), st.integers(1, 400), st.sampled_from([16, 24, 32]))
+def test_compare_side_is_a_third_of_a_small_copy_and_never_more_than_it(width, height, largest) -> None:
+    from PIL import Image
+
+    from zero_bench.contamination.confirm import MIN_SIDE, compare_side
+
+    short = min(width, height)
+    side = compare_side(largest, Image.new("RGB", (width, height)))
+    assert 1 <= side <= min(largest, short)
+    assert side >= min(MIN_SIDE, short)
+    if short >= 3 * largest:
+        assert side == largest
+    elif short >= 3 * MIN_SIDE:
+        assert side == short // 3
+
+
+def test_cached_cut_weights_give_the_cuts_of_uncached_weights() -> None:
+    """The weight cache (and its rounding of the cut fractions to 1e-9) changes no cut: on the alignment's lattice,
+    off it, and for the same cut reached by different sums of steps."""
+    from zero_bench.contamination.images import _box_weights, cuts
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (77, 91, 3), dtype=np.uint8)
+    lattice = rng.integers(0, 13, (40, 4)) * 0.0125
+    boxes = np.concatenate([lattice, rng.uniform(0, 0.16, (40, 4)), 0.025 + 0.0125 + 0.0125 + np.zeros((1, 4))])
+    h, w = pixels.shape[:2]
+    wx = _box_weights(boxes[:, 0] * w, w - boxes[:, 2] * w, w, 24)
+    wy = _box_weights(boxes[:, 1] * h, h - boxes[:, 3] * h, h, 24)
+    rows = np.einsum("tih,hwc->tiwc", wy, pixels.astype(np.float32))
+    reference = np.einsum("tjw,tiwc->tijc", wx, rows)
+    for _ in range(2):  # the second pass answers from the cache
+        np.testing.assert_allclose(cuts(pixels, boxes, 24), reference, atol=1e-3)
