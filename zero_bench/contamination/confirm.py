@@ -52,10 +52,16 @@ def view_thumbs(views: list[Image.Image]) -> list[Looks]:
     return list(zip(blurred(normalised(raw)), colours(raw), textures(raw), strict=True))
 
 
-def _align(stored: np.ndarray, box: Box, query: np.ndarray, side: int) -> float:
-    """The smallest distance between ``query`` (normalised, side x side) and a cut of ``stored`` (pixels) near
-    ``box``: up to :data:`ROUNDS` moves of one side by a step, all eight moves of a round cut and compared at once."""
-    best = float(aligned_diffs(query, blurred(normalised(cuts(stored, np.asarray([box]), side))))[0])
+def _distances(stored: np.ndarray, boxes: np.ndarray, query: np.ndarray, side: int) -> np.ndarray:
+    """Distance of ``query`` (normalised, side x side) to each cut of ``stored`` (pixels) by ``boxes`` [T, 4]."""
+    return aligned_diffs(query, blurred(normalised(cuts(stored, boxes, side))))
+
+
+def _align(stored: np.ndarray, box: Box, query: np.ndarray, side: int, start: float) -> float:
+    """The smallest distance between ``query`` and a cut of ``stored`` near ``box`` (whose own distance is
+    ``start``): up to :data:`ROUNDS` moves of one side by a step, all eight moves of a round cut and compared at
+    once."""
+    best = start
     current = np.asarray(box, dtype=np.float64)
     moves = np.concatenate([np.eye(4), -np.eye(4)])
     for step in STEPS:
@@ -64,7 +70,7 @@ def _align(stored: np.ndarray, box: Box, query: np.ndarray, side: int) -> float:
             trials = trials[((trials >= LIMIT[0] - 1e-9) & (trials <= LIMIT[1] + 1e-9)).all(axis=1)]
             if not len(trials):
                 break
-            diffs = aligned_diffs(query, blurred(normalised(cuts(stored, trials, side))))
+            diffs = _distances(stored, trials, query, side)
             k = int(diffs.argmin())
             if diffs[k] >= best:
                 break
@@ -133,16 +139,19 @@ def _aligned(
     points away from the copy's cut, they can stop in a worse minimum).  At most :data:`DESCENTS` starts; none when
     the closest start is far off (most lookalikes: the alignment is the audit's costliest step)."""
     starts = [_cut_of(index, g, v) for v in variants]
-    first = [
-        float(aligned_diffs(query, blurred(normalised(cuts(px, np.asarray([box]), side))))[0]) for px, box in starts
-    ]
+    first = np.empty(len(starts))
+    for mirrored in (False, True):  # one batch of cuts per orientation of the stored pixels
+        picked = [k for k, v in enumerate(variants) if index.boxes[int(index.variant_box[v])][0] == mirrored]
+        if picked:
+            boxes = np.asarray([starts[k][1] for k in picked])
+            first[picked] = _distances(starts[picked[0]][0], boxes, query, side)
     order = np.argsort(first, kind="stable")[:DESCENTS].tolist()
-    best = (round(first[order[0]], 2), order[0])
+    best = (round(float(first[order[0]]), 2), order[0])
     if best[0] > START_FACTOR * limit:  # too far for any alignment to bring within the limit
         return best
     for k in order:
         stored, box = starts[k]
-        best = min(best, (round(_align(stored, box, query, side), 2), k))
+        best = min(best, (round(_align(stored, box, query, side, float(first[k])), 2), k))
         if best[0] <= limit or best[0] > RETRY_FACTOR * limit:
             break
     return best
