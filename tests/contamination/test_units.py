@@ -122,3 +122,45 @@ def test_cached_cut_weights_give_the_cuts_of_uncached_weights() -> None:
     reference = np.einsum("tjw,tiwc->tijc", wx, rows)
     for _ in range(2):  # the second pass answers from the cache
         np.testing.assert_allclose(cuts(pixels, boxes, 24), reference, atol=1e-3)
+
+
+def test_variant_boxes_cut_every_pair_combination_once_and_reports_round_trip() -> None:
+    """Each variant cuts one (left, right) and one (top, bottom) pair; the uncut image comes first; thresholds
+    written in a report read back equal, and a report from before the pairs (a per-side grid) reads as the
+    pairs of that grid."""
+    import json
+
+    from zero_bench.contamination.evalside import variant_boxes
+    from zero_bench.contamination.thresholds import Thresholds
+
+    pairs = [(0.025, 0.075), (0.0, 0.05), (0.0, 0.0)]
+    boxes = variant_boxes(pairs)
+    assert boxes[0] == (0.0, 0.0, 0.0, 0.0)
+    assert len(boxes) == len(set(boxes)) == 9  # 3 x 3 combinations, (0, 0, 0, 0) among them once
+    assert (0.025, 0.0, 0.075, 0.05) in boxes and (0.0, 0.025, 0.05, 0.075) in boxes
+    assert all((left, right) in pairs and (top, bottom) in pairs for left, top, right, bottom in boxes[1:])
+    th = Thresholds()
+    assert len(variant_boxes(th.crop_pairs)) == 1 + len(th.crop_pairs) ** 2
+    assert Thresholds.from_dict(json.loads(json.dumps(th.as_dict()))) == th
+    old = {k: v for k, v in th.as_dict().items() if "crop_pairs" not in k} | {"crop_grid": [0.025, 0.075]}
+    read = Thresholds.from_dict(old)
+    assert (
+        read.crop_pairs == read.mirrored_crop_pairs == ((0.025, 0.025), (0.025, 0.075), (0.075, 0.025), (0.075, 0.075))
+    )
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.01, 0.5]))
+@settings(max_examples=30, deadline=None)
+def test_variant_thumbnails_fit_int16_at_their_scale(seed, flat_share) -> None:
+    """Normalised values stay within 255 x 40 / 8 (the spread gets 8 added), so the evaluation side's int16
+    thumbnails (x THUMB_SCALE) never clip, and the loose check reads them back to 1/32."""
+    from zero_bench.contamination.evalside import THUMB_SCALE
+    from zero_bench.contamination.images import blurred, normalised
+
+    rng = np.random.default_rng(seed)
+    raw = np.where(rng.random((4, 16, 16, 1)) < flat_share, rng.integers(0, 256, (4, 16, 16, 3)), 0).astype(np.uint8)
+    values = blurred(normalised(raw))
+    assert np.abs(values).max() <= 255 * 40 / 8
+    assert np.iinfo(np.int16).max > 255 * 40 / 8 * THUMB_SCALE
+    stored = np.round(values * THUMB_SCALE).astype(np.int16).astype(np.float32) / THUMB_SCALE
+    assert np.abs(stored - values).max() <= 1 / 32 + 1e-4

@@ -37,6 +37,10 @@ from zero_bench.taskspec import get_task
 
 TEXT_CACHE = 200_000
 IMAGE_CACHE = 200_000  # corpus image files (by content digest) whose matches are kept, per process
+# the variant thumbnails are kept x16 in int16: half of float32's memory, to 1/32 (the loose check's threshold is
+# 30), never clipped (normalised values lie within +-255 x 40 / 8); float16 halves it too, but converting it back
+# took twice the time of the loose check itself
+THUMB_SCALE = 16
 
 
 @dataclass
@@ -60,12 +64,12 @@ class EvalIndex:
     text_ref: list[tuple[int, int]] = field(default_factory=list)
     pair_ref: list[tuple[int, int]] = field(default_factory=list)
     exact_images: dict[bytes, list[int]] = field(default_factory=dict)
-    # the variants (as is, mirrored, cut by the crop grid) of every evaluation image: owner, (mirrored, box),
-    # 16x16 normalised, blurred thumbnail (float32, 3 KB); their perceptual hashes are in ``hamming``
+    # the variants (as is, mirrored, cut by the crop pairs) of every evaluation image: owner, (mirrored, box),
+    # 16x16 normalised, blurred thumbnail (x THUMB_SCALE, int16: 1.5 KB); their perceptual hashes: ``hamming``
     boxes: list[tuple[bool, Box]] = field(default_factory=list)
     variant_image: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     variant_box: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
-    variant_thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, THUMB, THUMB, 3), dtype=np.float32))
+    variant_thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, THUMB, THUMB, 3), dtype=np.int16))
     variant_colour: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.float32))  # images.colours
     variant_texture: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # images.textures
     stored: list[np.ndarray] = field(default_factory=list)  # each evaluation image, longer side at most STORED px
@@ -84,6 +88,13 @@ class EvalIndex:
         return {"images": len(self.image_ref), "texts": len(self.text_ref), "pairs": len(self.pair_ref)}
 
 
+def variant_boxes(pairs: Sequence[tuple[float, float]]) -> list[Box]:
+    """The uncut image, then each combination of a (left, right) and a (top, bottom) pair, each box once."""
+    boxes: list[Box] = [(0.0, 0.0, 0.0, 0.0)]
+    boxes += [(left, top, right, bottom) for (left, right), (top, bottom) in itertools.product(pairs, repeat=2)]
+    return list(dict.fromkeys(boxes))
+
+
 class _Builder:
     def __init__(self, thresholds: Thresholds) -> None:
         self.index = EvalIndex(thresholds, [])
@@ -92,10 +103,9 @@ class _Builder:
         self.thumbs: list[np.ndarray] = []
         self.colours: list[np.ndarray] = []
         self.textures: list[np.ndarray] = []
-        grid = thresholds.crop_grid  # no grid: the image as it is (and mirrored)
-        cuts: list[Box] = [(0.0, 0.0, 0.0, 0.0)]
-        cuts += [(a, b, c, d) for a, b, c, d in itertools.product(grid, repeat=4)]
-        self.index.boxes = [(m, box) for m in ((False, True) if thresholds.mirrored else (False,)) for box in cuts]
+        self.index.boxes = [(False, box) for box in variant_boxes(thresholds.crop_pairs)]
+        if thresholds.mirrored:
+            self.index.boxes += [(True, box) for box in variant_boxes(thresholds.mirrored_crop_pairs)]
 
     def add_unit(self, data: RetrievalData | MatchingData | ClassificationData) -> None:
         index = self.index
@@ -134,7 +144,7 @@ class _Builder:
         variants = [crop_box(views[m], box) for m, box in index.boxes]
         self.hashes += perceptual_hashes(variants)
         thumbs = np.stack([np.asarray(v.resize((THUMB, THUMB), Image.Resampling.BOX)) for v in variants])
-        self.thumbs.append(blurred(normalised(thumbs)))
+        self.thumbs.append(np.round(blurred(normalised(thumbs)) * THUMB_SCALE).astype(np.int16))
         self.colours.append(colours(thumbs))
         self.textures.append(textures(thumbs))
         self.variant_image += [g] * len(variants)

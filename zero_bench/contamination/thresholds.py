@@ -7,13 +7,25 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+_CORNERS = ((0.025, 0.025), (0.025, 0.075), (0.075, 0.025), (0.075, 0.075))
+
 
 @dataclass(frozen=True)
 class Thresholds:
     image_radius: int = 8  # Hamming radius on the 64-bit imagehash.phash of the variants (the look-up)
-    # evaluation images are indexed as they are, mirrored, and cut by each combination of these fractions per side
-    crop_grid: tuple[float, ...] = (0.025, 0.075)
+    # evaluation images are indexed as they are, mirrored, and cut: a variant cuts one (left, right) pair of these
+    # fractions and one (top, bottom) pair (every combination).  The four corners of the 2.5% / 7.5% grid, and
+    # the four edge midpoints of the 0-10% square: with the corners alone, a copy cut near 0%, 5% or 10% on every
+    # side is 2.5% off on each and 4.8% of the planted 0-10% crops were beyond the Hamming radius (1.5% with both)
+    crop_pairs: tuple[tuple[float, float], ...] = (
+        *_CORNERS,
+        (0.0, 0.05),
+        (0.05, 0.0),
+        (0.1, 0.05),
+        (0.05, 0.1),
+    )
     mirrored: bool = True
+    mirrored_crop_pairs: tuple[tuple[float, float], ...] = _CORNERS  # mirrored: the corners only (fewer copies)
     # a uniform frame: corners and frame within this of one colour (0..255; at 48, JPEG's blur of the frame's
     # inner edge made 7.5% of the downloaded planted bordered copies unfindable, at 96 2.5%) ...
     border_tolerance: int = 96
@@ -35,13 +47,18 @@ class Thresholds:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out["crop_grid"] = list(self.crop_grid)
+        for name in ("crop_pairs", "mirrored_crop_pairs"):
+            out[name] = [list(pair) for pair in out[name]]
         return out
 
     @classmethod
     def from_dict(cls, raw: dict) -> Thresholds:
         raw = dict(raw)
         raw.pop("num_perm", None)  # reports before the exact text index recorded their MinHash permutations
-        if "crop_grid" in raw:
-            raw["crop_grid"] = tuple(raw["crop_grid"])
+        if "crop_grid" in raw:  # reports before the crop pairs: every side cut by each fraction of a grid
+            grid = raw.pop("crop_grid")
+            raw["crop_pairs"] = raw["mirrored_crop_pairs"] = [(a, b) for a in grid for b in grid]
+        for name in ("crop_pairs", "mirrored_crop_pairs"):
+            if name in raw:
+                raw[name] = tuple((float(a), float(b)) for a, b in raw[name])
         return cls(**raw)
