@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # in-process planted corpus (conftest: 60 planted rows per image edit among 1,500 zero-toy rows; the same edits
 # through the download path: benchmarks/planted_copies.py).  Issue 24 asks 0.95 for every image edit; the toy
 # images are 64-96 px renders of one to three flat shapes, so unrelated rows can genuinely look alike: the floors
-# are the measured figures (docs/contamination.md: 0.93-1.00 here; crops and borders 0.98) less one to three
+# are the measured figures (docs/contamination.md: 0.93-1.00 here; crops 1.00, borders 0.98) less one to three
 # planted rows for sampling noise (one is 0.017), and the edits below 0.95 are named in the docs.
 MIN_IMAGE_RECALL = {
     "same_file": 1.0,
