@@ -154,7 +154,7 @@ def test_variant_boxes_cut_every_pair_combination_once_and_reports_round_trip() 
 def test_variant_thumbnails_fit_int16_at_their_scale(seed, flat_share) -> None:
     """Normalised values stay within 255 x 40 / 8 (the spread gets 8 added), so the evaluation side's int16
     thumbnails (x THUMB_SCALE) never clip, and the loose check reads them back to 1/32."""
-    from zero_bench.contamination.evalside import THUMB_SCALE
+    from zero_bench.contamination.evalside import THUMB_SCALE, packed_thumbs, unpacked_thumbs
     from zero_bench.contamination.images import blurred, normalised
 
     rng = np.random.default_rng(seed)
@@ -162,5 +162,5 @@ def test_variant_thumbnails_fit_int16_at_their_scale(seed, flat_share) -> None:
     values = blurred(normalised(raw))
     assert np.abs(values).max() <= 255 * 40 / 8
     assert np.iinfo(np.int16).max > 255 * 40 / 8 * THUMB_SCALE
-    stored = np.round(values * THUMB_SCALE).astype(np.int16).astype(np.float32) / THUMB_SCALE
-    assert np.abs(stored - values).max() <= 1 / 32 + 1e-4
+    stored = unpacked_thumbs(packed_thumbs(values))
+    assert np.abs(stored - values).max() <= 1 / (2 * THUMB_SCALE) + 1e-4

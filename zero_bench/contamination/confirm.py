@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from zero_bench.contamination.evalside import THUMB_SCALE, EvalIndex
+from zero_bench.contamination.evalside import EvalIndex, unpacked_thumbs
 from zero_bench.contamination.images import THUMB, Box, aligned_diffs, blurred, colours, cuts, normalised, textures
 
 STEPS = (0.0125,)  # alignment steps, in fractions of the side (the crop pairs are 2.5-5% apart)
@@ -99,8 +99,7 @@ def near_matches(
     close = np.flatnonzero(near)
     if not len(close):
         return {}
-    stored = index.variant_thumb[variants[close]].astype(np.float32)
-    loose = aligned_diffs(thumb * THUMB_SCALE, stored) / THUMB_SCALE
+    loose = aligned_diffs(thumb, unpacked_thumbs(index.variant_thumb[variants[close]]))
     kept = np.flatnonzero(loose <= th.image_loose_diff)
     order = close[kept[np.argsort(loose[kept], kind="stable")]]  # candidate positions in ``variants``, closest first
     if not len(order):

@@ -43,6 +43,16 @@ IMAGE_CACHE = 200_000  # corpus image files (by content digest) whose matches ar
 THUMB_SCALE = 16
 
 
+def packed_thumbs(thumbs: np.ndarray) -> np.ndarray:
+    """Normalised, blurred thumbnails as the index keeps them: x :data:`THUMB_SCALE`, rounded, int16."""
+    return np.round(thumbs * THUMB_SCALE).astype(np.int16)
+
+
+def unpacked_thumbs(packed: np.ndarray) -> np.ndarray:
+    """float32 thumbnails back from :func:`packed_thumbs` (to 1/32)."""
+    return packed.astype(np.float32) * np.float32(1.0 / THUMB_SCALE)
+
+
 @dataclass
 class Unit:
     """One audited task split and its official ids."""
@@ -144,7 +154,7 @@ class _Builder:
         variants = [crop_box(views[m], box) for m, box in index.boxes]
         self.hashes += perceptual_hashes(variants)
         thumbs = np.stack([np.asarray(v.resize((THUMB, THUMB), Image.Resampling.BOX)) for v in variants])
-        self.thumbs.append(np.round(blurred(normalised(thumbs)) * THUMB_SCALE).astype(np.int16))
+        self.thumbs.append(packed_thumbs(blurred(normalised(thumbs))))
         self.colours.append(colours(thumbs))
         self.textures.append(textures(thumbs))
         self.variant_image += [g] * len(variants)
