@@ -148,6 +148,20 @@ def test_ema_teacher_moves_by_the_momentum():
     assert all(torch.allclose(p, torch.full_like(p, 0.9 * 0.005 + 0.1)) for p in teacher.parameters())
 
 
+def test_ema_update_equals_the_per_parameter_loop_bit_for_bit():
+    torch.manual_seed(0)
+    student, teacher = (
+        torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.LayerNorm(4)),
+        torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.LayerNorm(4)),
+    )
+    expected = [
+        t.detach().clone().mul_(0.97).add_(s.detach(), alpha=1.0 - 0.97)
+        for t, s in zip(teacher.parameters(), student.parameters(), strict=True)
+    ]
+    ema_update(teacher, student, 0.97)
+    assert all(torch.equal(t, e) for t, e in zip(teacher.parameters(), expected, strict=True))
+
+
 def test_feature_queue_is_fifo_with_wraparound():
     q = FeatureQueue(5, 2)
     assert q.bank()[0].shape[0] == 0

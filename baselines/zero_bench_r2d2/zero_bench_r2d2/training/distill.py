@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import nn
@@ -30,17 +30,34 @@ def make_teacher(student: M) -> M:
     return teacher
 
 
+class EmaPairs(NamedTuple):
+    """The teacher's parameters and buffers with the student's of the same names, in one order."""
+
+    targets: list[torch.Tensor]
+    sources: list[torch.Tensor]
+    target_buffers: list[torch.Tensor]
+    source_buffers: list[torch.Tensor]
+
+
+def ema_pairs(teacher: nn.Module, student: nn.Module) -> EmaPairs:
+    """Pair the two modules' parameters and buffers by name, once: the pairs stay valid while the modules keep
+    their parameter objects (optimiser steps, ``load_state_dict`` and ``.to`` all update them in place)."""
+    t_params, t_bufs = dict(teacher.named_parameters()), dict(teacher.named_buffers())
+    params = [(t_params[name], p) for name, p in student.named_parameters()]
+    bufs = [(t_bufs[name], b) for name, b in student.named_buffers() if name in t_bufs]
+    return EmaPairs([t for t, _ in params], [p for _, p in params], [t for t, _ in bufs], [b for _, b in bufs])
+
+
 @torch.no_grad()
-def ema_update(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
-    """Exponential moving average of the student's parameters (buffers are copied)."""
-    t_params = dict(teacher.named_parameters())
-    for name, p in student.named_parameters():
-        t = t_params[name]
-        t.mul_(momentum).add_(p.detach().to(t.dtype), alpha=1.0 - momentum)
-    t_bufs = dict(teacher.named_buffers())
-    for name, b in student.named_buffers():
-        if name in t_bufs:
-            t_bufs[name].copy_(b)
+def ema_update(teacher: nn.Module, student: nn.Module, momentum: float, pairs: EmaPairs | None = None) -> None:
+    """Exponential moving average of the student's parameters (buffers are copied).  The same ``mul_`` and ``add_``
+    on every parameter as a loop over them, in two multi-tensor calls, over ``pairs`` (:func:`ema_pairs`, made
+    here when not given): the loop and the pairing by name cost r2d2-toy's pre-training about 5 ms a step."""
+    pairs = pairs if pairs is not None else ema_pairs(teacher, student)
+    torch._foreach_mul_(pairs.targets, momentum)
+    torch._foreach_add_(pairs.targets, pairs.sources, alpha=1.0 - momentum)
+    for target, source in zip(pairs.target_buffers, pairs.source_buffers, strict=True):
+        target.copy_(source)
 
 
 class FeatureQueue(nn.Module):

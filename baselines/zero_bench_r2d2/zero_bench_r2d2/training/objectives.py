@@ -20,8 +20,10 @@ from zero_bench_r2d2.modeling import R2D2Model
 from zero_bench_r2d2.training import losses as L
 from zero_bench_r2d2.training.distill import (
     CONTRAST_BANKS,
+    EmaPairs,
     FeatureQueue,
     contrast_bank,
+    ema_pairs,
     ema_update,
     make_teacher,
     tgd_targets,
@@ -161,6 +163,7 @@ class RetrievalObjective(nn.Module):
         if config.mlm_weight > 0:
             self.mlm_head = MLMHead(model.config.joint_width, word_embedding_weight(model).shape[0])
         self.teacher: R2D2Model | None = make_teacher(model) if config.uses_teacher else None
+        self._ema_pairs: EmaPairs | None = None  # paired on the first update (after the trainer's ``.to``)
         self.queue: FeatureQueue | None = None
         if config.tgd_alpha > 0 and config.queue_size > 0:
             self.queue = FeatureQueue(config.queue_size, model.config.resolved_embed_dim())
@@ -179,7 +182,9 @@ class RetrievalObjective(nn.Module):
     def after_step(self) -> None:
         self.model.clamp_temperature_()
         if self.teacher is not None:
-            ema_update(self.teacher, self.model, self.config.momentum)
+            if self._ema_pairs is None:
+                self._ema_pairs = ema_pairs(self.teacher, self.model)
+            ema_update(self.teacher, self.model, self.config.momentum, self._ema_pairs)
 
     def _encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         if self.config.freeze_image_encoder:
