@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from zero_bench.errors import ZeroBenchError
 from zero_bench_r2d2.training import losses as L
-from zero_bench_r2d2.training.distill import FeatureQueue, ema_update, tgd_targets
+from zero_bench_r2d2.training.distill import FeatureQueue, ema_pairs, ema_update, tgd_targets
 
 
 def test_gcpr_perfect_alignment_is_near_zero_and_random_is_near_log_n():
@@ -160,6 +160,20 @@ def test_ema_update_equals_the_per_parameter_loop_bit_for_bit():
     ]
     ema_update(teacher, student, 0.97)
     assert all(torch.equal(t, e) for t, e in zip(teacher.parameters(), expected, strict=True))
+
+
+def test_ema_pairs_made_once_follow_in_place_updates_of_both_modules():
+    torch.manual_seed(1)
+    student, teacher = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    pairs = ema_pairs(teacher, student)
+    student.load_state_dict(torch.nn.Linear(4, 3).state_dict())  # a resume: copied into the same tensors
+    with torch.no_grad():
+        student.weight.add_(1.0)  # an optimiser step: in place
+    fresh = torch.nn.Linear(4, 3)
+    fresh.load_state_dict(teacher.state_dict())
+    ema_update(teacher, student, 0.9, pairs)
+    ema_update(fresh, student, 0.9)
+    assert all(torch.equal(a, b) for a, b in zip(teacher.parameters(), fresh.parameters(), strict=True))
 
 
 def test_feature_queue_is_fifo_with_wraparound():

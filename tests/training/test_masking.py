@@ -70,3 +70,18 @@ def test_masking_is_deterministic_per_seed(tok):
     b = whole_word_mask(SENTENCES[0], tok, np.random.default_rng(3))
     assert all((a[k] == b[k]).all() for k in a)
     assert whole_word_mask(SENTENCES[0], tok, np.random.default_rng(0), rate=0.0)["labels"].eq(IGNORE).all()
+
+
+def test_word_spans_are_jiebas_words_and_a_second_draw_is_remembered():
+    import jieba
+
+    from zero_bench_r2d2.training import masking
+
+    text = "红色的圆形在 蓝色背景上"
+    words = jieba.lcut(text, HMM=True)
+    starts = [sum(len(w) for w in words[:k]) for k in range(len(words))]
+    expected = [(s, s + len(w)) for s, w in zip(starts, words, strict=True) if w.strip()]
+    masking._word_bounds.cache_clear()
+    assert word_spans(text) == expected
+    assert word_spans(text) == expected
+    assert masking._word_bounds.cache_info().hits == 1
