@@ -155,7 +155,7 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
 def adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.AdamW:
     """AdamW with its fused kernel where torch has one for the parameters' device (CPU since torch 2.4, CUDA): the
     same update in one kernel instead of a Python loop over the parameters (about 4x faster for r2d2-toy's 201
-    tensors on the CPU; ``benchmarks/train.py`` prints the step time)."""
+    tensors on the CPU; ``benchmarks/train.py`` prints both)."""
     try:
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), fused=True)
     except RuntimeError:  # no fused kernel for this device or dtype (torch < 2.4 on the CPU, MPS, ...)
