@@ -3,6 +3,12 @@ against the time to merely iterate the same corpus decoding every image, in one 
 
 Full figures (>= 200,000 rows):  python benchmarks/contamination.py
 Quick check (5,000 rows):        python benchmarks/contamination.py --quick
+Web-sized images:                python benchmarks/contamination.py --image-side 384
+
+The toy's renders are 64-96 px, so decoding one costs next to nothing and the ratio is the audit's worst case;
+``--image-side N`` enlarges each corpus render to N px on its longer side (bicubic, JPEG quality 90), as web photos
+are, and measures the same ratio where decoding costs what it does on a real corpus (the matching is unchanged: the
+hashes and thumbnails are computed at a fixed small size).
 """
 
 from __future__ import annotations
@@ -29,7 +35,21 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int = 3) -> None:
+def enlarged(image: bytes, side: int) -> bytes:
+    """A render with its longer side at ``side`` px (bicubic), re-encoded as JPEG quality 90."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as img:
+        scale = side / max(img.size)
+        big = img.convert("RGB").resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    big.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int = 3, image_side: int = 0) -> None:
     """``rows`` zero-toy corpus rows with unique keys: ``pool`` distinct renders, cycled (rendering 200k images
     would dominate the run).  Each row's JPEG gets its row number appended after the end-of-image marker (same
     pixels, other bytes), so the audit's cache of files seen before never answers: every row is decoded and hashed
@@ -39,6 +59,8 @@ def build_corpus(folder: Path, rows: int, shard_rows: int, pool: int, seed: int 
     from zero_bench.data.toy import corpus_rows
 
     distinct = list(corpus_rows(seed, pool))
+    if image_side:
+        distinct = [row | {"image": enlarged(row["image"], image_side)} for row in distinct]
 
     def cycled():
         for k, row in zip(range(rows), itertools.cycle(distinct), strict=False):
@@ -97,6 +119,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--quick", action="store_true", help="5,000 rows, small toy tasks: proves the script runs")
     parser.add_argument("--keep", type=Path, default=None, help="build the data here and keep it")
+    parser.add_argument(
+        "--image-side", type=int, default=0, help="enlarge the corpus renders to this longer side, px (0: as rendered)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rows, args.shard_rows = 5_000, 1_000
@@ -113,9 +138,12 @@ def main() -> None:
             sizes = ToySizes(itr_train=8, itr_val=100, itm_train=8, itm_val=200, flickr_train=4, flickr_val=4)
         start = time.perf_counter()
         generate_zero_toy(root=base, seed=0, sizes=sizes, corpus=False)
-        build_corpus(base / "bench" / "corpus", args.rows, args.shard_rows, pool=min(args.rows, 5_000))
+        pool = min(args.rows, 5_000)
+        build_corpus(base / "bench" / "corpus", args.rows, args.shard_rows, pool, image_side=args.image_side)
+        size = f"enlarged to {args.image_side} px" if args.image_side else "as rendered (64-96 px)"
         print(
-            f"data: {args.rows} corpus rows in {args.shard_rows}-row shards, built in {time.perf_counter() - start:.0f} s"
+            f"data: {args.rows} corpus rows in {args.shard_rows}-row shards, images {size}, "
+            f"built in {time.perf_counter() - start:.0f} s"
         )
         _, shards = corpus_info(base / "bench" / "corpus")
 
