@@ -182,3 +182,26 @@ def test_matching_recipe_with_a_sabotaged_loss_returns_the_start(helped, icm_val
     kept, begun = read_state_dict(tmp_path / "model-best.safetensors"), read_state_dict(start)
     assert kept.keys() == begun.keys() and all(torch.equal(kept[k], begun[k]) for k in kept)
     assert not torch.equal(read_state_dict(tmp_path / "model.safetensors")["itm_head.weight"], begun["itm_head.weight"])
+
+
+def test_task_pairs_keep_pixels_within_their_budget_and_give_the_same_samples(icm_val_is_train):
+    import torch
+
+    from zero_bench.formats import load_split
+    from zero_bench.taskspec import get_task
+    from zero_bench_r2d2.training.data import TaskPairs, TextImageTransform
+
+    data = load_split(get_task("icm"), icm_val_is_train, "train")
+    transform = TextImageTransform(48)
+    one_image = 3 * 48 * 48 * 4
+    cached, uncached = TaskPairs(data, transform, cache_bytes=2 * one_image), TaskPairs(data, transform, cache_bytes=0)
+    for _ in range(2):  # a second epoch reads the kept pixels
+        for k in range(len(cached)):
+            a, b = cached[k], uncached[k]
+            assert a.keys() == b.keys() and all(
+                torch.equal(torch.as_tensor(a[key]), torch.as_tensor(b[key])) for key in a
+            )
+    assert len(cached._pixels) == 2 and cached._cached == 2 * one_image
+    assert not uncached._pixels
+    with data.images[int(cached.pair_image[0])].open() as im:
+        assert torch.equal(cached.pixels(int(cached.pair_image[0])), transform.image(im.convert("RGB")))
