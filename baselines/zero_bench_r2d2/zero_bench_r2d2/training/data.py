@@ -301,7 +301,9 @@ class TaskPairs(Dataset):
     Each image's transformed pixels are kept after its first use, up to ``cache_bytes`` in all (then the rest are
     decoded every time): the image transform has no randomness, every epoch reads the same images, and decoding
     them again was most of the fine-tuning's wait for data (toy ICM: 1,000 pairs, at most 28 MB at 48 px).  A real
-    task at 224 px fills the default 256 MB with its first 445 images."""
+    task at 224 px fills the default 256 MB with its first 445 images.  With DataLoader workers each worker keeps its
+    own, and the loader's workers end with the epoch, so there the kept pixels serve only repeats within one epoch
+    (the quickstart's fine-tuning runs in the main process)."""
 
     def __init__(self, data, transform: TextImageTransform, cache_bytes: int = PIXEL_CACHE_BYTES) -> None:
         from zero_bench.formats import MatchingData
