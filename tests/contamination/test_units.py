@@ -164,3 +164,90 @@ def test_variant_thumbnails_fit_int16_at_their_scale(seed, flat_share) -> None:
     assert np.iinfo(np.int16).max > 255 * 40 / 8 * THUMB_SCALE
     stored = unpacked_thumbs(packed_thumbs(values))
     assert np.abs(stored - values).max() <= 1 / (2 * THUMB_SCALE) + 1e-4
+
+
+def _trim_reference(img, tolerance: int, max_fraction: float):
+    """trim_border's definition written out pixel by pixel in numpy (the slow, obvious way)."""
+    pixels = np.asarray(img, dtype=np.int16)
+    h, w = pixels.shape[:2]
+    corner = pixels[0, 0]
+    if max(np.abs(pixels[y, x] - corner).max() for y, x in ((0, w - 1), (h - 1, 0), (h - 1, w - 1))) > tolerance:
+        return None
+    diff = np.abs(pixels - corner).max(axis=-1)
+    for tol in (tolerance, tolerance // 3):
+        ys, xs = np.nonzero(diff > tol)
+        if not len(xs):
+            return None
+        left, top, right, bottom = xs.min(), ys.min(), w - 1 - xs.max(), h - 1 - ys.max()
+        if not (left or top or right or bottom):
+            return None
+        if max(left, right) <= max_fraction * w and max(top, bottom) <= max_fraction * h:
+            cut = [2 if m else 0 for m in (left, top, right, bottom)]
+            return pixels[top + cut[1] : h - bottom - cut[3], left + cut[0] : w - right - cut[2]].astype(np.uint8)
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(8, 120),
+    st.integers(8, 120),
+    st.tuples(*[st.integers(0, 16)] * 4),
+    st.tuples(*[st.integers(0, 255)] * 3),
+    st.booleans(),
+    st.integers(20, 101),
+    st.integers(0, 2**32 - 1),
+)
+def test_trim_border_cuts_exactly_the_uniform_frame(width, height, frame, colour, noisy, quality, seed) -> None:
+    """Frames of 0-16 px in any colour around a plain or a noisy picture, as they are or JPEG re-encoded
+    (quality 101: not re-encoded): the trim equals the definition, pixel for pixel."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from zero_bench.contamination.images import trim_border
+
+    rng = np.random.default_rng(seed)
+    if noisy:
+        picture = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    else:
+        picture = Image.new("RGB", (width, height), tuple(int(c) for c in rng.integers(0, 256, 3)))
+    img = ImageOps.expand(picture, frame, fill=colour)
+    if quality <= 100:
+        out = io.BytesIO()
+        img.save(out, format="JPEG", quality=quality)
+        img = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+    for tolerance in (96, 30):
+        expected, got = _trim_reference(img, tolerance, 0.12), trim_border(img, tolerance, 0.12)
+        assert (expected is None) == (got is None)
+        if got is not None:
+            assert np.array_equal(np.asarray(got), expected)
+
+
+def test_large_images_are_decoded_reduced_and_their_lossless_copies_stay_exact() -> None:
+    """A large JPEG is decoded at a libjpeg scale (its shorter side kept at WORK_SIDE or more), a large PNG box-
+    reduced; the exact keys of an evaluation image hold what the audit decodes from a byte copy and from a PNG
+    re-save of its pixels, and a small image is decoded whole."""
+    import io
+
+    from PIL import Image
+
+    from zero_bench.contamination.images import WORK_SIDE, decode, decode_reduced, exact_keys, pixel_hash
+
+    def encoded(img: Image.Image, fmt: str) -> bytes:
+        out = io.BytesIO()
+        img.save(out, format=fmt, quality=90) if fmt == "JPEG" else img.save(out, format=fmt)
+        return out.getvalue()
+
+    rng = np.random.default_rng(1)
+    picture = Image.fromarray(rng.integers(0, 256, (700, 1000, 3), dtype=np.uint8))
+    jpeg = encoded(picture, "JPEG")
+    assert decode_reduced(jpeg).size == (250, 175)  # libjpeg at 1/4: 1/8 would leave 88 px
+    png = encoded(decode(jpeg), "PNG")
+    assert decode_reduced(png).size == (200, 140)  # Image.reduce by 700 // WORK_SIDE = 5
+    keys = exact_keys(jpeg, decode(jpeg))
+    assert pixel_hash(decode_reduced(jpeg)) in keys  # a byte copy
+    assert pixel_hash(decode_reduced(png)) in keys  # the same pixels in another format
+    assert pixel_hash(decode_reduced(encoded(picture, "PNG"))) not in keys  # the pixels before JPEG's loss
+    tiny = encoded(picture.resize((2 * WORK_SIDE - 1, 300)), "JPEG")
+    assert decode_reduced(tiny).tobytes() == decode(tiny).tobytes()
+    assert exact_keys(tiny, decode(tiny)) == {pixel_hash(decode(tiny))}

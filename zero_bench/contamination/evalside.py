@@ -24,9 +24,10 @@ from zero_bench.contamination.images import (
     blurred,
     colours,
     crop_box,
+    decode,
+    exact_keys,
     normalised,
     perceptual_hashes,
-    pixel_hash,
     textures,
 )
 from zero_bench.contamination.normalise import normalise, shingles
@@ -135,7 +136,8 @@ class _Builder:
         index.units.append(Unit(data.task, data.split, data.annotation_sha256, image_ids, text_ids, pair_ids))
         first_image, first_text, first_pair = len(index.image_ref), len(index.text_ref), len(index.pair_ref)
         for k, item in enumerate(data.images):
-            self.add_image(item.open(), first_image + k)
+            raw = item.read_bytes()
+            self.add_image(decode(raw), first_image + k, raw)
             index.image_ref.append((u, k))
         for k, caption in enumerate(texts):
             self.add_text(caption, first_text + k)
@@ -144,9 +146,10 @@ class _Builder:
         for pair, image, text in links:
             index.pairs_of_image.setdefault(first_image + image, []).append((first_pair + pair, first_text + text))
 
-    def add_image(self, img: Image.Image, g: int) -> None:
+    def add_image(self, img: Image.Image, g: int, raw: bytes) -> None:
         index = self.index
-        index.exact_images.setdefault(pixel_hash(img), []).append(g)
+        for key in exact_keys(raw, img):
+            index.exact_images.setdefault(key, []).append(g)
         small = img.copy()
         small.thumbnail((STORED, STORED), Image.Resampling.BOX)
         index.stored.append(np.asarray(small))

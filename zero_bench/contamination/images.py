@@ -8,10 +8,13 @@ import io
 
 import imagehash
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 THUMB = 16  # side of the look-up thumbnails (the evaluation side's variants)
 STORED = 96  # longer side of the copy of each evaluation image kept for the aligned comparison
+
+
+WORK_SIDE = 128  # corpus images are matched with their shorter side reduced to 128-255 px (decode_reduced)
 
 
 def decode(data: bytes) -> Image.Image:
@@ -20,6 +23,33 @@ def decode(data: bytes) -> Image.Image:
     ImageFile.LOAD_TRUNCATED_IMAGES = True  # as the evaluation loaders do
     with Image.open(io.BytesIO(data)) as img:
         return img.convert("RGB")
+
+
+def reduced(img: Image.Image) -> Image.Image:
+    """``img`` shrunk by the largest whole factor that keeps its shorter side at :data:`WORK_SIDE` or more (box
+    averages, ``Image.reduce``); itself when that factor is 1."""
+    factor = min(img.size) // WORK_SIDE
+    return img.reduce(factor) if factor >= 2 else img
+
+
+def decode_reduced(data: bytes) -> Image.Image:
+    """``data`` decoded to RGB at the size the audit matches it: a JPEG is decoded at 1/2, 1/4 or 1/8 scale by
+    libjpeg itself (``Image.draft``: the full pixels are never made) as far as the shorter side stays at
+    :data:`WORK_SIDE` or more, then any image is :func:`reduced`.  Every later step works at 16-96 px (hashes,
+    thumbnails, the aligned comparison), so the full pixels add cost and nothing the audit looks at."""
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    with Image.open(io.BytesIO(data)) as img:
+        img.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG only; other formats ignore it
+        return reduced(img.convert("RGB"))
+
+
+def exact_keys(data: bytes, img: Image.Image) -> set[bytes]:
+    """The :func:`pixel_hash` of every way the audit can decode a copy of an evaluation image (``data``, decoded
+    to ``img``) with the same pixels: in full (a small image), by :func:`decode_reduced` from the same file (a byte
+    copy, or other metadata), and :func:`reduced` from its full pixels (a lossless re-save in another format)."""
+    return {pixel_hash(img), pixel_hash(decode_reduced(data)), pixel_hash(reduced(img))}
 
 
 def pixel_hash(img: Image.Image) -> bytes:
@@ -140,15 +170,14 @@ def trim_border(img: Image.Image, tolerance: int, max_fraction: float) -> Image.
     others = np.asarray([img.getpixel(p) for p in ((w - 1, 0), (0, h - 1), (w - 1, h - 1))], dtype=np.int16)
     if np.abs(others - corner).max() > tolerance:
         return None
-    # the largest channel difference to the corner colour, per pixel (numpy: PIL's point() rebuilds its table in
-    # Python on every call, which cost more than the rest of the trim)
-    channels = np.abs(np.asarray(img, dtype=np.int16) - corner)
-    diff = np.maximum(np.maximum(channels[..., 0], channels[..., 1]), channels[..., 2])  # max(-1): 5x slower
+    # each channel's difference to the corner colour, in C (ImageChops; numpy's int16 copy of the image cost 10x)
+    diff = ImageChops.difference(img, Image.new("RGB", img.size, tuple(corner.tolist())))
     for tol in (tolerance, tolerance // 3):
-        cols, rows = np.flatnonzero((diff > tol).any(axis=0)), np.flatnonzero((diff > tol).any(axis=1))
-        if not len(cols):
+        # getbbox: the box of the pixels with any channel beyond ``tol`` (a lookup table, not a Python callable:
+        # point() with a function rebuilds its table in Python on every call)
+        bbox = diff.point(_above(tol)).getbbox()
+        if bbox is None:
             return None
-        bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         margins = (bbox[0], bbox[1], w - bbox[2], h - bbox[3])
         if not any(margins):
             return None
@@ -156,6 +185,12 @@ def trim_border(img: Image.Image, tolerance: int, max_fraction: float) -> Image.
             inset = [2 if m else 0 for m in margins]
             return img.crop((bbox[0] + inset[0], bbox[1] + inset[1], bbox[2] - inset[2], bbox[3] - inset[3]))
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _above(tol: int) -> list[int]:
+    """point() table of three channels: 255 where the value is above ``tol``, else 0."""
+    return [255 if v > tol else 0 for v in range(256)] * 3
 
 
 def colours(thumbs: np.ndarray) -> np.ndarray:

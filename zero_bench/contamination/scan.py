@@ -17,7 +17,7 @@ from PIL import Image
 
 from zero_bench.contamination.confirm import Looks, near_matches, view_thumbs
 from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex
-from zero_bench.contamination.images import decode, perceptual_hash, perceptual_hashes, pixel_hash, trim_border
+from zero_bench.contamination.images import decode_reduced, perceptual_hash, perceptual_hashes, pixel_hash, trim_border
 from zero_bench.contamination.normalise import normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
@@ -149,7 +149,7 @@ def _image_matches(index: EvalIndex, images: list[bytes | None], found: Found) -
                 yield row, cache[digest]
                 continue
             try:
-                chunk.append((row, decode(data), digest))
+                chunk.append((row, decode_reduced(data), digest))
             except OSError:  # undecodable bytes: counted, never fatal for a pass over millions of rows
                 found.undecodable += 1
         views = [views_of(index, img) for _, img, _ in chunk]
