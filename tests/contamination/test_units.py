@@ -248,6 +248,12 @@ def test_large_images_are_decoded_reduced_and_their_lossless_copies_stay_exact()
     assert pixel_hash(decode_reduced(jpeg)) in keys  # a byte copy
     assert pixel_hash(decode_reduced(png)) in keys  # the same pixels in another format
     assert pixel_hash(decode_reduced(encoded(picture, "PNG"))) not in keys  # the pixels before JPEG's loss
+    for mode in ("L", "CMYK"):  # other JPEG colour spaces, baseline and progressive, and a truncated file
+        for progressive in (False, True):
+            out = io.BytesIO()
+            picture.convert(mode).save(out, format="JPEG", quality=80, progressive=progressive)
+            assert (decode_reduced(out.getvalue()).mode, decode_reduced(out.getvalue()).size) == ("RGB", (250, 175))
+    assert decode_reduced(jpeg[: len(jpeg) // 2]).size == (250, 175)
     tiny = encoded(picture.resize((2 * WORK_SIDE - 1, 300)), "JPEG")
     assert decode_reduced(tiny).tobytes() == decode(tiny).tobytes()
     assert exact_keys(tiny, decode(tiny)) == {pixel_hash(decode(tiny))}
