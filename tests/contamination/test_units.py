@@ -257,3 +257,33 @@ def test_large_images_are_decoded_reduced_and_their_lossless_copies_stay_exact()
     tiny = encoded(picture.resize((2 * WORK_SIDE - 1, 300)), "JPEG")
     assert decode_reduced(tiny).tobytes() == decode(tiny).tobytes()
     assert exact_keys(tiny, decode(tiny)) == {pixel_hash(decode(tiny))}
+
+
+def test_undecodable_and_oversized_images_are_counted_not_fatal(monkeypatch) -> None:
+    """Bytes that are no image and an image past Pillow's decompression-bomb limit (lowered here to 1,000 pixels)
+    are counted as undecodable; the rows around them are still matched."""
+    import io
+
+    from PIL import Image
+
+    from zero_bench.contamination.evalside import _Builder
+    from zero_bench.contamination.images import decode
+    from zero_bench.contamination.scan import Found, _image_matches
+    from zero_bench.contamination.thresholds import Thresholds
+
+    def jpeg(img: Image.Image) -> bytes:
+        out = io.BytesIO()
+        img.save(out, format="JPEG", quality=90)
+        return out.getvalue()
+
+    rng = np.random.default_rng(2)
+    small = jpeg(Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)))  # 600 pixels
+    builder = _Builder(Thresholds())
+    builder.add_image(decode(small), 0, small)
+    index = builder.finish()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)
+    oversized = jpeg(Image.new("RGB", (60, 60)))  # 3,600 pixels: past twice the limit
+    found = Found(limit=5)
+    matched = dict(_image_matches(index, [b"not an image", oversized, small], found))
+    assert found.undecodable == 2
+    assert matched == {2: {0: (True, 0, 0.0)}}

@@ -145,6 +145,6 @@ def decoded_rows(batch: pa.RecordBatch) -> list[tuple[int, Image.Image]]:
             continue
         try:
             out.append((row, decode(raw)))
-        except OSError:
+        except (OSError, Image.DecompressionBombError):  # as the classical scan
             continue
     return out

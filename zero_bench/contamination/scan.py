@@ -150,7 +150,7 @@ def _image_matches(index: EvalIndex, images: list[bytes | None], found: Found) -
                 continue
             try:
                 chunk.append((row, decode_reduced(data), digest))
-            except OSError:  # undecodable bytes: counted, never fatal for a pass over millions of rows
+            except (OSError, Image.DecompressionBombError):  # counted, never fatal for a pass over millions of rows
                 found.undecodable += 1
         views = [views_of(index, img) for _, img, _ in chunk]
         flat = [v for vs in views for v in vs]
