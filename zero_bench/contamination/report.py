@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zero_bench.contamination.images import WORK_SIDE
 from zero_bench.errors import DataFormatError
 from zero_bench.fileio import atomic_write_text
 
@@ -121,7 +122,8 @@ def summary(report: dict) -> str:
         "",
         f"Corpus `{corpus.get('name', '?')}`: {report['rows_scanned']} rows scanned "
         f"(fingerprint `{corpus.get('fingerprint', '?')}`), {report['seconds']} s.",
-        f"Images: exact = same decoded pixels; near = phash of the image (or its mirror, crops, border trimmed) "
+        f"Images: exact = same decoded pixels (a shorter side of {2 * WORK_SIDE} px or more: decoded reduced, "
+        f"to {WORK_SIDE}-{2 * WORK_SIDE - 1} px); near = phash of the image (or its mirror, crops, border trimmed) "
         f"within {th['image_radius']} bits and aligned thumbnail difference at most {th['image_thumb_diff']}.  "
         "Texts: exact after normalisation; near = character "
         f"{th['text_ngram']}-gram Jaccard at least {th['text_jaccard']}.  Pairs: image and one of its texts in the "
