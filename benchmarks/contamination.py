@@ -15,6 +15,7 @@ second reference line decodes the same way, so the last ratio is the audit's own
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import tempfile
@@ -81,7 +82,7 @@ def _iterate_shard(path: str, reduced: bool = False) -> tuple[int, float, float]
     from zero_bench.contamination.images import decode, decode_reduced
     from zero_bench.contamination.runner import COLUMNS
 
-    decode = decode_reduced if reduced else decode
+    to_pixels = decode_reduced if reduced else decode
 
     cpu, rows = time.process_time(), 0
     with pa.memory_map(path) as source, pa.ipc.open_stream(source) as reader:
@@ -89,13 +90,9 @@ def _iterate_shard(path: str, reduced: bool = False) -> tuple[int, float, float]
             batch = batch.select(list(COLUMNS))
             columns = {name: batch.column(name).to_pylist() for name in COLUMNS if name != "image"}
             for image in batch.column("image").field("bytes").to_pylist():
-                decode(image).tobytes()
+                to_pixels(image).tobytes()
             rows += len(columns["key"])
     return rows, peak_rss_mb(), time.process_time() - cpu
-
-
-def _iterate_shard_reduced(path: str) -> tuple[int, float, float]:
-    return _iterate_shard(path, reduced=True)
 
 
 def _audit_shard(path: str) -> tuple[int, float, float]:
@@ -165,7 +162,9 @@ def main() -> None:
         )
 
         bare_s, bare_rows, bare_mb, bare_cpu = timed_pass(shards, args.workers, _iterate_shard)
-        small_s, small_rows, _, small_cpu = timed_pass(shards, args.workers, _iterate_shard_reduced)
+        small_s, small_rows, _, small_cpu = timed_pass(
+            shards, args.workers, functools.partial(_iterate_shard, reduced=True)
+        )
         audit_s, audit_rows, audit_mb, audit_cpu = timed_pass(shards, args.workers, _audit_shard, index)
         assert bare_rows == small_rows == audit_rows == args.rows
         print(f"{args.workers} worker processes, measured in this run:")

@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageOps
 
 from zero_bench.contamination.evalside import EvalIndex
-from zero_bench.contamination.images import decode
+from zero_bench.contamination.images import UNDECODABLE, decode
 from zero_bench.contamination.shards import check_shard
 from zero_bench.data.corpus import TEXT_COLUMNS
 from zero_bench.errors import ZeroBenchError
@@ -145,6 +145,6 @@ def decoded_rows(batch: pa.RecordBatch) -> list[tuple[int, Image.Image]]:
             continue
         try:
             out.append((row, decode(raw)))
-        except (OSError, Image.DecompressionBombError):  # as the classical scan
+        except UNDECODABLE:  # as the classical scan
             continue
     return out

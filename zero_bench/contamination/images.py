@@ -12,16 +12,21 @@ from PIL import Image, ImageChops
 
 THUMB = 16  # side of the look-up thumbnails (the evaluation side's variants)
 STORED = 96  # longer side of the copy of each evaluation image kept for the aligned comparison
-
-
 WORK_SIDE = 128  # corpus images are matched with their shorter side reduced to 128-255 px (decode_reduced)
+# what decoding a corpus file may raise: counted as undecodable, never fatal for a pass over millions of rows
+# (Pillow's decompression-bomb error, for an image past about 179 MP, is not an OSError)
+UNDECODABLE = (OSError, Image.DecompressionBombError)
 
 
-def decode(data: bytes) -> Image.Image:
+def _opened(data: bytes) -> Image.Image:
     from PIL import ImageFile
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True  # as the evaluation loaders do
-    with Image.open(io.BytesIO(data)) as img:
+    return Image.open(io.BytesIO(data))
+
+
+def decode(data: bytes) -> Image.Image:
+    with _opened(data) as img:
         return img.convert("RGB")
 
 
@@ -37,10 +42,7 @@ def decode_reduced(data: bytes) -> Image.Image:
     libjpeg itself (``Image.draft``: the full pixels are never made) as far as the shorter side stays at
     :data:`WORK_SIDE` or more, then any image is :func:`reduced`.  Every later step works at 16-96 px (hashes,
     thumbnails, the aligned comparison), so the full pixels add cost and nothing the audit looks at."""
-    from PIL import ImageFile
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = True
-    with Image.open(io.BytesIO(data)) as img:
+    with _opened(data) as img:
         img.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG only; other formats ignore it
         return reduced(img.convert("RGB"))
 

@@ -17,7 +17,14 @@ from PIL import Image
 
 from zero_bench.contamination.confirm import Looks, near_matches, view_thumbs
 from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex
-from zero_bench.contamination.images import decode_reduced, perceptual_hash, perceptual_hashes, pixel_hash, trim_border
+from zero_bench.contamination.images import (
+    UNDECODABLE,
+    decode_reduced,
+    perceptual_hash,
+    perceptual_hashes,
+    pixel_hash,
+    trim_border,
+)
 from zero_bench.contamination.normalise import normalise, shingles
 from zero_bench.data.corpus import TEXT_COLUMNS
 
@@ -150,7 +157,7 @@ def _image_matches(index: EvalIndex, images: list[bytes | None], found: Found) -
                 continue
             try:
                 chunk.append((row, decode_reduced(data), digest))
-            except (OSError, Image.DecompressionBombError):  # counted, never fatal for a pass over millions of rows
+            except UNDECODABLE:  # counted, never fatal for a pass over millions of rows
                 found.undecodable += 1
         views = [views_of(index, img) for _, img, _ in chunk]
         flat = [v for vs in views for v in vs]
