@@ -114,6 +114,15 @@ def _descriptor_line(block: dict | None) -> str:
     )
 
 
+def _second_look_line(th: dict) -> str:
+    """How near misses were looked at again (reports from before the second look have none)."""
+    factor = th.get("image_second_look", 1.0)
+    if factor <= 1.0:
+        return ""
+    low, high = th["image_saturation"]
+    return f" (within {factor}x of it: the same with the colour blurred once more, or re-saturated by {low}-{high})"
+
+
 def summary(report: dict) -> str:
     corpus = report["corpus"]
     th = report["thresholds"]
@@ -124,8 +133,8 @@ def summary(report: dict) -> str:
         f"(fingerprint `{corpus.get('fingerprint', '?')}`), {report['seconds']} s.",
         f"Images: exact = same decoded pixels (a shorter side of {2 * WORK_SIDE} px or more: decoded reduced, "
         f"to {WORK_SIDE}-{2 * WORK_SIDE - 1} px); near = phash of the image (or its mirror, crops, border trimmed) "
-        f"within {th['image_radius']} bits and aligned thumbnail difference at most {th['image_thumb_diff']}.  "
-        "Texts: exact after normalisation; near = character "
+        f"within {th['image_radius']} bits and aligned thumbnail difference at most {th['image_thumb_diff']}"
+        f"{_second_look_line(th)}.  Texts: exact after normalisation; near = character "
         f"{th['text_ngram']}-gram Jaccard at least {th['text_jaccard']}.  Pairs: image and one of its texts in the "
         "same corpus row." + _descriptor_line(report.get("descriptor")),
         "",

@@ -40,6 +40,10 @@ class Thresholds:
     # (off-centre crops between grid points reach 30 unaligned)
     image_compare_side: int = 24  # the confirmation compares at this side (or a third of the corpus image's)
     image_thumb_diff: float = 10.0  # confirmed: distance at the best aligned cut at most this
+    # ... or, for a cut within this x that distance, at most that distance at the second look (photometric.py:
+    # colour blurred once more, or re-saturated within ``image_saturation``); 1.0 turns the second look off
+    image_second_look: float = 1.5
+    image_saturation: tuple[float, float] = (0.8, 1.25)  # fitted saturation ratios the second look accepts
     text_ngram: int = 3  # characters per shingle
     text_jaccard: float = 0.9  # near-duplicate texts: Jaccard similarity of their n-gram sets at least this
     text_min_ngrams: int = 5  # shorter texts are compared exactly only (a few n-grams say nothing)
@@ -49,6 +53,7 @@ class Thresholds:
         out = asdict(self)
         for name in ("crop_pairs", "mirrored_crop_pairs"):
             out[name] = [list(pair) for pair in out[name]]
+        out["image_saturation"] = list(out["image_saturation"])
         return out
 
     @classmethod
@@ -61,4 +66,8 @@ class Thresholds:
         for name in ("crop_pairs", "mirrored_crop_pairs"):
             if name in raw:
                 raw[name] = tuple((float(a), float(b)) for a, b in raw[name])
+        raw.setdefault("image_second_look", 1.0)  # reports from before the second look ran without it
+        if "image_saturation" in raw:
+            low, high = raw["image_saturation"]
+            raw["image_saturation"] = (float(low), float(high))
         return cls(**raw)
