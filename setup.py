@@ -1,5 +1,6 @@
-"""The compiled metric kernels (zero_bench/metrics/_kernels.pyx): built at install, so that no first call of an
-installed package pays a just-in-time compile.  Everything else is configured in pyproject.toml."""
+"""The compiled kernels (zero_bench/metrics/_kernels.pyx, zero_bench/contamination/_kernels.pyx): built at install, so
+that no first call of an installed package pays a just-in-time compile.  Everything else is configured in
+pyproject.toml."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -10,7 +11,15 @@ FLAGS = ["-O3", "-fno-signed-zeros", "-ffinite-math-only", "-fno-trapping-math"]
 
 setup(
     ext_modules=cythonize(
-        [Extension("zero_bench.metrics._kernels", ["zero_bench/metrics/_kernels.pyx"], extra_compile_args=FLAGS)],
+        [
+            Extension("zero_bench.metrics._kernels", ["zero_bench/metrics/_kernels.pyx"], extra_compile_args=FLAGS),
+            # the audit's distances keep IEEE rules (they are rounded and compared to thresholds)
+            Extension(
+                "zero_bench.contamination._kernels",
+                ["zero_bench/contamination/_kernels.pyx"],
+                extra_compile_args=["-O3"],
+            ),
+        ],
         compiler_directives={"language_level": "3"},
     )
 )

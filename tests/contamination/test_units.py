@@ -106,8 +106,40 @@ def test_compare_side_is_a_third_of_a_small_copy_and_never_more_than_it(width, h
         assert side == short // 3
 
 
-def test_cached_cut_weights_give_the_cuts_of_uncached_weights() -> None:
-    """The weight cache (and its rounding of the cut fractions to 1e-9) changes no cut: on the alignment's lattice,
+@given(st.integers(0, 2**32 - 1), st.integers(2, 30), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_compiled_cut_distances_equal_the_numpy_steps(seed, side, near) -> None:
+    """The alignment's compiled distance (``_align.pyx``) equals its definition in numpy, aligned_diffs of the
+    blurred, normalised cuts, for any image size, side and boxes (on and off the lattice), and for a query cut
+    from the same image (distances near 0, where the threshold is) as for an unrelated one."""
+    from zero_bench.contamination.images import aligned_diffs, blurred, cut_distances, cuts, integral, normalised
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, tuple(rng.integers(side, 120, 2)) + (3,), dtype=np.uint8)
+    boxes = np.where(rng.random((8, 4)) < 0.5, rng.integers(0, 13, (8, 4)) * 0.0125, rng.uniform(0, 0.16, (8, 4)))
+    raw = cuts(pixels, boxes[:1], side) if near else rng.integers(0, 256, (1, side, side, 3)).astype(np.float32)
+    query = blurred(normalised(raw))[0]
+    expected = aligned_diffs(query, blurred(normalised(cuts(pixels, boxes, side))))
+    np.testing.assert_allclose(cut_distances(pixels, boxes, query), expected, atol=2e-3)
+    np.testing.assert_allclose(cut_distances(pixels, boxes, query, integral(pixels)), expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("height, width", [(77, 91), (300, 250)])  # float32 sums; past 2**24, float64
+def test_summed_area_table_is_exact(height: int, width: int) -> None:
+    from zero_bench.contamination.images import integral
+
+    pixels = np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    pixels[:40, :40] = 255  # the largest sums
+    reference = np.zeros((height + 1, width + 1, 3), dtype=np.int64)
+    reference[1:, 1:] = pixels.astype(np.int64).cumsum(axis=0).cumsum(axis=1)
+    table = integral(pixels)
+    assert table.dtype == (np.float32 if height * width * 255 < 2**24 else np.float64)
+    assert np.array_equal(table, reference.transpose(0, 2, 1))
+
+
+def test_cuts_from_the_summed_area_table_equal_products_with_the_box_weights() -> None:
+    """The cuts read off the summed-area table equal two products with Pillow's dense box-filter weights, and
+    the span cache (with its rounding of the cut fractions to 1e-9) changes no cut: on the alignment's lattice,
     off it, and for the same cut reached by different sums of steps."""
     from zero_bench.contamination.images import _box_weights, cuts
 
@@ -164,6 +196,26 @@ def test_variant_thumbnails_fit_int16_at_their_scale(seed, flat_share) -> None:
     assert np.iinfo(np.int16).max > 255 * 40 / 8 * THUMB_SCALE
     stored = unpacked_thumbs(packed_thumbs(values))
     assert np.abs(stored - values).max() <= 1 / (2 * THUMB_SCALE) + 1e-4
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30), st.integers(1, 30), st.integers(0, 2))
+@settings(max_examples=40, deadline=None)
+def test_blur_and_normalisation_equal_their_definitions(seed, height, width, lead) -> None:
+    """``blurred`` is the 3x3 mean with edges repeated (scipy's uniform_filter, mode "nearest") of any [..., H, W,
+    3], one-pixel sides included; ``normalised`` removes each channel's mean and scales its spread (+ 8) to 40."""
+    from scipy.ndimage import uniform_filter
+
+    from zero_bench.contamination.images import blurred, normalised
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (2,) * lead + (height, width, 3)).astype(np.uint8)
+    size = (1,) * lead + (3, 3, 1)
+    reference = uniform_filter(x.astype(np.float64), size=size, mode="nearest")
+    np.testing.assert_allclose(blurred(x.astype(np.float32)), reference, atol=1e-3)
+    flat = x.reshape(*x.shape[:-3], -1, 3).astype(np.float64)
+    mean, spread = flat.mean(axis=-2), flat.std(axis=-2) + 8.0
+    expected = (x - mean[..., None, None, :]) * (40.0 / spread)[..., None, None, :]
+    np.testing.assert_allclose(normalised(x), expected, atol=1e-3)
 
 
 def _trim_reference(img, tolerance: int, max_fraction: float):
@@ -241,9 +293,11 @@ def test_large_images_are_decoded_reduced_and_their_lossless_copies_stay_exact()
     rng = np.random.default_rng(1)
     picture = Image.fromarray(rng.integers(0, 256, (700, 1000, 3), dtype=np.uint8))
     jpeg = encoded(picture, "JPEG")
-    assert decode_reduced(jpeg).size == (250, 175)  # libjpeg at 1/4: 1/8 would leave 88 px
+    assert WORK_SIDE == 64  # the sizes below are worked out for it
+    assert decode_reduced(jpeg).size == (125, 88)  # libjpeg at 1/8, its smallest scale
+    assert decode_reduced(encoded(picture.resize((600, 400)), "JPEG")).size == (150, 100)  # 1/8 would leave 50 px
     png = encoded(decode(jpeg), "PNG")
-    assert decode_reduced(png).size == (200, 140)  # Image.reduce by 700 // WORK_SIDE = 5
+    assert decode_reduced(png).size == (100, 70)  # Image.reduce by 700 // WORK_SIDE = 10
     keys = exact_keys(jpeg, decode(jpeg))
     assert pixel_hash(decode_reduced(jpeg)) in keys  # a byte copy
     assert pixel_hash(decode_reduced(png)) in keys  # the same pixels in another format
@@ -252,8 +306,8 @@ def test_large_images_are_decoded_reduced_and_their_lossless_copies_stay_exact()
         for progressive in (False, True):
             out = io.BytesIO()
             picture.convert(mode).save(out, format="JPEG", quality=80, progressive=progressive)
-            assert (decode_reduced(out.getvalue()).mode, decode_reduced(out.getvalue()).size) == ("RGB", (250, 175))
-    assert decode_reduced(jpeg[: len(jpeg) // 2]).size == (250, 175)
+            assert (decode_reduced(out.getvalue()).mode, decode_reduced(out.getvalue()).size) == ("RGB", (125, 88))
+    assert decode_reduced(jpeg[: len(jpeg) // 2]).size == (125, 88)
     tiny = encoded(picture.resize((2 * WORK_SIDE - 1, 300)), "JPEG")
     assert decode_reduced(tiny).tobytes() == decode(tiny).tobytes()
     assert exact_keys(tiny, decode(tiny)) == {pixel_hash(decode(tiny))}

@@ -24,7 +24,18 @@ import numpy as np
 from PIL import Image
 
 from zero_bench.contamination.evalside import EvalIndex, unpacked_thumbs
-from zero_bench.contamination.images import THUMB, Box, aligned_diffs, blurred, colours, cuts, normalised, textures
+from zero_bench.contamination.images import (
+    THUMB,
+    Box,
+    aligned_diffs,
+    blurred,
+    colours,
+    cut_distances,
+    cuts,
+    integral,
+    normalised,
+    textures,
+)
 from zero_bench.contamination.photometric import second_look
 
 STEPS = (0.0125,)  # alignment steps, in fractions of the side (the crop pairs are 2.5-5% apart)
@@ -57,12 +68,15 @@ def view_thumbs(views: list[Image.Image]) -> list[Looks]:
     return list(zip(blurred(normalised(raw)), colours(raw), textures(raw), strict=True))
 
 
-def _distances(stored: np.ndarray, boxes: np.ndarray, query: np.ndarray, side: int) -> np.ndarray:
-    """Distance of ``query`` (normalised, side x side) to each cut of ``stored`` (pixels) by ``boxes`` [T, 4]."""
-    return aligned_diffs(query, blurred(normalised(cuts(stored, boxes, side))))
+def _distances(stored: np.ndarray, table: np.ndarray, boxes: np.ndarray, query: np.ndarray, side: int) -> np.ndarray:
+    """Distance of ``query`` (normalised, side x side) to each cut of ``stored`` (pixels; ``table``: their
+    :func:`~images.integral`) by ``boxes`` [T, 4]."""
+    return cut_distances(stored, boxes, query, table)
 
 
-def _align(stored: np.ndarray, box: Box, query: np.ndarray, side: int, start: float) -> tuple[float, Box]:
+def _align(
+    stored: np.ndarray, table: np.ndarray, box: Box, query: np.ndarray, side: int, start: float
+) -> tuple[float, Box]:
     """(the smallest distance between ``query`` and a cut of ``stored`` near ``box`` (whose own distance is
     ``start``), that cut): up to :data:`ROUNDS` moves of one side by a step, all eight moves of a round cut and
     compared at once."""
@@ -75,7 +89,7 @@ def _align(stored: np.ndarray, box: Box, query: np.ndarray, side: int, start: fl
             trials = trials[((trials >= LIMIT[0] - 1e-9) & (trials <= LIMIT[1] + 1e-9)).all(axis=1)]
             if not len(trials):
                 break
-            diffs = _distances(stored, trials, query, side)
+            diffs = _distances(stored, table, trials, query, side)
             k = int(diffs.argmin())
             if diffs[k] >= best:
                 break
@@ -97,7 +111,8 @@ def near_matches(
         return {}
     th = index.thresholds
     thumb, colour, texture = view_thumbs([view])[0] if looks is None else looks
-    near = np.abs(index.variant_colour[variants] - colour).max(axis=1) <= th.image_colour_diff / 3
+    shift = np.abs(index.variant_colour[variants] - colour)  # [n, 3]: the largest of three columns, not max(axis=1)
+    near = np.maximum(np.maximum(shift[:, 0], shift[:, 1]), shift[:, 2]) <= th.image_colour_diff / 3  # (4x faster)
     near &= np.abs(index.variant_texture[variants] - texture) <= th.image_texture_diff
     close = np.flatnonzero(near)
     if not len(close):
@@ -149,18 +164,23 @@ def _aligned(
     the closest start is far off (most lookalikes: the alignment is the audit's costliest step)."""
     starts = [_cut_of(index, g, v) for v in variants]
     first = np.empty(len(starts))
+    tables: dict[
+        int, np.ndarray
+    ] = {}  # the summed-area table of each orientation of the stored pixels, for all of its cuts
     for mirrored in (False, True):  # one batch of cuts per orientation of the stored pixels
         picked = [k for k, v in enumerate(variants) if index.boxes[int(index.variant_box[v])][0] == mirrored]
         if picked:
+            stored, table = starts[picked[0]][0], integral(starts[picked[0]][0])
+            tables.update(dict.fromkeys(picked, table))
             boxes = np.asarray([starts[k][1] for k in picked])
-            first[picked] = _distances(starts[picked[0]][0], boxes, query, side)
+            first[picked] = _distances(stored, table, boxes, query, side)
     order = np.argsort(first, kind="stable")[:DESCENTS].tolist()
     best, at = (round(float(first[order[0]]), 2), order[0]), starts[order[0]][1]
     if best[0] > START_FACTOR * limit:  # too far for any alignment to bring within the limit
         return (*best, at)
     for k, retry in zip(order, (*RETRY_FACTORS, 0.0), strict=False):  # fewer starts: fewer descents
         stored, box = starts[k]
-        diff, moved = _align(stored, box, query, side, float(first[k]))
+        diff, moved = _align(stored, tables[k], box, query, side, float(first[k]))
         if (round(diff, 2), k) < best:
             best, at = (round(diff, 2), k), moved
         if best[0] <= limit or best[0] > retry * limit:

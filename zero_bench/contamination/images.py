@@ -12,7 +12,7 @@ from PIL import Image, ImageChops
 
 THUMB = 16  # side of the look-up thumbnails (the evaluation side's variants)
 STORED = 96  # longer side of the copy of each evaluation image kept for the aligned comparison
-WORK_SIDE = 128  # corpus images are matched with their shorter side reduced to 128-255 px (decode_reduced)
+WORK_SIDE = 64  # corpus images are matched with their shorter side reduced to 64-127 px (decode_reduced)
 # what decoding a corpus file may raise: counted as undecodable, never fatal for a pass over millions of rows
 # (Pillow's decompression-bomb error, for an image past about 179 MP, is not an OSError)
 UNDECODABLE = (OSError, Image.DecompressionBombError)
@@ -138,28 +138,87 @@ def _box_weights(start: np.ndarray, stop: np.ndarray, size: int, side: int) -> n
     return weights
 
 
-@functools.lru_cache(maxsize=4096)
-def _span_weights(cut_low: float, cut_high: float, size: int, side: int) -> np.ndarray:
-    """:func:`_box_weights` [side, size] of one span, ``cut_low`` / ``cut_high`` of the side cut off at either end.
-    Cached: the alignment's cuts lie on a lattice of steps, so the same spans recur (building the weights was
-    half the cost of a round).  At most 4,096 entries (36 MiB at 24 x 96 float32)."""
-    weights = _box_weights(np.asarray([cut_low * size]), np.asarray([size - cut_high * size]), size, side)[0]
-    weights.flags.writeable = False  # shared by every caller
-    return weights
+@functools.lru_cache(maxsize=16384)
+def _spans(cut_low: float, cut_high: float, size: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first, end) [side] of the input pixels each output pixel of a box-filtered span averages: the input
+    [``cut_low`` x size, size - ``cut_high`` x size) resampled to ``side`` pixels.  Pillow's box filter weighs
+    the pixels it covers equally (:func:`_box_weights`), so each output is the mean of one run of pixels.
+    Cached: the alignment's cuts lie on a lattice of steps, so the same spans recur (two small int arrays)."""
+    weights = _box_weights(np.asarray([cut_low * size]), np.asarray([size - cut_high * size]), size, side)[0] > 0
+    first = weights.argmax(axis=1)
+    end = first + weights.sum(axis=1)
+    for a in (first, end):
+        a.flags.writeable = False  # shared by every caller
+    return first, end
 
 
-def cuts(pixels: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
-    """:func:`cut` of one image's pixels [H, W, 3] by many boxes [T, 4] at once, float32 [T, side, side, 3] (the
-    same box filter as Pillow, without its rounding to 8 bits between the two passes)."""
+@functools.lru_cache(maxsize=64)
+def _running_sums(size: int, dtype: type) -> np.ndarray:
+    """[size + 1, size] ones below the diagonal: ``M @ x`` is 0 followed by the running sums of ``x``."""
+    out: np.ndarray = np.tril(np.ones((size + 1, size), dtype=dtype), k=-1)
+    out.flags.writeable = False
+    return out
+
+
+def integral(pixels: np.ndarray) -> np.ndarray:
+    """The summed-area table of 8-bit pixels [H, W, 3] as [H + 1, 3, W + 1] (channels before columns), exact:
+    two matrix products with 0/1 triangles (numpy's cumsum is several times slower at these sizes), in float32
+    while every partial sum stays below 2**24, else in float64."""
     h, w = pixels.shape[:2]
+    dtype = np.float32 if h * w * 255 < 2**24 else np.float64
+    by_rows = _running_sums(h, dtype) @ pixels.reshape(h, w * 3).astype(dtype)  # [H + 1, W * 3]
+    planes = np.ascontiguousarray(by_rows.reshape(h + 1, w, 3).transpose(0, 2, 1)).reshape(-1, w)  # [(H + 1) 3, W]
+    # one 2-D product: numpy runs a 3-D one as many small ones, 8x slower here
+    return (planes @ _running_sums(w, dtype).T).reshape(h + 1, 3, w + 1)
+
+
+@functools.lru_cache(maxsize=16384)
+def _box_spans(box: Box, h: int, w: int, side: int) -> np.ndarray:
+    """[4, side]: the first row, end row, first column and end column that each output pixel of the cut of an
+    H x W image by ``box`` averages (cached like :func:`_spans`; 768 bytes at side 24)."""
+    left, top, right, bottom = box
+    out = np.stack([*_spans(top, bottom, h, side), *_spans(left, right, w, side)])
+    out.flags.writeable = False
+    return out
+
+
+def _cut_spans(boxes: np.ndarray, h: int, w: int, side: int) -> np.ndarray:
+    """:func:`_box_spans` of each box, [T, 4, side] int64."""
     # rounded: the alignment reaches one cut by several sums of steps, which differ in the last bits
-    fractions = np.round(boxes, 9).tolist()
-    wx = np.stack([_span_weights(left, right, w, side) for left, _, right, _ in fractions])
-    wy = np.stack([_span_weights(top, bottom, h, side) for _, top, _, bottom in fractions])
-    rows = (wy @ pixels.reshape(h, w * 3).astype(np.float32)).reshape(len(boxes), side, w, 3)
-    # the second pass as one batched matrix product over [T, w, side * 3] (einsum planned its path on every call)
-    cols = wx @ rows.transpose(0, 2, 1, 3).reshape(len(boxes), w, side * 3)
-    return cols.reshape(len(boxes), side, side, 3).transpose(0, 2, 1, 3)
+    return np.stack([_box_spans(tuple(box), h, w, side) for box in np.round(boxes, 9).tolist()])
+
+
+def cut_distances(
+    pixels: np.ndarray, boxes: np.ndarray, query: np.ndarray, table: np.ndarray | None = None
+) -> np.ndarray:
+    """``aligned_diffs(query, blurred(normalised(cuts(pixels, boxes, side, table))))`` for a :func:`blurred`
+    normalised ``query`` [side, side, 3], in one compiled pass per box (``_kernels.pyx``: the same steps in
+    float64; in numpy they were some fifty calls on small arrays, most of the audit's alignment time)."""
+    from zero_bench.contamination import _kernels
+
+    h, w = pixels.shape[:2]
+    table = integral(pixels) if table is None else table
+    out = np.empty(len(boxes))
+    _kernels.cut_distances(table, _cut_spans(boxes, h, w, query.shape[0]), np.ascontiguousarray(query, np.float32), out)
+    return out
+
+
+def cuts(pixels: np.ndarray, boxes: np.ndarray, side: int, table: np.ndarray | None = None) -> np.ndarray:
+    """:func:`cut` of one image's pixels [H, W, 3] by many boxes [T, 4] at once, float32 [T, side, side, 3] (the
+    same box filter as Pillow, without its rounding to 8 bits between the two passes).  Each output pixel is the
+    mean of a run of rows by a run of columns (:func:`_spans`), four look-ups in the :func:`integral` table
+    (``table``: computed here when not given; the alignment cuts one image many times).  A box filter's weights
+    are mostly zeros, so this does far less work than two matrix products with them."""
+    h, w = pixels.shape[:2]
+    table = integral(pixels) if table is None else table
+    y0, y1, x0, x1 = _cut_spans(boxes, h, w, side).transpose(1, 0, 2)
+    row, channel = 3 * (w + 1), np.arange(3) * (w + 1)  # strides of the flat table
+    top, bottom = (y0 * row)[:, :, None, None], (y1 * row)[:, :, None, None]
+    left, right = (x0[:, None, :, None] + channel), (x1[:, None, :, None] + channel)
+    flat = table.reshape(-1)
+    sums = flat.take(bottom + right) - flat.take(top + right) - flat.take(bottom + left) + flat.take(top + left)
+    counts = (y1 - y0)[:, :, None, None] * (x1 - x0)[:, None, :, None]
+    return (sums / counts).astype(np.float32, copy=False)
 
 
 def trim_border(img: Image.Image, tolerance: int, max_fraction: float) -> Image.Image | None:
@@ -210,6 +269,12 @@ def textures(thumbs: np.ndarray) -> np.ndarray:
     return np.log1p(grain.mean(axis=-1))
 
 
+def _by_rows(x: np.ndarray) -> np.ndarray:
+    """Pixels [..., H, W, 3] as rows of W x 3 values [..., H, W * 3] (a view): arithmetic that broadcasts a value
+    per channel or adds neighbouring pixels then runs along rows, not in steps of 3 values (3-8x slower)."""
+    return x.reshape(*x.shape[:-2], x.shape[-2] * 3)
+
+
 def normalised(thumbs: np.ndarray) -> np.ndarray:
     """Thumbnails [..., S, S, 3] with each channel's mean removed and its spread scaled to a common one (so small
     brightness, contrast and colour shifts cancel), float32, values mostly within +-127."""
@@ -218,8 +283,9 @@ def normalised(thumbs: np.ndarray) -> np.ndarray:
     weights = np.full(flat.shape[-2], 1.0 / flat.shape[-2], dtype=np.float32)
     mean = weights @ flat  # a matrix product: far faster than mean(axis=-2) over a 3-wide last axis
     spread = np.sqrt(np.maximum(weights @ (flat * flat) - mean * mean, 0.0)) + 8.0  # flat channels stay flat
-    x -= mean[..., None, None, :]
-    x *= (40.0 / spread)[..., None, None, :]
+    rows, width = _by_rows(x), x.shape[-2]
+    rows -= np.tile(mean, width)[..., None, :]
+    rows *= np.tile(40.0 / spread, width)[..., None, :]
     return x
 
 
@@ -227,14 +293,19 @@ def blurred(thumbs: np.ndarray) -> np.ndarray:
     """Each pixel of normalised thumbnails [..., S, S, 3] replaced by the mean of its 3x3 neighbourhood (edges
     repeated).  Linear, so the blur of a difference is the difference of the blurs: the evaluation side's are
     computed once."""
-    side = thumbs.shape[-2]
-    edge = np.clip(np.arange(-1, side + 1), 0, side - 1)
-    pad = thumbs[..., edge, :, :]
-    rows = pad[..., :-2, :, :] + pad[..., 1:-1, :, :] + pad[..., 2:, :, :]
-    pad = rows[..., :, edge, :]
-    out = pad[..., :, :-2, :] + pad[..., :, 1:-1, :] + pad[..., :, 2:, :]
+    x = _by_rows(thumbs)
+    rows = x.copy()  # each row plus the rows above and below it
+    rows[..., 1:, :] += x[..., :-1, :]
+    rows[..., :-1, :] += x[..., 1:, :]
+    rows[..., :1, :] += x[..., :1, :]  # the edge rows repeated (one after the other: a single row gets both)
+    rows[..., -1:, :] += x[..., -1:, :]
+    out = rows.copy()  # each pixel plus its left and right neighbours: 3 values along the row
+    out[..., 3:] += rows[..., :-3]
+    out[..., :-3] += rows[..., 3:]
+    out[..., :3] += rows[..., :3]
+    out[..., -3:] += rows[..., -3:]
     out *= np.float32(1.0 / 9.0)
-    return out
+    return out.reshape(thumbs.shape)
 
 
 def aligned_diffs(query: np.ndarray, others: np.ndarray) -> np.ndarray:

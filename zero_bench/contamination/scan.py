@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from PIL import Image
 
+from zero_bench.blas import one_blas_thread
 from zero_bench.contamination.confirm import Looks, near_matches, view_thumbs
 from zero_bench.contamination.evalside import IMAGE_CACHE, TEXT_CACHE, EvalIndex
 from zero_bench.contamination.images import (
@@ -230,7 +231,14 @@ def _add_pairs(index: EvalIndex, found: Found, key: str, image: int, exact: bool
 
 
 def scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:
-    """Match every row of ``batch`` (columns ``key``, ``image`` and text columns) and add the hits to ``found``."""
+    """Match every row of ``batch`` (columns ``key``, ``image`` and text columns) and add the hits to ``found``.
+    numpy's BLAS runs on one thread meanwhile (:mod:`zero_bench.blas`): the audit's products are small, and its
+    parallelism is over processes or Spark tasks."""
+    with one_blas_thread():
+        _scan_batch(index, batch, found)
+
+
+def _scan_batch(index: EvalIndex, batch: pa.RecordBatch, found: Found) -> None:
     keys = batch.column("key").to_pylist()
     row_texts = _texts_by_row(index, batch)
     for row, key in enumerate(keys):

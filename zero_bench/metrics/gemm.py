@@ -16,11 +16,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
-from typing import Any
 
 import numpy as np
 import torch
+
+from zero_bench.blas import one_blas_thread
 
 # out[:] = a @ b.T for float32 a [m, d], b [n, d], out [m, n] (C-contiguous).
 Gemm = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
@@ -45,14 +45,6 @@ def torch_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 GEMMS: dict[str, Gemm] = {"numpy": numpy_gemm, "torch": torch_gemm}
 
 
-@cache
-def _blas_controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries (finding them takes ~16 ms: done once)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
 @contextmanager
 def single_threaded() -> Iterator[None]:
     """Both libraries' GEMMs on one thread each while inside: the tiles are then computed on our own threads,
@@ -61,7 +53,7 @@ def single_threaded() -> Iterator[None]:
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             yield
     finally:
         torch.set_num_threads(torch_threads)
