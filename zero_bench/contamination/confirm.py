@@ -164,9 +164,8 @@ def _aligned(
     the closest start is far off (most lookalikes: the alignment is the audit's costliest step)."""
     starts = [_cut_of(index, g, v) for v in variants]
     first = np.empty(len(starts))
-    tables: dict[
-        int, np.ndarray
-    ] = {}  # the summed-area table of each orientation of the stored pixels, for all of its cuts
+    # the summed-area table of each orientation of the stored pixels, for all of its cuts
+    tables: dict[int, np.ndarray] = {}
     for mirrored in (False, True):  # one batch of cuts per orientation of the stored pixels
         picked = [k for k, v in enumerate(variants) if index.boxes[int(index.variant_box[v])][0] == mirrored]
         if picked:
