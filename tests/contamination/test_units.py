@@ -48,6 +48,27 @@ def test_hamming_index_finds_exactly_the_hashes_within_the_radius(hashes, querie
         expected = sorted((i, (h ^ q).bit_count()) for i, h in enumerate(hashes) if (h ^ q).bit_count() <= radius)
         entries, distances = index.query(q)
         assert sorted(zip(entries.tolist(), distances.tolist(), strict=True)) == expected  # each entry once
+        assert entries.tolist() == _hamming_order(hashes, q, radius)
+
+
+def _hamming_order(hashes: list[int], query: int, radius: int) -> list[int]:
+    """The order HammingIndex.query promises, from its definition: block b holds bits b, b + count, ... (count =
+    radius // 2 + 1); block by block, the query's block value and then each one-bit change of it, lowest bit first;
+    the entries with that block value by entry; each entry within the radius the first time it is met."""
+    count = radius // 2 + 1
+
+    def block(value: int, b: int) -> int:
+        return sum(((value >> bit) & 1) << k for k, bit in enumerate(range(b, 64, count)))
+
+    seen: list[int] = []
+    for b in range(count):
+        width = len(range(b, 64, count))
+        key = block(query, b)
+        for probe in (key, *(key ^ (1 << i) for i in range(width))):
+            for entry, h in enumerate(hashes):
+                if block(h, b) == probe and (h ^ query).bit_count() <= radius and entry not in seen:
+                    seen.append(entry)
+    return seen
 
 
 def test_found_keeps_the_best_matches_and_counts_all() -> None:
