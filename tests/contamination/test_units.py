@@ -145,6 +145,22 @@ def test_compiled_cut_distances_equal_the_numpy_steps(seed, side, near) -> None:
     np.testing.assert_allclose(cut_distances(pixels, boxes, query, integral(pixels)), expected, atol=2e-3)
 
 
+def test_unbuilt_kernels_are_one_line_saying_how_to_build_them(monkeypatch) -> None:
+    import sys
+
+    from zero_bench.contamination import compiled
+    from zero_bench.errors import ZeroBenchError
+
+    compiled.kernels.cache_clear()
+    monkeypatch.delattr("zero_bench.contamination._kernels", raising=False)
+    monkeypatch.setitem(sys.modules, "zero_bench.contamination._kernels", None)  # import fails as if never built
+    try:
+        with pytest.raises(ZeroBenchError, match="build_ext --inplace"):
+            compiled.kernels()
+    finally:
+        compiled.kernels.cache_clear()
+
+
 @pytest.mark.parametrize("height, width", [(77, 91), (300, 250)])  # float32 sums; past 2**24, float64
 def test_summed_area_table_is_exact(height: int, width: int) -> None:
     from zero_bench.contamination.images import integral

@@ -58,9 +58,9 @@ class HammingIndex:
         """The entries within the radius of ``value`` and their distances, as int64 arrays, each entry once, in the
         order the blocks find them (block by block; in a block, its value, then each one-bit change, lowest bit
         first; in a table, by entry).  Compiled (``_kernels.hamming_query``)."""
-        from zero_bench.contamination import _kernels
+        from zero_bench.contamination.compiled import kernels
 
-        return _kernels.hamming_query(
+        return kernels().hamming_query(
             self.ordered, self.keys, self.order, self.shifts, self.widths, self.dealt.value(value), value, self.radius
         )
 

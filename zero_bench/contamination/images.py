@@ -194,12 +194,14 @@ def cut_distances(
     """``aligned_diffs(query, blurred(normalised(cuts(pixels, boxes, side, table))))`` for a :func:`blurred`
     normalised ``query`` [side, side, 3], in one compiled pass per box (``_kernels.pyx``: the same steps in
     float64; in numpy they were some fifty calls on small arrays, most of the audit's alignment time)."""
-    from zero_bench.contamination import _kernels
+    from zero_bench.contamination.compiled import kernels
 
     h, w = pixels.shape[:2]
     table = integral(pixels) if table is None else table
     out = np.empty(len(boxes))
-    _kernels.cut_distances(table, _cut_spans(boxes, h, w, query.shape[0]), np.ascontiguousarray(query, np.float32), out)
+    kernels().cut_distances(
+        table, _cut_spans(boxes, h, w, query.shape[0]), np.ascontiguousarray(query, np.float32), out
+    )
     return out
 
 
