@@ -191,8 +191,9 @@ def _cut_spans(boxes: np.ndarray, h: int, w: int, side: int) -> np.ndarray:
 def cut_distances(
     pixels: np.ndarray, boxes: np.ndarray, query: np.ndarray, table: np.ndarray | None = None
 ) -> np.ndarray:
-    """``aligned_diffs(query, blurred(normalised(cuts(pixels, boxes, side, table))))`` for a :func:`blurred`
-    normalised ``query`` [side, side, 3], in one compiled pass per box (``_kernels.pyx``: the same steps in
+    """``aligned_diffs(query, blurred(normalised(cuts(pixels, boxes, side))))`` for a :func:`blurred` normalised
+    ``query`` [side, side, 3] (``table``: the pixels' :func:`integral`, computed here when not given; the alignment
+    cuts one image many times), in one compiled pass per box (``_kernels.pyx``: the same steps in
     float64; in numpy they were some fifty calls on small arrays, most of the audit's alignment time)."""
     from zero_bench.contamination.compiled import kernels
 
@@ -205,14 +206,13 @@ def cut_distances(
     return out
 
 
-def cuts(pixels: np.ndarray, boxes: np.ndarray, side: int, table: np.ndarray | None = None) -> np.ndarray:
+def cuts(pixels: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
     """:func:`cut` of one image's pixels [H, W, 3] by many boxes [T, 4] at once, float32 [T, side, side, 3] (the
     same box filter as Pillow, without its rounding to 8 bits between the two passes).  Each output pixel is the
-    mean of a run of rows by a run of columns (:func:`_spans`), four look-ups in the :func:`integral` table
-    (``table``: computed here when not given; the alignment cuts one image many times).  A box filter's weights
-    are mostly zeros, so this does far less work than two matrix products with them."""
+    mean of a run of rows by a run of columns (:func:`_spans`), four look-ups in the :func:`integral` table.  A
+    box filter's weights are mostly zeros, so this does far less work than two matrix products with them."""
     h, w = pixels.shape[:2]
-    table = integral(pixels) if table is None else table
+    table = integral(pixels)
     y0, y1, x0, x1 = _cut_spans(boxes, h, w, side).transpose(1, 0, 2)
     row, channel = 3 * (w + 1), np.arange(3) * (w + 1)  # strides of the flat table
     top, bottom = (y0 * row)[:, :, None, None], (y1 * row)[:, :, None, None]
