@@ -1,8 +1,10 @@
 """Training throughput: samples/s of R2D2 pre-training (all objectives) and the share of time spent waiting for
 data.  CPU: ``r2d2-tiny`` (fp32).  With a CUDA GPU also ``r2d2-vit-b`` in bf16 (224 px; random init).  Then the
-per-step overheads outside the model, each against what it replaced, in this process: the AdamW step (fused kernel
-vs torch's for-loop), the teacher's EMA update (multi-tensor vs a loop over the parameters) and whole-word masking
-(a text's second draw, its jieba words remembered, vs its first).
+per-step costs, each against what it replaced, in this process: the AdamW step (fused kernel vs torch's for-loop),
+the teacher's EMA update (multi-tensor vs a loop over the parameters), whole-word masking (a text's second draw, its
+jieba words remembered, vs its first), FGR's pair logits (each image's own work once and the last joint layer for
+[CLS] alone, vs the heads on the full cross encoders over expanded rows) and a corpus batch after the first epoch
+(pixels kept vs decoded and transformed again).
 
     python benchmarks/train.py [--steps 40] [--batch-size 32] [--workers 2] [--vitb-batch-size 64]
 """
@@ -112,7 +114,54 @@ def overheads(config: str, corpus: Path) -> list[tuple[str, float, float]]:
         ("AdamW step", _best_ms(loop_adamw.step, 20), _best_ms(fused.step, 20)),
         ("EMA teacher update", _best_ms(ema_loop, 20), _best_ms(lambda: ema_update(teacher, model, 0.995, pairs), 20)),
         ("whole-word masking, per text", first, _best_ms(mask_all, 1) / len(titles)),
+        ("FGR's pair logits, forward + backward", *fgr_logits(build_model(config, None, dropout=0.0))),
+        ("corpus batch after the first epoch (decode + transform vs kept pixels)", *corpus_batches(corpus, model)),
     ]
+
+
+def fgr_logits(model, batch: int = 32) -> tuple[float, float]:
+    """(ms before, ms now) of FGR's logits and their backward: both heads on the full cross encoders over 3 x
+    ``batch`` expanded pairs (own, negative image, negative text), vs each image's own work once and the last layer
+    for [CLS] alone (``pair_image``).  Random states of the model's shapes; text lengths as the toy corpus's."""
+    g = torch.Generator().manual_seed(0)
+    vision = model.config.vision
+    tokens = (vision["image_size"] // vision["patch_size"]) ** 2 + 1
+    images = torch.randn(batch, tokens, vision["hidden_size"], generator=g, requires_grad=True)
+    texts = torch.randn(3 * batch, 64, model.config.text["hidden_size"], generator=g, requires_grad=True)
+    lengths = torch.randint(16, 65, (3 * batch,), generator=g)
+    mask = (torch.arange(64).view(1, -1) < lengths.view(-1, 1)).long()
+    own = torch.arange(batch)
+    pair_image = torch.cat([own, torch.randint(0, batch, (batch,), generator=g), own])
+
+    def full() -> None:
+        rows = images[pair_image]
+        logits_t = model.itm_head(model.text_image_cross(texts, mask, rows)[:, 0])
+        logits_i = model.itm_head_i(model.image_text_cross(rows, texts, mask)[:, 0])
+        (logits_t.sum() + logits_i.sum()).backward()
+
+    def shared() -> None:
+        logits_t = model.text_image_logits(images, texts, mask, pair_image)
+        logits_i = model.image_text_logits(images, texts, mask, pair_image)
+        (logits_t.sum() + logits_i.sum()).backward()
+
+    return _best_ms(full, 5), _best_ms(shared, 5)
+
+
+def corpus_batches(corpus: Path, model, batch: int = 32, batches: int = 40) -> tuple[float, float]:
+    """(ms before, ms now) per pre-training batch of the second epoch: every row decoded and transformed again
+    (no pixels kept) vs the pixels kept from the first epoch (the quickstart's loader: main process)."""
+    import itertools
+
+    from zero_bench_r2d2.training.data import PIXEL_CACHE_BYTES, CorpusLoader, TextImageTransform
+
+    def second_epoch(cache_bytes: int) -> float:
+        transform = TextImageTransform(model.config.image_size, mask_rate=0.15, cache_bytes=cache_bytes)
+        loader = CorpusLoader(corpus, transform, batch)
+        for _ in itertools.islice(loader.epoch(0), batches):
+            pass
+        return _best_ms(lambda: list(itertools.islice(loader.epoch(0), batches)), 1, rounds=3) / batches
+
+    return second_epoch(0), second_epoch(PIXEL_CACHE_BYTES)
 
 
 def main() -> None:
@@ -169,7 +218,7 @@ def main() -> None:
             f"| {r['config']} | {r['device']} | {r['precision']} | {r['batch']} | {r['workers']} | {r['samples_per_s']:.1f} | {100 * r['data_share']:.1f}% |"
         )
 
-    print(f"\nper-step overheads outside the model, r2d2-toy, {torch.get_num_threads()} threads, best of 5, ms")
+    print(f"\nper-step costs against what they replaced, r2d2-toy, {torch.get_num_threads()} threads, best of 5, ms")
     print("| part | before | now | ratio |")
     print("|---|---|---|---|")
     for part, before, now in overheads("r2d2-toy", corpus):

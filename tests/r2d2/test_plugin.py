@@ -217,3 +217,56 @@ def test_a_joint_depth_that_is_not_a_count_is_refused(tmp_path, value) -> None:
     path.write_text(json.dumps(json.loads(path.read_text()) | {"joint_layers": value}))
     with pytest.raises(ZeroBenchError, match=r"bert_config\.json: joint_layers must be an integer >= 1"):
         load_config(folder)
+
+
+@pytest.mark.parametrize("joint_layers", [1, 2, 6])
+def test_pair_logits_equal_the_heads_on_the_full_cross_encoders(joint_layers: int) -> None:
+    """The ITM logits of pairs (image row pair_image[k], text k), each image's own work once and the last layer for
+    [CLS] alone, equal the heads on the full cross encoders' outputs over the expanded rows, in value and in every
+    gradient (weights, image and text states)."""
+    from zero_bench_r2d2.config import load_config
+    from zero_bench_r2d2.modeling import R2D2Model
+
+    torch.manual_seed(0)
+    config = load_config("r2d2-tiny")
+    config.joint["num_hidden_layers"] = joint_layers
+    model = R2D2Model(config)
+    model.train()
+    for m in model.modules():  # deterministic: no dropout
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+        if hasattr(m, "dropout_p"):
+            m.dropout_p = 0.0
+    images = torch.randn(3, 5, 64, requires_grad=True)
+    texts = torch.randn(7, 9, 32, requires_grad=True)
+    mask = torch.ones(7, 9, dtype=torch.long)
+    mask[1, 4:] = mask[5, 2:] = 0
+    pair_image = torch.tensor([2, 0, 0, 1, 2, 2, 0])
+
+    def run(shared: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model.zero_grad()
+        images.grad = texts.grad = None
+        if shared:
+            logits_t = model.text_image_logits(images, texts, mask, pair_image)
+            logits_i = model.image_text_logits(images, texts, mask, pair_image)
+        else:
+            rows = images[pair_image]
+            logits_t = model.itm_head(model.text_image_cross(texts, mask, rows)[:, 0])
+            logits_i = model.itm_head_i(model.image_text_cross(rows, texts, mask)[:, 0])
+        logits = torch.cat([logits_t, logits_i], dim=1)
+        (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum().backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        return logits.detach(), grads | {"images": images.grad.clone(), "texts": texts.grad.clone()}
+
+    full, full_grads = run(False)
+    shared, shared_grads = run(True)
+    assert torch.allclose(shared, full, atol=1e-5, rtol=0)
+    assert shared_grads.keys() == full_grads.keys() and len(full_grads) > 20
+    for name, grad in full_grads.items():
+        assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-4), name
+    model.set_gradient_checkpointing(True)
+    checked, checked_grads = run(True)
+    assert torch.allclose(checked, shared, atol=1e-6, rtol=0)
+    assert all(torch.allclose(checked_grads[n], g, atol=1e-6) for n, g in shared_grads.items())
+    with pytest.raises(ValueError, match="6 pair images for 7 text rows"):
+        model.text_image_logits(images, texts, mask, pair_image[:6])

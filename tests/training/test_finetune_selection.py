@@ -201,7 +201,7 @@ def test_task_pairs_keep_pixels_within_their_budget_and_give_the_same_samples(ic
             assert a.keys() == b.keys() and all(
                 torch.equal(torch.as_tensor(a[key]), torch.as_tensor(b[key])) for key in a
             )
-    assert len(cached._pixels) == 2 and cached._cached == 2 * one_image
-    assert not uncached._pixels
+    assert len(cached.kept_pixels.kept) == 2 and cached.kept_pixels.kept_bytes == 2 * one_image
+    assert not uncached.kept_pixels.kept
     with data.images[int(cached.pair_image[0])].open() as im:
         assert torch.equal(cached.pixels(int(cached.pair_image[0])), transform.image(im.convert("RGB")))

@@ -98,8 +98,6 @@ class CorpusIterable(IterableDataset):
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         idx = self.indices(rank, world, worker, workers)
         table = self.dataset.with_format("arrow")
-        from PIL import Image
-
         for start in range(0, len(idx), self.batch_rows):
             chunk = idx[start : start + self.batch_rows]
             batch = table[chunk.tolist()] if len(chunk) else None
@@ -111,10 +109,14 @@ class CorpusIterable(IterableDataset):
             }
             for j, row in enumerate(chunk.tolist()):
                 data = images[j]["bytes"]
-                if self.decode:
-                    with Image.open(io.BytesIO(data)) as im:
-                        image: Any = im.convert("RGB")
-                else:
-                    image = data
+                image: Any = decode_rgb(data) if self.decode else data
                 sample = {"index": int(row), "image": image} | {c: v[j] for c, v in cols.items()}
                 yield self.transform(sample) if self.transform is not None else sample
+
+
+def decode_rgb(data: bytes) -> Any:
+    """A corpus row's stored image bytes as an RGB PIL image (what ``CorpusIterable`` yields as ``image``)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return im.convert("RGB")

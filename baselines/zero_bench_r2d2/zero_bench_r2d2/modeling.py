@@ -108,23 +108,29 @@ class AttentionProjections(nn.Module):
         """Keys and values of ``context`` [b, m, kv width], each [b, heads, m, head dim]."""
         return self._split(self.key(context)), self._split(self.value(context))
 
+    def queries(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Queries of ``hidden`` [b, n, hidden]: [b, heads, n, head dim]."""
+        return self._split(self.query(hidden))
+
     def forward(
         self,
         hidden: torch.Tensor,
         context: torch.Tensor | None,
         context_mask: torch.Tensor | None,
         context_kv: KeysValues | None = None,
+        queries: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``context_mask`` [b, m] (1 = attend, 0 = masked) over the keys; queries are never masked.
 
-        ``context_kv``: the context's :meth:`keys_values`, when the caller computed (and shared) them already.
+        ``context_kv`` / ``queries``: the context's :meth:`keys_values` / ``hidden``'s :meth:`queries`, when the
+        caller computed (and shared) them already.
         """
         if context_kv is None:
             if context is None:
                 raise ValueError("attention needs the context or its keys and values")
             context_kv = self.keys_values(context)
         k, v = context_kv
-        q = self._split(self.query(hidden))
+        q = self.queries(hidden) if queries is None else queries
         keep = None if context_mask is None else context_mask[:, None, None, :].to(torch.bool)
         # one fused kernel (flash / memory-efficient on GPU); same softmax(q k^T / sqrt(d)) v as BERT's
         out = F.scaled_dot_product_attention(
@@ -159,8 +165,9 @@ class JointAttention(nn.Module):
         context: torch.Tensor | None,
         context_mask: torch.Tensor | None,
         context_kv: KeysValues | None = None,
+        queries: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.output(self.self(hidden, context, context_mask, context_kv), hidden)
+        return self.output(self.self(hidden, context, context_mask, context_kv, queries), hidden)
 
 
 class Intermediate(nn.Module):
@@ -196,9 +203,11 @@ class JointLayer(nn.Module):
         context: torch.Tensor | None,
         context_mask: torch.Tensor | None,
         context_kv: KeysValues | None = None,
+        queries: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Cross-attention and feed-forward on the self-attention's output (``context_kv``: precomputed)."""
-        hidden = self.crossattention(hidden, context, context_mask, context_kv)
+        """Cross-attention and feed-forward on the self-attention's output (``context_kv``, ``queries``: the
+        cross-attention's, precomputed)."""
+        hidden = self.crossattention(hidden, context, context_mask, context_kv, queries)
         return self.output(self.intermediate(hidden), hidden)
 
 
@@ -400,29 +409,76 @@ class R2D2Model(nn.Module):
         return (last, states) if output_hidden_states else last
 
     def text_image_logits(
-        self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+        self,
+        image_tokens: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        pair_image: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``itm_head`` on the text-query branch's CLS: [b, 2] (column 1 = match)."""
+        """``itm_head`` on the text-query branch's CLS: [b, 2] (column 1 = match) for the pairs (image row
+        ``pair_image[k]``, text row k); ``pair_image`` None: image row k.  The same logits as the head on
+        ``text_image_cross(...)[:, 0]``, with less work: each image's keys and values once, the last layer for the
+        [CLS] row alone (the only row the head reads)."""
         self._require_cross()
-        return self.itm_head(self.text_joint_layer(text_tokens, text_mask, image_tokens, None)[0][:, 0, :])
+        stack = self.text_joint_layer.encoder
+        layers = stack.layers()
+        kv_index = _pair_rows(pair_image, text_tokens)
+        hidden = text_tokens
+        for depth, layer in enumerate(layers):
+            hidden = _maybe_checkpointed(
+                stack, _text_query_layer, layer, depth == len(layers) - 1, hidden, text_mask, image_tokens, kv_index
+            )
+        return self.itm_head(hidden[:, 0, :])
 
     def image_text_logits(
-        self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+        self,
+        image_tokens: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        pair_image: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``itm_head_i`` on the image-query branch's CLS: [b, 2]."""
+        """``itm_head_i`` on the image-query branch's CLS: [b, 2], pairs as :meth:`text_image_logits`.  The
+        projection, the first self-attention and the first cross-attention's queries see the image alone, so they
+        run once per image row; the rest per pair; the last layer for the [CLS] row alone."""
         self._require_cross()
-        hidden = self.img_joint_layer(self.img_joint_proj(image_tokens), None, text_tokens, text_mask)[0]
+        stack = self.img_joint_layer.encoder
+        layers = stack.layers()
+        last = len(layers) - 1
+        rows = _pair_rows(pair_image, text_tokens)
+        own = self.img_joint_proj(image_tokens)
+        first = layers[0].attention(own[:, :1] if last == 0 else own, own, None)
+        queries = layers[0].crossattention.self.queries(first)[rows]
+        hidden = _maybe_checkpointed(
+            stack, layers[0].after_self_attention, first[rows], text_tokens, text_mask, None, queries
+        )
+        for depth, layer in enumerate(layers[1:], start=1):
+            hidden = _maybe_checkpointed(
+                stack, _image_query_layer, layer, depth == last, hidden, text_tokens, text_mask
+            )
         return self.itm_head_i(hidden[:, 0, :])
 
-    def itm_probs(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        """Mean of both heads' softmax [b, 2] (the official matching prediction)."""
-        p_t = torch.softmax(self.text_image_logits(image_tokens, text_tokens, text_mask).float(), dim=-1)
-        p_i = torch.softmax(self.image_text_logits(image_tokens, text_tokens, text_mask).float(), dim=-1)
+    def itm_probs(
+        self,
+        image_tokens: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        pair_image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Mean of both heads' softmax [b, 2] (the official matching prediction); pairs as
+        :meth:`text_image_logits`."""
+        p_t = torch.softmax(self.text_image_logits(image_tokens, text_tokens, text_mask, pair_image).float(), dim=-1)
+        p_i = torch.softmax(self.image_text_logits(image_tokens, text_tokens, text_mask, pair_image).float(), dim=-1)
         return (p_t + p_i) / 2
 
-    def itm_score(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+    def itm_score(
+        self,
+        image_tokens: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        pair_image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """P(match) [b] = mean over both heads of softmax(logits)[:, 1]."""
-        return self.itm_probs(image_tokens, text_tokens, text_mask)[:, 1]
+        return self.itm_probs(image_tokens, text_tokens, text_mask, pair_image)[:, 1]
 
     def forward(
         self, pixels: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -438,6 +494,43 @@ class R2D2Model(nn.Module):
             "text_embed": text_embed,
             "sim": self.similarity(image_embed, text_embed),
         }
+
+
+def _pair_rows(pair_image: torch.Tensor | None, text_tokens: torch.Tensor) -> torch.Tensor:
+    """Each pair's image row (row k of the images when ``pair_image`` is None)."""
+    if pair_image is None:
+        return torch.arange(text_tokens.shape[0], device=text_tokens.device)
+    if pair_image.shape[0] != text_tokens.shape[0]:
+        raise ValueError(f"{pair_image.shape[0]} pair images for {text_tokens.shape[0]} text rows")
+    return pair_image
+
+
+def _maybe_checkpointed(stack: JointLayerStack, fn: Any, *args: Any) -> torch.Tensor:
+    """``fn(*args)``, its activations recomputed in the backward pass when the stack checkpoints (training)."""
+    if stack.gradient_checkpointing and stack.training and torch.is_grad_enabled():
+        return cast(torch.Tensor, checkpoint(fn, *args, use_reentrant=False))
+    return cast(torch.Tensor, fn(*args))
+
+
+def _text_query_layer(
+    layer: JointLayer,
+    cls_only: bool,
+    hidden: torch.Tensor,
+    text_mask: torch.Tensor,
+    images: torch.Tensor,
+    pair_image: torch.Tensor,
+) -> torch.Tensor:
+    """One layer of the text-query branch: the image (cross-attention context) keys / values once per image row."""
+    hidden = layer.attention(hidden[:, :1] if cls_only else hidden, hidden, text_mask)
+    keys, values = layer.crossattention.self.keys_values(images)
+    return layer.after_self_attention(hidden, None, None, (keys[pair_image], values[pair_image]))
+
+
+def _image_query_layer(
+    layer: JointLayer, cls_only: bool, hidden: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor
+) -> torch.Tensor:
+    hidden = layer.attention(hidden[:, :1] if cls_only else hidden, hidden, None)
+    return layer.after_self_attention(hidden, text_tokens, text_mask)
 
 
 def _new_layer_api(layer: nn.Module) -> bool:

@@ -19,7 +19,7 @@ from zero_bench.fileio import sha256_file
 from zero_bench.models.protocol import Encoded, ModelInfo
 from zero_bench_r2d2.checkpoints import CheckpointEntry, embed_dim_from, load_into, read_state_dict, resolve_checkpoint
 from zero_bench_r2d2.config import MAX_TEXT_LENGTH, R2D2Config, load_config
-from zero_bench_r2d2.modeling import KeysValues, R2D2Model
+from zero_bench_r2d2.modeling import R2D2Model
 from zero_bench_r2d2.preprocessing import R2D2ImageTransform
 from zero_bench_r2d2.tokenizer import R2D2Tokenizer, get_tokenizer
 
@@ -138,50 +138,6 @@ def _state(states: dict[str, torch.Tensor], name: str) -> torch.Tensor:
         ) from None
 
 
-def _shared(kv: KeysValues, pair_image: torch.Tensor) -> KeysValues:
-    """One image's keys and values repeated for each of its pairs (copied, not recomputed)."""
-    return kv[0][pair_image], kv[1][pair_image]
-
-
-def _text_query_logits(
-    model: R2D2Model,
-    images: torch.Tensor,
-    text_tokens: torch.Tensor,
-    text_mask: torch.Tensor,
-    pair_image: torch.Tensor,
-) -> torch.Tensor:
-    """``itm_head`` logits of the text-query branch; the last layer runs for the [CLS] row alone (the only row
-    the head reads).  The image is every layer's cross-attention context: its keys/values once per image."""
-    layers = model.text_joint_layer.encoder.layers()
-    hidden = text_tokens
-    for depth, layer in enumerate(layers):
-        rows = hidden[:, :1] if depth == len(layers) - 1 else hidden
-        hidden = layer.attention(rows, hidden, text_mask)
-        kv = _shared(layer.crossattention.self.keys_values(images), pair_image)
-        hidden = layer.after_self_attention(hidden, None, None, kv)
-    return model.itm_head(hidden[:, 0, :])
-
-
-def _image_query_logits(
-    model: R2D2Model,
-    images: torch.Tensor,
-    text_tokens: torch.Tensor,
-    text_mask: torch.Tensor,
-    pair_image: torch.Tensor,
-) -> torch.Tensor:
-    """``itm_head_i`` logits of the image-query branch; the projection and the first self-attention see the image
-    alone, so they run once per image, the rest per pair; the last layer for the [CLS] row alone."""
-    layers = model.img_joint_layer.encoder.layers()
-    last = len(layers) - 1
-    own = model.img_joint_proj(images)
-    hidden = layers[0].attention(own[:, :1] if last == 0 else own, own, None)[pair_image]
-    for depth, layer in enumerate(layers):
-        if depth > 0:
-            hidden = layer.attention(hidden[:, :1] if depth == last else hidden, hidden, None)
-        hidden = layer.after_self_attention(hidden, text_tokens, text_mask)
-    return model.itm_head_i(hidden[:, 0, :])
-
-
 def cls_itm_score(
     model: R2D2Model,
     images: torch.Tensor,
@@ -190,13 +146,8 @@ def cls_itm_score(
     pair_image: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``model.itm_score`` [b] (float32) of pairs (``images[pair_image[k]]``, text k); ``pair_image`` None: one
-    image row per pair."""
-    if pair_image is None:
-        pair_image = torch.arange(text_tokens.shape[0], device=text_tokens.device)
-    logits_t = _text_query_logits(model, images, text_tokens, text_mask, pair_image)
-    logits_i = _image_query_logits(model, images, text_tokens, text_mask, pair_image)
-    probs = (torch.softmax(logits_t.float(), dim=-1) + torch.softmax(logits_i.float(), dim=-1)) / 2
-    return probs[:, 1]
+    image row per pair.  Each distinct image's own work runs once (see ``R2D2Model.text_image_logits``)."""
+    return model.itm_score(images, text_tokens, text_mask, pair_image)
 
 
 def _model_name(config: R2D2Config, kind: str) -> str:

@@ -20,6 +20,8 @@ class R2D2ImageTransform:
 
     def __init__(self, image_size: int = 224) -> None:
         self.image_size = int(image_size)
+        self.mean = torch.tensor(CLIP_MEAN, dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(CLIP_STD, dtype=torch.float32).view(3, 1, 1)
 
     def __call__(self, image: Any) -> torch.Tensor:
         from PIL import Image
@@ -29,9 +31,7 @@ class R2D2ImageTransform:
         resized = image.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
         array = np.asarray(resized, dtype=np.uint8).copy()
         x = torch.from_numpy(array).permute(2, 0, 1).contiguous().to(torch.float32).div(255)
-        mean = torch.tensor(CLIP_MEAN, dtype=torch.float32).view(3, 1, 1)
-        std = torch.tensor(CLIP_STD, dtype=torch.float32).view(3, 1, 1)
-        return (x - mean) / std
+        return (x - self.mean) / self.std
 
     def __repr__(self) -> str:
         return f"R2D2ImageTransform(image_size={self.image_size})"

@@ -8,7 +8,7 @@ Both loaders are resumable at batch granularity and deterministic: the order of 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from zero_bench.data.torch_adapter import decode_rgb
 from zero_bench.errors import ZeroBenchError
 from zero_bench_r2d2.preprocessing import R2D2ImageTransform
 from zero_bench_r2d2.training.masking import whole_word_mask
@@ -48,16 +49,59 @@ def check_text_mix(text_mix: Mapping[str, float] | None) -> dict[str, float] | N
     return out
 
 
+PIXEL_CACHE_BYTES = 256 * 2**20
+
+
+class PixelCache:
+    """An image transform's outputs kept by key (an image's index) after their first use, up to ``limit_bytes`` in
+    all; beyond that, images are transformed every time.  Training reads the same images every epoch and the
+    transform has no randomness, so every epoch after the first needs neither the decode nor the transform.  A
+    pickled copy (a DataLoader worker's) starts empty."""
+
+    def __init__(self, transform: Callable[[Any], torch.Tensor], limit_bytes: int = PIXEL_CACHE_BYTES) -> None:
+        self.transform = transform
+        self.limit_bytes = int(limit_bytes)
+        self.kept: dict[int, torch.Tensor] = {}
+        self.kept_bytes = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__ | {"kept": {}, "kept_bytes": 0}
+
+    def get(self, key: int, load: Callable[[], Any]) -> torch.Tensor:
+        """The transformed pixels of image ``key``: kept from an earlier use, or ``transform(load())`` (kept while
+        they fit)."""
+        pixels = self.kept.get(key)
+        if pixels is None:
+            pixels = self.transform(load())
+            size = pixels.numel() * pixels.element_size()
+            if self.kept_bytes + size <= self.limit_bytes:
+                self.kept[key] = pixels
+                self.kept_bytes += size
+        return pixels
+
+
 class TextImageTransform:
     """Picklable per-sample transform: pixels, tokens and (optionally) whole-word-masked tokens.
 
     ``text_mix`` weights the corpus text fields a sample's text is drawn from (None: uniform over the non-empty
-    ones of :data:`DEFAULT_TEXT_FIELDS`); a field that is empty in a sample is left out and the rest renormalised."""
+    ones of :data:`DEFAULT_TEXT_FIELDS`); a field that is empty in a sample is left out and the rest renormalised.
+
+    A sample's ``image`` may be the stored bytes (:attr:`decodes_images`: a corpus loader then leaves decoding to
+    the transform) or a PIL image.  ``cache_bytes`` > 0 keeps each row's pixels after its first epoch
+    (:class:`PixelCache`, keyed by the sample's ``index``: one transform per corpus)."""
+
+    decodes_images = True
 
     def __init__(
-        self, image_size: int, mask_rate: float = 0.0, seed: int = 0, text_mix: Mapping[str, float] | None = None
+        self,
+        image_size: int,
+        mask_rate: float = 0.0,
+        seed: int = 0,
+        text_mix: Mapping[str, float] | None = None,
+        cache_bytes: int = 0,
     ) -> None:
         self.image = R2D2ImageTransform(image_size)
+        self.pixels = PixelCache(self.image, cache_bytes)
         self.mask_rate = float(mask_rate)
         self.seed = int(seed)
         self.text_mix = check_text_mix(text_mix)
@@ -81,9 +125,6 @@ class TextImageTransform:
     def rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch, int(index)])
 
-    def encode(self, image, text: str, index: int, image_id: int) -> dict[str, Any]:
-        return {"pixels": self.image(image), "image_ids": int(image_id)} | self.encode_text(text, index)
-
     def encode_text(self, text: str, index: int) -> dict[str, Any]:
         """The text's tokens (and, with masking, its masked tokens and labels; drawn per ``index``)."""
         out: dict[str, Any] = {}
@@ -102,8 +143,11 @@ class TextImageTransform:
 
     def __call__(self, sample: dict) -> dict[str, Any]:
         """A corpus sample (``zero_bench.data.torch_adapter``): one of the non-empty text fields, chosen per sample."""
-        index = int(sample["index"])
-        return self.encode(sample["image"], self.pick_text(sample, index), index + 1_000_000_007, index)
+        index, image = int(sample["index"]), sample["image"]
+        pixels = self.pixels.get(index, lambda: decode_rgb(image) if isinstance(image, bytes) else image)
+        return {"pixels": pixels, "image_ids": index} | self.encode_text(
+            self.pick_text(sample, index), index + 1_000_000_007
+        )
 
     def pick_text(self, sample: dict, index: int) -> str:
         present = [(f, t) for f in self.text_fields if isinstance(t := sample.get(f), str) and t.strip()]
@@ -234,6 +278,7 @@ class CorpusLoader:
             rank=self.rank,
             world_size=self.world_size,
             drop_last=True,
+            decode=not getattr(self.transform, "decodes_images", False),  # decoded only when not kept already
         )
         self.dataset.batch_size = self.batch_size
         if self.group_by is not None:
@@ -291,9 +336,6 @@ class EpochBatchSampler(Sampler[list[int]]):
             yield order[b * self.batch_size : (b + 1) * self.batch_size].tolist()
 
 
-PIXEL_CACHE_BYTES = 256 * 2**20
-
-
 class TaskPairs(Dataset):
     """Train pairs of a task: retrieval (image id = image index, shared by the captions of one image) or
     matching (``labels``).
@@ -310,9 +352,7 @@ class TaskPairs(Dataset):
 
         self.data = data
         self.transform = transform
-        self.cache_bytes = int(cache_bytes)
-        self._pixels: dict[int, torch.Tensor] = {}
-        self._cached = 0
+        self.kept_pixels = PixelCache(transform.image, cache_bytes)
         if isinstance(data, MatchingData):
             self.pair_image = np.asarray(data.pair_image)
             self.labels: np.ndarray | None = np.asarray(data.labels)
@@ -335,15 +375,12 @@ class TaskPairs(Dataset):
 
     def pixels(self, image_index: int) -> torch.Tensor:
         """The transformed pixels of one image: kept from an earlier use, or decoded (and kept while they fit)."""
-        pixels = self._pixels.get(image_index)
-        if pixels is None:
-            with self.data.images[image_index].open() as im:
-                pixels = self.transform.image(im.convert("RGB"))
-            size = pixels.numel() * pixels.element_size()
-            if self._cached + size <= self.cache_bytes:
-                self._pixels[image_index] = pixels
-                self._cached += size
-        return pixels
+        return self.kept_pixels.get(image_index, lambda: _open_rgb(self.data.images[image_index]))
+
+
+def _open_rgb(image: Any) -> Any:
+    with image.open() as im:
+        return im.convert("RGB")
 
 
 @dataclass

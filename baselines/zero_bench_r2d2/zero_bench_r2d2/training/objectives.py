@@ -292,13 +292,16 @@ class RetrievalObjective(nn.Module):
         img_tokens_all = L.gather_with_grad(f.image_tokens)
         txt_tokens_all = L.gather_with_grad(f.text_tokens)
         mask_all = L.gather_no_grad(f.mask)
-        pair_img = torch.cat([f.image_tokens, img_tokens_all[neg_img_idx], f.image_tokens])
+        own = torch.arange(b, device=neg_img_idx.device) + local.start
+        # the pairs' images (own, negative, own) as rows of the distinct images used: their own work once each
+        distinct, pair_image = torch.unique(torch.cat([own, neg_img_idx, own]), return_inverse=True)
+        images = img_tokens_all[distinct]
         pair_txt = torch.cat([f.text_tokens, f.text_tokens, txt_tokens_all[neg_txt_idx]])
         pair_mask = torch.cat([f.mask, f.mask, mask_all[neg_txt_idx]])
         labels = torch.cat([torch.ones(b, dtype=torch.long), torch.zeros(2 * b, dtype=torch.long)])
         labels = labels.to(f.img_feat.device)
-        logits_t = model.text_image_logits(pair_img, pair_txt, pair_mask)
-        logits_i = model.image_text_logits(pair_img, pair_txt, pair_mask)
+        logits_t = model.text_image_logits(images, pair_txt, pair_mask, pair_image)
+        logits_i = model.image_text_logits(images, pair_txt, pair_mask, pair_image)
         return L.fgr_loss(logits_t, logits_i, labels, cfg.fgr_class_weights)
 
     def _mlm_and_fgd(

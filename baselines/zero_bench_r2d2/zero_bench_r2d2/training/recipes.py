@@ -163,7 +163,7 @@ def pretrain(
     the corpus text fields (see :class:`~zero_bench_r2d2.training.data.TextImageTransform`; None: uniform);
     ``group_by`` (a corpus column, e.g. ``url``) puts the rows sharing its value in one batch (family batches, see
     :class:`~zero_bench_r2d2.training.data.CorpusLoader`)."""
-    from zero_bench_r2d2.training.data import CorpusLoader, TextImageTransform
+    from zero_bench_r2d2.training.data import PIXEL_CACHE_BYTES, CorpusLoader, TextImageTransform
 
     settings = dict(PRETRAIN_DEFAULTS) | dict(train or {})
     tcfg = TrainConfig(output_dir=str(output_dir), **settings)
@@ -177,6 +177,9 @@ def pretrain(
         mask_rate=ocfg.mask_rate if ocfg.uses_masked_text else 0.0,
         seed=tcfg.seed,
         text_mix=text_mix,
+        # pixels kept across epochs only in the main process: a worker's copy ends with its epoch, which reads
+        # each row once, so there a cache would only hold memory
+        cache_bytes=PIXEL_CACHE_BYTES if tcfg.num_workers == 0 else 0,
     )
     loader = CorpusLoader(
         corpus_dataset if corpus_dataset is not None else corpus,
