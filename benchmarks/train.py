@@ -115,6 +115,7 @@ def overheads(config: str, corpus: Path) -> list[tuple[str, float, float]]:
         ("EMA teacher update", _best_ms(ema_loop, 20), _best_ms(lambda: ema_update(teacher, model, 0.995, pairs), 20)),
         ("whole-word masking, per text", first, _best_ms(mask_all, 1) / len(titles)),
         ("FGR's pair logits, forward + backward", *fgr_logits(build_model(config, None, dropout=0.0))),
+        ("FGR's pair logits after an evaluation's top-k", *after_topk(build_model(config, None, dropout=0.0))),
         ("corpus batch after the first epoch (decode + transform vs kept pixels)", *corpus_batches(corpus, model)),
     ]
 
@@ -145,6 +146,27 @@ def fgr_logits(model, batch: int = 32) -> tuple[float, float]:
         (logits_t.sum() + logits_i.sum()).backward()
 
     return _best_ms(full, 5), _best_ms(shared, 5)
+
+
+def after_topk(model) -> tuple[float, float]:
+    """(ms before, ms now) of FGR's logits (forward + backward) after the evaluator's retrieval top-k has run in
+    this process.  Now: the top-k's tile threads run torch on one thread each, and the step costs what it did
+    before the top-k (printed too).  Before: those threads ran torch at its default count, so each kept an OpenMP
+    team of its own; emulated last (it cannot be undone in a process) by one such thread, alive, as they were."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zero_bench.metrics.retrieval import TILE_COLS, retrieval_topk
+
+    fresh = fgr_logits(model)[1]
+    g = torch.Generator().manual_seed(1)
+    retrieval_topk(torch.randn(500, 16, generator=g), torch.randn(TILE_COLS + 500, 16, generator=g), 10)
+    now = fgr_logits(model)[1]
+    lingering = ThreadPoolExecutor(max_workers=1)
+    lingering.submit(torch.matmul, torch.ones(64, 64), torch.ones(64, 64)).result()
+    before = fgr_logits(model)[1]
+    print(f"(FGR's pair logits before any top-k in this process: {fresh:.2f} ms)")
+    lingering.shutdown()
+    return before, now
 
 
 def corpus_batches(corpus: Path, model, batch: int = 32, batches: int = 40) -> tuple[float, float]:

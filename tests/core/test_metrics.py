@@ -194,6 +194,27 @@ def test_cpu_tiled_topk_equals_stable_sort_with_exact_ties(
     assert torch.equal(i2t_t.indices, i2t.indices) and torch.equal(t2i_t.indices, t2i.indices)
 
 
+def test_the_tile_threads_run_torch_on_one_thread_and_leave_the_callers_threads() -> None:
+    """The threads that compute the tiles run torch on one thread each (a live thread with an OpenMP team of its own
+    slowed later torch work on the main thread 2x), and the caller's thread count is what it was."""
+    from zero_bench.metrics import kernels
+    from zero_bench.metrics.retrieval import TILE_COLS, retrieval_topk
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rng = np.random.default_rng(3)
+        images = torch.from_numpy(rng.standard_normal((300, 8), dtype=np.float32))
+        texts = torch.from_numpy(rng.standard_normal((TILE_COLS + 50, 8), dtype=np.float32))
+        retrieval_topk(images, texts, 5)
+        pool = kernels._pool()
+        counts = [pool.submit(torch.get_num_threads) for _ in range(4 * kernels.n_threads())]
+        assert {c.result() for c in counts} == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_non_finite_embeddings_are_rejected() -> None:
     with pytest.raises(ValueError, match="NaN"):
         retrieval_metrics(torch.tensor([[float("nan"), 1.0]]), torch.ones(2, 2), [0, 0])

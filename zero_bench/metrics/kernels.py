@@ -35,7 +35,20 @@ def n_threads() -> int:
 
 @cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="zero-bench-kernels")
+    return ThreadPoolExecutor(
+        max_workers=n_threads(), thread_name_prefix="zero-bench-kernels", initializer=_one_torch_thread
+    )
+
+
+def _one_torch_thread() -> None:
+    """A pool thread's torch ops on one thread.  Its products are one tile each by design; and a live thread that
+    had opened an OpenMP team of its own (torch's default) halved the speed of the process's later torch work on
+    other threads: a training loop after an evaluation ran 2x slower (the quickstart's matching heads after its
+    zero-shot evaluation, 2026-12-07)."""
+    import torch
+
+    torch.get_num_threads()  # the thread's own start-up in torch, which would later reset the count to every core
+    torch.set_num_threads(1)
 
 
 def _bounds(n: int, parts: int, multiple: int = 1) -> list[tuple[int, int]]:
