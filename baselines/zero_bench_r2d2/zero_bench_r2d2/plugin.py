@@ -119,8 +119,7 @@ class R2D2Plugin(R2D2DualEncoderPlugin):
             for start in range(0, rows.numel(), self.pair_batch_size):
                 idx = rows[start : start + self.pair_batch_size]
                 distinct, inverse = torch.unique(pair_image[idx], return_inverse=True)
-                out[idx] = cls_itm_score(
-                    self.model,
+                out[idx] = self.model.itm_score(
                     image_tokens[distinct.to(image_tokens.device)].to(device),
                     text_tokens[idx.to(text_tokens.device), :length].to(device),
                     text_mask[idx, :length],
@@ -136,18 +135,6 @@ def _state(states: dict[str, torch.Tensor], name: str) -> torch.Tensor:
         raise ZeroBenchError(
             f"R2D2 score_pairs: missing state {name!r} (states must come from encode_images/encode_texts)"
         ) from None
-
-
-def cls_itm_score(
-    model: R2D2Model,
-    images: torch.Tensor,
-    text_tokens: torch.Tensor,
-    text_mask: torch.Tensor,
-    pair_image: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """``model.itm_score`` [b] (float32) of pairs (``images[pair_image[k]]``, text k); ``pair_image`` None: one
-    image row per pair.  Each distinct image's own work runs once (see ``R2D2Model.text_image_logits``)."""
-    return model.itm_score(images, text_tokens, text_mask, pair_image)
 
 
 def _model_name(config: R2D2Config, kind: str) -> str:
