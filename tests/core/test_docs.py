@@ -20,8 +20,12 @@ def test_readme_is_a_start_page() -> None:
     main_job, tests = readme.splitlines()[3:5]
     # the first command runs the main job without the test tools; .ci/run runs line 5 as written
     assert main_job.endswith("&& zero-bench quickstart") and "[dev]" not in main_job
-    assert tests.startswith('pip install -e ".[dev]" && python -m pytest -q')
-    assert "sed -n '5" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    # the test command installs the torch / torchvision pair that CI installs first (the adapters need torchvision)
+    pair = re.search(r"pip install -q (torch==\S+ torchvision==\S+)\n", ci)
+    assert pair is not None
+    assert tests.startswith(f'pip install {pair.group(1)} -e ".[dev]" && python -m pytest -q')
+    assert "sed -n '5" in ci
 
 
 def test_relative_links_resolve() -> None:
