@@ -13,11 +13,12 @@ setup(
     ext_modules=cythonize(
         [
             Extension("zero_bench.metrics._kernels", ["zero_bench/metrics/_kernels.pyx"], extra_compile_args=FLAGS),
-            # the audit's distances keep IEEE rules (they are rounded and compared to thresholds)
+            # the audit's distances keep IEEE rules (they are rounded and compared to thresholds), and no fused
+            # multiply-add (a target with FMA would round a * b - c once, where numpy's definition rounds twice)
             Extension(
                 "zero_bench.contamination._kernels",
                 ["zero_bench/contamination/_kernels.pyx"],
-                extra_compile_args=["-O3"],
+                extra_compile_args=["-O3", "-ffp-contract=off"],
             ),
         ],
         compiler_directives={"language_level": "3"},

@@ -145,6 +145,41 @@ def test_compiled_cut_distances_equal_the_numpy_steps(seed, side, near) -> None:
     np.testing.assert_allclose(cut_distances(pixels, boxes, query, integral(pixels)), expected, atol=2e-3)
 
 
+@given(st.integers(0, 2**32 - 1), st.integers(0, 300), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_compiled_loose_check_equals_the_numpy_steps(seed, count, at_limit) -> None:
+    """The near-image look-up's loose check, compiled (``_kernels.loose_diffs``), keeps exactly the candidates its
+    numpy definition keeps, in the same order: variants near the query in colour, grain and thumbnail and far from
+    it, repeated variants (equal distances: ties kept in look-up order), and limits set exactly at one candidate's
+    colour shift and thumbnail distance (compared in float32 as numpy compares them)."""
+    from dataclasses import replace
+
+    from zero_bench.contamination.confirm import loose_candidates, loose_candidates_numpy
+    from zero_bench.contamination.evalside import EvalIndex, packed_thumbs, unpacked_thumbs
+    from zero_bench.contamination.images import THUMB, aligned_diffs
+    from zero_bench.contamination.thresholds import Thresholds
+
+    rng = np.random.default_rng(seed)
+    entries = 64
+    thumbs = rng.normal(0, 40, (entries, THUMB, THUMB, 3)).astype(np.float32)
+    thumbs[entries // 2 :] = thumbs[0] + rng.normal(0, 6, (entries - entries // 2, THUMB, THUMB, 3))  # lookalikes
+    colour = np.full(3, 1 / 3, dtype=np.float32)
+    index = EvalIndex(Thresholds(), [])
+    index.variant_thumb = packed_thumbs(thumbs)
+    index.variant_colour = (colour + rng.normal(0, 0.02, (entries, 3))).astype(np.float32)
+    index.variant_texture = rng.uniform(0, 1, entries).astype(np.float32)
+    looks = (thumbs[0] + rng.normal(0, 3, thumbs[0].shape).astype(np.float32), colour, np.float32(0.5))
+    variants = rng.integers(0, entries, count).astype(np.int64)  # the same entry may come twice
+    if at_limit and count:
+        first = int(variants[0])
+        shift = float(np.abs(index.variant_colour[first] - colour).max())
+        loose = float(aligned_diffs(looks[0], unpacked_thumbs(index.variant_thumb[first : first + 1]))[0])
+        index.thresholds = replace(index.thresholds, image_colour_diff=3 * shift, image_loose_diff=loose)
+    expected = loose_candidates_numpy(index, variants, looks)
+    np.testing.assert_array_equal(loose_candidates(index, variants, looks), expected)
+    assert expected.dtype == np.int64
+
+
 def test_unbuilt_kernels_are_one_line_saying_how_to_build_them(monkeypatch) -> None:
     import sys
 

@@ -18,3 +18,18 @@ def hamming_query(
     value: int,
     radius: int,
 ) -> tuple[np.ndarray, np.ndarray]: ...
+def loose_diffs(
+    variants: np.ndarray,
+    variant_colour: np.ndarray,
+    variant_texture: np.ndarray,
+    variant_thumb: np.ndarray,
+    colour: np.ndarray,
+    texture: np.floating | float,
+    thumb: np.ndarray,
+    colour_limit: np.floating | float,
+    texture_limit: np.floating | float,
+    loose_limit: np.floating | float,
+    scale: np.floating | float,
+    positions: np.ndarray,
+    loose: np.ndarray,
+) -> int: ...

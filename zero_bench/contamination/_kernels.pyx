@@ -1,6 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The audit's two inner loops, compiled when the package is installed: the Hamming look-up and the aligned
-comparison's distance.
+"""The audit's inner loops, compiled when the package is installed: the Hamming look-up, the loose check of the
+candidates it finds, and the aligned comparison's distance.
+
+The loose check (:func:`confirm.loose_candidates`) tests each candidate's mean colour, grain and 16x16 thumbnail
+against the corpus view's; on the toy corpus a view has hundreds of candidates, and numpy's twenty calls a view on
+arrays that small cost more than the arithmetic.
 
 The Hamming look-up (:class:`hamming.HammingIndex`) probes each block's table for the query's block value and its
 one-bit neighbours, checks every entry found there by its full distance, and keeps each entry once, in the order
@@ -17,7 +21,7 @@ loop (the numpy composition stays the definition: a test holds the two equal).
 """
 
 from cython cimport floating
-from libc.math cimport fabs, sqrt
+from libc.math cimport fabs, fabsf, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 
@@ -207,3 +211,70 @@ def cut_distances(
         free(cut)
         free(across)
         free(largest)
+
+
+def loose_diffs(
+    const int64_t[::1] variants,
+    const float[:, ::1] variant_colour,
+    const float[::1] variant_texture,
+    const short[:, ::1] variant_thumb,
+    const float[::1] colour,
+    float texture,
+    const float[::1] thumb,
+    float colour_limit,
+    float texture_limit,
+    float loose_limit,
+    float scale,
+    int64_t[::1] positions,
+    float[::1] loose,
+):
+    """The loose check of :func:`confirm.near_matches` for each of ``variants`` (rows of the index's arrays) in one
+    pass: kept when every channel of its mean colour is within ``colour_limit`` of ``colour``, its grain within
+    ``texture_limit`` of ``texture``, and its thumbnail (``variant_thumb``: packed, [N, S * S * 3], unpacked by
+    ``scale``) within ``loose_limit`` of ``thumb`` by :func:`images.aligned_diffs`.  Writes the kept ones' positions
+    in ``variants`` (ascending) and distances to ``positions`` / ``loose``, returns how many.  The same float32
+    steps as the numpy definition, so the same values (a test holds them equal)."""
+    cdef Py_ssize_t n = variants.shape[0], values = thumb.shape[0], pixels = values // 3
+    cdef Py_ssize_t rank = <Py_ssize_t>(0.99 * (pixels - 1))  # as images.aligned_diffs
+    cdef Py_ssize_t keep = pixels - rank  # the largest ``keep`` values: the smallest of them is at ``rank``
+    cdef Py_ssize_t p, i, k, c, found = 0
+    cdef int64_t v
+    cdef float d0, d1, d2, value, distance
+    cdef float* largest = <float*>malloc(keep * sizeof(float))
+    if largest == NULL:
+        raise MemoryError()
+    if variant_thumb.shape[1] != values or colour.shape[0] != 3 or variant_colour.shape[1] != 3:
+        free(largest)
+        raise ValueError("loose_diffs: thumbnails or colours of different shapes")
+    with nogil:
+        for p in range(n):
+            v = variants[p]
+            d0 = variant_colour[v, 0] - colour[0]
+            d1 = variant_colour[v, 1] - colour[1]
+            d2 = variant_colour[v, 2] - colour[2]
+            if not (fabsf(d0) <= colour_limit and fabsf(d1) <= colour_limit and fabsf(d2) <= colour_limit):
+                continue
+            if not (fabsf(variant_texture[v] - texture) <= texture_limit):
+                continue
+            for k in range(keep):
+                largest[k] = -1.0
+            for i in range(pixels):
+                c = 3 * i
+                d0 = fabsf(<float>variant_thumb[v, c] * scale - thumb[c])
+                d1 = fabsf(<float>variant_thumb[v, c + 1] * scale - thumb[c + 1])
+                d2 = fabsf(<float>variant_thumb[v, c + 2] * scale - thumb[c + 2])
+                value = d0 + d1
+                value = value + d2
+                if value > largest[0]:  # kept ascending: largest[0] is the smallest kept
+                    k = 1
+                    while k < keep and largest[k] < value:
+                        largest[k - 1] = largest[k]
+                        k = k + 1
+                    largest[k - 1] = value
+            distance = largest[0] / <float>3.0
+            if distance <= loose_limit:
+                positions[found] = p
+                loose[found] = distance
+                found = found + 1
+    free(largest)
+    return found

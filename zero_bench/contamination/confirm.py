@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from zero_bench.contamination.evalside import EvalIndex, unpacked_thumbs
+from zero_bench.contamination.evalside import THUMB_SCALE, EvalIndex, unpacked_thumbs
 from zero_bench.contamination.images import (
     THUMB,
     Box,
@@ -110,16 +110,7 @@ def near_matches(
     if not len(variants):
         return {}
     th = index.thresholds
-    thumb, colour, texture = view_thumbs([view])[0] if looks is None else looks
-    shift = np.abs(index.variant_colour[variants] - colour)  # [n, 3]: the largest of three columns, not max(axis=1)
-    near = np.maximum(np.maximum(shift[:, 0], shift[:, 1]), shift[:, 2]) <= th.image_colour_diff / 3  # (4x faster)
-    near &= np.abs(index.variant_texture[variants] - texture) <= th.image_texture_diff
-    close = np.flatnonzero(near)
-    if not len(close):
-        return {}
-    loose = aligned_diffs(thumb, unpacked_thumbs(index.variant_thumb[variants[close]]))
-    kept = np.flatnonzero(loose <= th.image_loose_diff)
-    order = close[kept[np.argsort(loose[kept], kind="stable")]]  # candidate positions in ``variants``, closest first
+    order = loose_candidates(index, variants, view_thumbs([view])[0] if looks is None else looks)
     if not len(order):
         return {}
     side = compare_side(th.image_compare_side, view)
@@ -137,6 +128,50 @@ def near_matches(
         if not out:  # the closest is not confirmed: none is; else a few more are checked
             break
     return out
+
+
+def loose_candidates(index: EvalIndex, variants: np.ndarray, looks: Looks) -> np.ndarray:
+    """Positions in ``variants`` (entries of the index, int64) of those that pass the loose check, closest first
+    (ties in their order in ``variants``): mean colour and grain near enough, then the thumbnails within
+    ``image_loose_diff``.  One compiled pass (``_kernels.loose_diffs``); :func:`loose_candidates_numpy` is the
+    definition, and a test holds the two equal."""
+    from zero_bench.contamination.compiled import kernels
+
+    thumb, colour, texture = looks
+    th = index.thresholds
+    positions = np.empty(len(variants), dtype=np.int64)
+    loose = np.empty(len(variants), dtype=np.float32)
+    found = kernels().loose_diffs(
+        np.ascontiguousarray(variants, dtype=np.int64),
+        index.variant_colour,
+        index.variant_texture,
+        index.variant_thumb.reshape(len(index.variant_thumb), -1),
+        np.ascontiguousarray(colour, dtype=np.float32),
+        np.float32(texture),
+        np.ascontiguousarray(thumb, dtype=np.float32).reshape(-1),
+        np.float32(th.image_colour_diff / 3),  # numpy compares float32 values with a float32 limit (NEP 50)
+        np.float32(th.image_texture_diff),
+        np.float32(th.image_loose_diff),
+        np.float32(1.0 / THUMB_SCALE),
+        positions,
+        loose,
+    )
+    return positions[:found][np.argsort(loose[:found], kind="stable")]
+
+
+def loose_candidates_numpy(index: EvalIndex, variants: np.ndarray, looks: Looks) -> np.ndarray:
+    """:func:`loose_candidates` in numpy: the definition."""
+    thumb, colour, texture = looks
+    th = index.thresholds
+    shift = np.abs(index.variant_colour[variants] - colour)  # [n, 3]: the largest of three columns, not max(axis=1)
+    near = np.maximum(np.maximum(shift[:, 0], shift[:, 1]), shift[:, 2]) <= th.image_colour_diff / 3  # (4x faster)
+    near &= np.abs(index.variant_texture[variants] - texture) <= th.image_texture_diff
+    close = np.flatnonzero(near)
+    if not len(close):
+        return close
+    loose = aligned_diffs(thumb, unpacked_thumbs(index.variant_thumb[variants[close]]))
+    kept = np.flatnonzero(loose <= th.image_loose_diff)
+    return close[kept[np.argsort(loose[kept], kind="stable")]]
 
 
 def compare_side(largest: int, view: Image.Image) -> int:
