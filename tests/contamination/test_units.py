@@ -178,6 +178,8 @@ def test_compiled_loose_check_equals_the_numpy_steps(seed, count, at_limit) -> N
     expected = loose_candidates_numpy(index, variants, looks)
     np.testing.assert_array_equal(loose_candidates(index, variants, looks), expected)
     assert expected.dtype == np.int64
+    empty = EvalIndex(Thresholds(), [])  # an evaluation side without images: nothing to compare, no error
+    assert len(loose_candidates(empty, np.zeros(0, dtype=np.int64), looks)) == 0
 
 
 def test_unbuilt_kernels_are_one_line_saying_how_to_build_them(monkeypatch) -> None:

@@ -141,11 +141,12 @@ def loose_candidates(index: EvalIndex, variants: np.ndarray, looks: Looks) -> np
     th = index.thresholds
     positions = np.empty(len(variants), dtype=np.int64)
     loose = np.empty(len(variants), dtype=np.float32)
+    thumbs = index.variant_thumb
     found = kernels().loose_diffs(
         np.ascontiguousarray(variants, dtype=np.int64),
-        index.variant_colour,
-        index.variant_texture,
-        index.variant_thumb.reshape(len(index.variant_thumb), -1),
+        np.ascontiguousarray(index.variant_colour, dtype=np.float32),  # no copy for the index's own arrays
+        np.ascontiguousarray(index.variant_texture, dtype=np.float32),
+        np.ascontiguousarray(thumbs, dtype=np.int16).reshape(len(thumbs), int(np.prod(thumbs.shape[1:]))),
         np.ascontiguousarray(colour, dtype=np.float32),
         np.float32(texture),
         np.ascontiguousarray(thumb, dtype=np.float32).reshape(-1),
