@@ -126,6 +126,17 @@ cdef void _gather(
     found[0] = n
 
 
+cdef inline void _keep_largest(floating* largest, Py_ssize_t keep, floating value) noexcept nogil:
+    """Adds ``value`` to the ``keep`` largest values seen so far, kept ascending (``largest[0]``, the smallest of
+    them, is the percentile once every value is in): the 99th-percentile selection of both distances."""
+    cdef Py_ssize_t k = 1
+    if value > largest[0]:
+        while k < keep and largest[k] < value:
+            largest[k - 1] = largest[k]
+            k = k + 1
+        largest[k - 1] = value
+
+
 def cut_distances(
     const floating[:, :, ::1] table,
     const int64_t[:, :, ::1] spans,
@@ -200,12 +211,7 @@ def cut_distances(
                                      + across[(down * side + j) * 3 + c]) / 9.0 - mean[c]
                                 ) * scale[c] - query[i, j, c]
                             )
-                        if value > largest[0]:  # kept ascending: largest[0] is the smallest kept
-                            k = 1
-                            while k < keep and largest[k] < value:
-                                largest[k - 1] = largest[k]
-                                k = k + 1
-                            largest[k - 1] = value
+                        _keep_largest(largest, keep, value)
                 out[t] = largest[0] / 3.0
     finally:
         free(cut)
@@ -265,12 +271,7 @@ def loose_diffs(
                 d2 = fabsf(<float>variant_thumb[v, c + 2] * scale - thumb[c + 2])
                 value = d0 + d1
                 value = value + d2
-                if value > largest[0]:  # kept ascending: largest[0] is the smallest kept
-                    k = 1
-                    while k < keep and largest[k] < value:
-                        largest[k - 1] = largest[k]
-                        k = k + 1
-                    largest[k - 1] = value
+                _keep_largest(largest, keep, value)
             distance = largest[0] / <float>3.0
             if distance <= loose_limit:
                 positions[found] = p
