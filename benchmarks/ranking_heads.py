@@ -60,13 +60,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from sklearn.metrics import roc_auc_score
 
+    from zero_bench.errors import ZeroBenchError
     from zero_bench.formats import load_split
     from zero_bench.metrics.retrieval import retrieval_metrics_from_scores
     from zero_bench.taskspec import get_task
     from zero_bench_r2d2.plugin import create_r2d2
 
-    data = load_split(get_task(args.task), args.data_dir, args.split)
-    scores = pair_scores(create_r2d2(checkpoint=args.checkpoint, config=args.config), data)
+    try:  # a checkpoint, task, split or data folder that is not there: one line, exit 1
+        task = get_task(args.task)
+        plugin = create_r2d2(checkpoint=args.checkpoint, config=args.config)
+        scores = pair_scores(plugin, data := load_split(task, args.data_dir, args.split))
+    except ZeroBenchError as err:
+        ap.exit(1, f"ranking_heads.py: {err}\n")
     t2i = data.text_to_image()
     gold = np.zeros(scores["cosine"].shape, dtype=bool)
     gold[t2i, np.arange(len(t2i))] = True

@@ -42,3 +42,29 @@ def test_ranking_heads_rows_and_cosine_row_match_the_evaluator(small_toy_and_che
         device="cpu",
     )
     assert float(rows["cosine"][0]) == pytest.approx(dual.metrics["r_mean"], abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["missing.pt", "--data-dir", ".", "--task", "no-such-task"], "no-such-task"),
+        (["missing.pt", "--data-dir", "."], "missing.pt"),
+        (["CKPT", "--data-dir", "no-such-folder"], "no-such-folder"),
+        (["CKPT", "--data-dir", "no-such-folder", "--split", "test"], "'test'"),
+    ],
+)
+def test_ranking_heads_refuses_bad_input_in_one_line(tmp_path: Path, args: list[str], named: str) -> None:
+    from zero_bench_r2d2.testing import save_random_checkpoint
+
+    ckpt = save_random_checkpoint(tmp_path / "ckpt" / "toy.pt", config="r2d2-toy")
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "ranking_heads.py"),
+        *(str(ckpt) if a == "CKPT" else a for a in args),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=work, check=False)
+    assert done.returncode == 1 and named in done.stderr.splitlines()[-1], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert not any(work.iterdir())
