@@ -7,12 +7,19 @@ mean recall of 6 when that score ranks the whole gallery, and ROC-AUC of that sc
 candidates of each text (the pairs the re-ranking stage actually reorders).  A head whose AUC among those candidates
 is below the cosine's can only add noise to P(match) + cosine.
 
+With ``--misses`` (toy IQR, whose queries list each object's colour and shape), it also sorts each score's top-1
+misses in both directions by how the objects of what it put first differ from the query's: the same objects (a tie
+the query cannot break), a superset, the same colours with other shapes, the same shapes with other colours,
+another number of objects, or otherwise.
+
     python benchmarks/ranking_heads.py CHECKPOINT --config r2d2-toy --data-dir .../zero-toy/ccmb
+    python benchmarks/ranking_heads.py CHECKPOINT --data-dir .../zero-toy/ccmb --task iqr --misses
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import numpy as np
 import torch
@@ -47,6 +54,54 @@ def pair_scores(plugin, data, batch: int = 256) -> dict[str, np.ndarray]:
     }
 
 
+MISS_KINDS = ("same objects", "superset", "other shapes", "other colours", "other count", "otherwise")
+
+
+def toy_query_objects(text: str) -> Counter[tuple[str, str]]:
+    """The (colour, shape) objects a zero-toy query names (``红色圆形 蓝色三角形``); ValueError for any other text."""
+    from zero_bench.data.toy import COLORS, SHAPES
+
+    objects: Counter[tuple[str, str]] = Counter()
+    for word in text.split():
+        colour = next((c for c in COLORS if word.startswith(c)), None)
+        if colour is None or word[len(colour) :] not in SHAPES:
+            raise ValueError(f"not a zero-toy query (colour + shape per object): {text!r}")
+        objects[(colour, word[len(colour) :])] += 1
+    return objects
+
+
+def miss_kind(query: Counter[tuple[str, str]], image: Counter[tuple[str, str]]) -> str:
+    """How the objects of an image ranked first differ from those a query names (one of :data:`MISS_KINDS`)."""
+    if query == image:
+        return "same objects"
+    if all(image[obj] >= n for obj, n in query.items()):
+        return "superset"
+    if query.total() != image.total():
+        return "other count"
+    if Counter(c for c, _ in query.elements()) == Counter(c for c, _ in image.elements()):
+        return "other shapes"
+    if Counter(s for _, s in query.elements()) == Counter(s for _, s in image.elements()):
+        return "other colours"
+    return "otherwise"
+
+
+def top1_misses(matrix: np.ndarray, texts: list[str], t2i: np.ndarray) -> dict[str, Counter[str]]:
+    """Top-1 hits ("hit") and misses by :func:`miss_kind` in each direction: text to image (the image put first
+    against the query) and image to text (the query put first against the image; an identical query of another
+    image is a "same objects" miss).  An image's objects are those of its own query (one query an image in toy
+    IQR)."""
+    objects = [toy_query_objects(t) for t in texts]
+    of_image = {int(i): objects[t] for t, i in enumerate(t2i)}
+    out: dict[str, Counter[str]] = {"text to image": Counter(), "image to text": Counter()}
+    for t, gold in enumerate(t2i):
+        first = int(np.argmax(matrix[:, t]))
+        out["text to image"]["hit" if first == gold else miss_kind(objects[t], of_image[first])] += 1
+    for i, image in of_image.items():
+        first = int(np.argmax(matrix[i]))
+        out["image to text"]["hit" if t2i[first] == i else miss_kind(objects[first], image)] += 1
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("checkpoint")
@@ -56,6 +111,7 @@ def main() -> None:
     ap.add_argument("--split", default="val")
     ap.add_argument("--top-k", type=int, default=64, help="candidates per text for the AUC (the task's re-ranking k)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--misses", action="store_true", help="toy IQR: top-1 misses by kind, both ways")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from sklearn.metrics import roc_auc_score
@@ -85,6 +141,23 @@ def main() -> None:
         m = retrieval_metrics_from_scores(matrix, t2i)
         auc = 100 * roc_auc_score(gold[candidates], matrix[candidates])
         print(f"| {name} | {m['r_mean']:.2f} | {m['txt_r1']:.1f} | {m['img_r1']:.1f} | {auc:.1f} |")
+    if args.misses:
+        print_misses(ap, scores, list(data.texts), np.asarray(t2i))
+
+
+def print_misses(ap: argparse.ArgumentParser, scores: dict[str, np.ndarray], texts: list[str], t2i: np.ndarray) -> None:
+    try:
+        counts = {name: top1_misses(matrix, texts, t2i) for name, matrix in scores.items()}
+    except ValueError as err:
+        ap.exit(1, f"ranking_heads.py: --misses: {err}\n")
+    for direction in ("text to image", "image to text"):
+        print()
+        print(f"{direction}, top-1: hits, and misses by how the item put first differs (objects the query names)")
+        print("| score | hit | " + " | ".join(MISS_KINDS) + " |")
+        print("|---|---|" + "---|" * len(MISS_KINDS))
+        for name, both in counts.items():
+            c = both[direction]
+            print(f"| {name} | {c['hit']} | " + " | ".join(str(c[k]) for k in MISS_KINDS) + " |")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,51 @@ def test_ranking_heads_refuses_bad_input_in_one_line(tmp_path: Path, args: list[
     assert done.returncode == 1 and named in done.stderr.splitlines()[-1], done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert not any(work.iterdir())
+
+
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ranking_heads", REPO / "benchmarks" / "ranking_heads.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("query", "image", "kind"),
+    [
+        ("红色圆形 蓝色星形", "蓝色星形 红色圆形", "same objects"),
+        ("红色圆形", "红色圆形 蓝色星形", "superset"),
+        ("红色圆形 红色圆形", "红色圆形 蓝色星形", "otherwise"),
+        ("红色圆形 红色圆形", "红色圆形", "other count"),
+        ("红色圆形 蓝色星形", "红色圆形", "other count"),
+        ("红色圆形 蓝色星形", "红色星形 蓝色圆形", "other shapes"),
+        ("红色圆形 蓝色星形", "蓝色圆形 红色星形", "other shapes"),
+        ("红色圆形 蓝色星形", "绿色圆形 蓝色星形", "other colours"),
+        ("红色圆形 蓝色星形", "绿色十字形 蓝色星形", "otherwise"),
+    ],
+)
+def test_miss_kinds_of_toy_queries(query: str, image: str, kind: str) -> None:
+    heads = _script()
+    assert heads.miss_kind(heads.toy_query_objects(query), heads.toy_query_objects(image)) == kind
+
+
+def test_top1_misses_counts_hits_and_kinds_and_refuses_other_texts() -> None:
+    import numpy as np
+
+    heads = _script()
+    texts = ["红色圆形", "蓝色星形", "蓝色星形 红色圆形"]
+    t2i = np.array([0, 1, 2])
+    scores = np.array([[0.9, 0.1, 0.8], [0.2, 0.5, 0.1], [0.1, 0.6, 0.2]])  # [images, texts]
+    # text 0 -> image 0 (hit); text 1 -> image 2 (a superset); text 2 -> image 0 (one object of two)
+    # image 0 -> text 0 and image 1 -> text 1 (hits); image 2 -> text 1 (it names one of the image's two objects)
+    assert heads.top1_misses(scores, texts, t2i) == {
+        "text to image": {"hit": 1, "superset": 1, "other count": 1},
+        "image to text": {"hit": 2, "superset": 1},
+    }
+    with pytest.raises(ValueError, match="not a zero-toy query"):
+        heads.top1_misses(scores, ["红色圆形", "一只猫", "蓝色星形"], t2i)
+    with pytest.raises(ValueError, match="not a zero-toy query"):
+        heads.toy_query_objects("红色三角")
