@@ -44,3 +44,20 @@ def test_torch_threads_take_the_request_or_at_most_two_usable_cpus(monkeypatch):
     for usable, expected in ((1, 1), (2, 2), (64, 2)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=usable: set(range(n)))
         assert torch_threads(None) == expected
+
+
+def test_ranking_notes_name_each_task_where_reranking_is_below_the_dual_encoder():
+    from zero_bench_r2d2.training.quickstart import ranking_notes
+
+    def rows(icr: tuple[float, float], iqr: tuple[float, float]) -> list[dict]:
+        return [
+            {"task": task, "setting": setting, "value": value}
+            for task, pair in (("icr", icr), ("iqr", iqr))
+            for setting, value in zip(("zero-shot, dual encoder", "zero-shot, re-ranked"), pair, strict=True)
+        ]
+
+    assert ranking_notes(rows((94.0, 96.4), (76.0, 76.0))) == []  # equal is not below
+    (note,) = ranking_notes(rows((94.0, 96.4), (76.0, 75.58)))
+    assert note.startswith("iqr: re-ranking is -0.42 against the dual encoder") and "TRAINING.md" in note
+    assert [n[:4] for n in ranking_notes(rows((94.0, 93.0), (76.0, 75.0)))] == ["icr:", "iqr:"]
+    assert ranking_notes([]) == []

@@ -494,6 +494,31 @@ def print_table(rows: list[dict[str, Any]], total_s: float | None = None, cpu_s:
         "fine-tuned: the epoch chosen on val, the pre-trained weights among the candidates (kept start: no epoch beat "
         "them on val, so the row shows the pre-trained weights); ICM / IQM have no test split and report val"
     )
+    for line in ranking_notes(rows):
+        console.print(line)
     if total_s is not None:
         cpu = f" ({cpu_s / 60:.1f} min of CPU time in this process)" if cpu_s is not None else ""
         console.print(f"total wall time {total_s / 60:.1f} min{cpu}; result JSONs beside this run's quickstart.json")
+
+
+# why a re-ranked row can fall below the dual encoder on the toy, and where that was measured
+_RANKING_NOTE = {
+    "iqr": "on toy IQR the matching heads read a query's shapes about as well as the cosine, so the ranking stage's "
+    'gain there is about zero and its sign varies by run (baselines/zero_bench_r2d2/TRAINING.md, "Toy IQR")',
+    "icr": "on toy ICR the ranking stage added to every model measured, so this run is unlike them; please report it "
+    '(baselines/zero_bench_r2d2/TRAINING.md, "Toy IQR: a larger gallery")',
+}
+
+
+def ranking_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """One line for each task whose re-ranked row is below its dual-encoder row: the difference, and what was
+    measured about it, so that a first run does not leave the reader to think the stage is broken."""
+    value = {(r["task"], r["setting"]): r["value"] for r in rows}
+    notes = []
+    for task in RANKED_BOTH_WAYS:
+        dual, reranked = value.get((task, "zero-shot, dual encoder")), value.get((task, "zero-shot, re-ranked"))
+        if dual is not None and reranked is not None and reranked < dual:
+            notes.append(
+                f"{task}: re-ranking is {reranked - dual:+.2f} against the dual encoder on this run; {_RANKING_NOTE[task]}"
+            )
+    return notes
