@@ -22,6 +22,7 @@ MEAN = "mean"
 def result_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """Files as given; folders searched recursively for ``*.json``."""
     found: list[Path] = []
+    paths = list(paths)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -31,7 +32,7 @@ def result_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             raise ZeroBenchError(f"{path}: no such file or folder")
     if not found:
-        raise ZeroBenchError("no result files found")
+        raise ZeroBenchError(f"no result files (*.json) in {', '.join(str(p) for p in paths) or 'the paths given'}")
     return found
 
 

@@ -249,3 +249,10 @@ def test_xss_in_every_text_field_stays_text(world, lb, ccmb, icr_preds):
         finally:
             browser.close()
     assert dialogs == [] and errors == [] and requests == [url]
+
+
+def test_results_table_names_what_it_searched(world):
+    (world / "empty").mkdir()
+    (world / "empty" / "notes.txt").write_text("no results here", encoding="utf-8")
+    refused(world, "results", "table", world / "empty", names=(str(world / "empty"), "*.json"))
+    refused(world, "results", "table", world / "missing", names=(str(world / "missing"), "no such file"))
