@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.hostile import cli, refused
+from tests.hostile.hostile import cli, one_line, refused
 from tests.leaderboard.lb_helpers import CARD, REPO, copy_leaderboard, result_dict, write_json
 from zero_bench.leaderboard.build import build
 from zero_bench.leaderboard.schema import slugify
@@ -256,3 +256,23 @@ def test_results_table_names_what_it_searched(world):
     (world / "empty" / "notes.txt").write_text("no results here", encoding="utf-8")
     refused(world, "results", "table", world / "empty", names=(str(world / "empty"), "*.json"))
     refused(world, "results", "table", world / "missing", names=(str(world / "missing"), "no such file"))
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (
+            ("evaluate", "-m", "r2d2", "-t", "icr", "--confg", "x"),
+            ("No such option: --confg", "zero-bench evaluate --help"),
+        ),
+        (("evaluate", "-m", "r2d2", "-t", "icr", "--top-k", "abc"), ("'--top-k'", "zero-bench evaluate --help")),
+        (("tasks", "show"), ("Missing argument", "zero-bench tasks show --help")),
+        (("no-such-command",), ("no-such-command", "zero-bench --help")),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2_with_where_to_look(world, args, names):
+    """Typer ships its own copy of click, whose errors are not click's classes: each usage error is still one line
+    (no traceback, no exception class name) and exit 2, as click's own convention."""
+    outcome = cli(*args, cwd=world)
+    line = one_line(outcome, *names)
+    assert outcome.code == 2 and "Error:" not in line and "NoSuchOption" not in line

@@ -102,15 +102,34 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if _is_click_error(exc):
+            if debug:
+                raise
+            typer.echo(_usage_line(exc), err=True)
+            sys.exit(int(getattr(exc, "exit_code", 2)))
         if debug:
             raise
         typer.echo(f"error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
         sys.exit(1)
+
+
+def _is_click_error(exc: Exception) -> bool:
+    """click's errors, and typer's own copy of them (typer >= 0.22 ships click inside as ``typer._click``; its
+    errors derive from ``typer.TyperException``, not from click's classes)."""
+    import click
+
+    return isinstance(exc, click.exceptions.ClickException) or (
+        isinstance(exc, getattr(typer, "TyperException", ())) and hasattr(exc, "format_message")
+    )
+
+
+def _usage_line(exc: Exception) -> str:
+    """A usage error (an unknown option or command, a value that does not parse, a missing argument) as one line,
+    with where to look: ``error: No such option: --confg (see 'zero-bench evaluate --help')``."""
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    return f"error: {message.strip()}".splitlines()[0] + hint
 
 
 if __name__ == "__main__":
