@@ -105,6 +105,18 @@ def inside_root(root: str | Path, rel: str | Path) -> Path:
     return current
 
 
+def check_output_folder(folder: str | Path, what: str = "output folder") -> Path:
+    """``folder`` as a Path, refused in one line when it, or the nearest part of it that exists, is not a folder (a
+    file given as ``--output``): before anything is generated, not as an OSError half-way through a run."""
+    path = Path(folder)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        if existing == path:
+            raise ZeroBenchError(f"{path}: exists and is not a folder; the {what} must be a folder")
+        raise ZeroBenchError(f"{path}: {existing} is not a folder, so the {what} cannot be made there")
+    return path
+
+
 def refuse_overwrite(output: str | Path, inputs: Iterable[str | Path | None], what: str = "output") -> None:
     """Raise if ``output`` is (a link to) one of ``inputs``: an output never replaces a file it was computed from."""
     out = Path(output)

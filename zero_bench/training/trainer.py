@@ -31,7 +31,7 @@ from torch import nn
 from zero_bench.checks import check_count, check_number
 from zero_bench.errors import ZeroBenchError
 from zero_bench.evaluation.distributed import barrier, mean_over_ranks
-from zero_bench.fileio import atomic_path, atomic_write_text
+from zero_bench.fileio import atomic_path, atomic_write_text, check_output_folder
 
 CHECKPOINT_LAST = "checkpoint-last.pt"
 METRICS_FILE = "metrics.jsonl"
@@ -66,7 +66,9 @@ class TrainConfig:
     select_start: bool = True  # with select_metric: the starting weights (before any update) are a candidate too
 
     def __post_init__(self) -> None:
-        """Refuse sizes that would train on nothing or silently fall back (``max_steps`` 0 or -5, ``lr`` NaN)."""
+        """Refuse sizes that would train on nothing or silently fall back (``max_steps`` 0 or -5, ``lr`` NaN), and
+        an output folder that is a file."""
+        check_output_folder(self.output_dir)
         check_number("epochs", self.epochs)
         check_number("lr", self.lr)
         check_number("weight_decay", self.weight_decay, positive=False)

@@ -85,8 +85,12 @@ class QuickstartConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Refuse a size that is not one (``steps=-5``, ``lr=nan``, 0 pairs) before anything is generated."""
+        """Refuse a size that is not one (``steps=-5``, ``lr=nan``, 0 pairs), or an output folder that is a file,
+        before anything is generated."""
         from zero_bench.checks import check_count, check_number
+        from zero_bench.fileio import check_output_folder
+
+        check_output_folder(self.output_dir)
 
         for name in _COUNTS:
             check_count(name, getattr(self, name))
