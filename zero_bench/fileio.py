@@ -46,7 +46,7 @@ def _publish_mode(path: Path, *, folder: bool = False) -> None:
 @contextlib.contextmanager
 def atomic_path(final: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary file path next to ``final``; it is renamed onto ``final`` only if the block succeeds."""
-    final = Path(final)
+    final = check_output_file(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
     os.close(fd)
@@ -72,7 +72,7 @@ def atomic_write_bytes(final: str | Path, data: bytes) -> None:
 @contextlib.contextmanager
 def atomic_dir(final: str | Path) -> Iterator[Path]:
     """Yield a temporary folder next to ``final``; on success it replaces ``final`` (an old one is removed)."""
-    final = Path(final)
+    final = check_output_folder(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
@@ -105,15 +105,33 @@ def inside_root(root: str | Path, rel: str | Path) -> Path:
     return current
 
 
+def _not_a_folder(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists, when it is not a folder (None when it is one, or when
+    none exists)."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
 def check_output_folder(folder: str | Path, what: str = "output folder") -> Path:
     """``folder`` as a Path, refused in one line when it, or the nearest part of it that exists, is not a folder (a
     file given as ``--output``): before anything is generated, not as an OSError half-way through a run."""
     path = Path(folder)
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        if existing == path:
-            raise ZeroBenchError(f"{path}: exists and is not a folder; the {what} must be a folder")
-        raise ZeroBenchError(f"{path}: {existing} is not a folder, so the {what} cannot be made there")
+    blocking = _not_a_folder(path)
+    if blocking == path:
+        raise ZeroBenchError(f"{path}: exists and is not a folder; the {what} must be a folder")
+    if blocking is not None:
+        raise ZeroBenchError(f"{path}: {blocking} is not a folder, so the {what} cannot be made there")
+    return path
+
+
+def check_output_file(file: str | Path, what: str = "output") -> Path:
+    """``file`` as a Path, refused in one line when it is a folder or when its folder cannot be made (a file where
+    a folder should be): checked before the work that produces it, not after."""
+    path = Path(file)
+    if path.is_dir():
+        raise ZeroBenchError(f"{path}: is a folder; the {what} must be a file")
+    if (blocking := _not_a_folder(path.parent)) is not None:
+        raise ZeroBenchError(f"{path}: {blocking} is not a folder, so the {what} cannot be written there")
     return path
 
 

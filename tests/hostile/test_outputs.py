@@ -29,3 +29,57 @@ def test_an_output_folder_that_is_a_file_is_refused_before_writing(world, monkey
     target.write_text("a file, not a folder", encoding="utf-8")
     args = [a.format(file=target) for a in command]
     refused(world, *args, names=(str(target), where))
+
+
+@pytest.fixture
+def toy_home(world, monkeypatch):
+    """A small zero-toy under a ZERO_BENCH_HOME inside ``world``."""
+    from zero_bench.data.toy import ToySizes, generate_zero_toy
+
+    home = world / "home"
+    monkeypatch.setenv("ZERO_BENCH_HOME", str(home))
+    sizes = ToySizes(
+        corpus=40, itr_train=4, itr_val=4, itm_train=4, itm_val=4, flickr_train=2, flickr_val=2, flickr_test=2
+    )
+    generate_zero_toy(home / "data", seed=0, sizes=sizes)
+    return home
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        (("stats", "zero-toy", "--plot", "{file}/h.png"), ("{file}/h.png", "not a folder", "--plot file")),
+        (("stats", "zero-toy", "--plot", "{folder}"), ("{folder}", "is a folder")),
+        (("contamination", "zero-toy", "-t", "icr", "-o", "{file}/a.json"), ("{file}/a.json", "report")),
+        (("contamination", "zero-toy", "-t", "icr", "-o", "{folder}"), ("{folder}", "is a folder")),
+        (
+            ("contamination", "zero-toy", "-t", "icr", "-o", "a.json", "--clean-ids", "{file}"),
+            ("{file}", "--clean-ids"),
+        ),
+    ],
+)
+def test_an_output_file_that_cannot_be_written_is_refused_before_the_work(world, toy_home, command, names):
+    target, folder = world / "notes.txt", world / "a-folder"
+    target.write_text("a file, not a folder", encoding="utf-8")
+    folder.mkdir()
+
+    def fill(text: str) -> str:
+        return text.format(file=target, folder=folder)
+
+    data_dir = toy_home / "data" / "zero-toy" / "ccmb"
+    extra = ["--data-dir", str(data_dir)] if command[0] == "contamination" else []
+    refused(world, *map(fill, command), *extra, names=tuple(map(fill, names)), cwd=world)
+
+
+def test_atomic_writes_refuse_a_file_where_a_folder_should_be(tmp_path):
+    from zero_bench.errors import ZeroBenchError
+    from zero_bench.fileio import atomic_dir, atomic_write_text
+
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(ZeroBenchError, match="f is not a folder"):
+        atomic_write_text(tmp_path / "f" / "out.json", "{}")
+    with pytest.raises(ZeroBenchError, match="is a folder"):
+        atomic_write_text(tmp_path, "{}")
+    with pytest.raises(ZeroBenchError, match="exists and is not a folder"), atomic_dir(tmp_path / "f"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"] and (tmp_path / "f").read_text() == "x"

@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         from zero_bench.contamination.report import summary, write_clean_ids, write_report
         from zero_bench.contamination.thresholds import Thresholds
 
+        _check_outputs(output, clean_ids)  # before the scan, which may take hours
         thresholds = Thresholds()
         if image_radius is not None:
             thresholds = replace(thresholds, image_radius=image_radius)
@@ -83,3 +84,11 @@ def register(app: typer.Typer) -> None:
         if clean_ids is not None:
             written = write_clean_ids(make_clean_ids(index, found), clean_ids)
             typer.echo(f"clean id lists: {len(written)} files in {clean_ids}")
+
+
+def _check_outputs(report: Path, clean_ids: Path | None) -> None:
+    from zero_bench.fileio import check_output_file, check_output_folder
+
+    check_output_file(report, "report")
+    if clean_ids is not None:
+        check_output_folder(clean_ids, "--clean-ids folder")

@@ -240,7 +240,10 @@ def stats_cmd(
 
     from zero_bench.data import stats as st
     from zero_bench.data.registry import REGISTRY
+    from zero_bench.fileio import check_output_file
 
+    if plot is not None:
+        check_output_file(plot, "--plot file")
     entry = REGISTRY.get(name)
     s = (
         st.task_stats(name, root, sample=sample, top=top)
