@@ -48,6 +48,29 @@ def test_outputs_one_file_or_a_folder(tmp_path: Path) -> None:
         Outputs.plan(None, tmp_path / "p.jsonl", runs=2)
 
 
+@pytest.mark.parametrize(
+    ("output", "predictions", "runs", "message"),
+    [
+        ("file/r.json", None, 1, "file is not a folder, so the result file"),
+        ("file/out", None, 3, "file is not a folder, so the results folder"),
+        ("r.json", "file/p.jsonl", 1, "file is not a folder, so the predictions file"),
+        (None, "file/preds", 2, "file is not a folder, so the predictions folder"),
+        ("folder.json", None, 1, "folder.json: is a folder; the result file"),
+        ("file", None, 1, "-o .*file: not a .json file"),
+    ],
+)
+def test_outputs_that_cannot_be_written_are_refused_when_planned(tmp_path, output, predictions, runs, message) -> None:
+    """Before any model runs: a file where a folder of outputs should be, a folder where the result file should be."""
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    (tmp_path / "folder.json").mkdir()
+
+    def at(name: str | None) -> Path | None:
+        return None if name is None else tmp_path / name
+
+    with pytest.raises(ZeroBenchError, match=message):
+        Outputs.plan(at(output), at(predictions), runs=runs)
+
+
 def test_jobs_from_suites_and_splits() -> None:
     jobs = plan_jobs(["ccmb", "icr"], [])
     assert [j.spec.name for j in jobs] == ["flickr30k-cna", "icm", "icr", "iqm", "iqr"]

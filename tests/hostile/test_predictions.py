@@ -93,3 +93,11 @@ def test_evaluate_output_equal_to_predictions_is_refused(world, ccmb):
     args = ("evaluate", "--model", "no-such-model", "-t", "icr", "--data-dir", ccmb, "-o", same, "--predictions", same)
     refused(world, *args, names=(str(same), "name the same file"))
     refused(world, *args[:-1], Path(f"{world}/./out.json"), names=(str(same), "name the same file"))
+
+
+@pytest.mark.parametrize(("make", "message"), [("folder", "is a folder"), ("missing", "predictions file not found")])
+def test_predictions_that_are_not_a_file_are_named(world, ccmb, make, message):
+    path = world / "preds.jsonl"
+    if make == "folder":
+        path.mkdir()
+    refused(world, "score", "--task", "icr", "--predictions", path, "--data-dir", ccmb, names=(str(path), message))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zero_bench.errors import DataFormatError, ZeroBenchError
-from zero_bench.fileio import sha256_file
+from zero_bench.fileio import check_output_file, check_output_folder, sha256_file
 from zero_bench.formats import load_split
 from zero_bench.metrics.rules import TieRule, check_tie_rule
 from zero_bench.models.info import ModelInfo
@@ -84,17 +84,30 @@ class Outputs:
             if output.suffix == RESULT_SUFFIX and runs == 1:
                 out.single_file, out.folder = output, output.parent
             elif output.suffix == RESULT_SUFFIX or output.is_file():
-                raise ZeroBenchError(f"-o {output}: {runs} runs need a folder, not a file")
+                raise ZeroBenchError(f"-o {output}: {_need_folder(runs, RESULT_SUFFIX)}")
             else:
                 out.folder = output
         if predictions is not None:
             if predictions.suffix in (PREDICTION_SUFFIX, RESULT_SUFFIX) and runs == 1:
                 out.predictions_file = predictions
             elif predictions.is_file() or predictions.suffix in (PREDICTION_SUFFIX, RESULT_SUFFIX):
-                raise ZeroBenchError(f"--predictions {predictions}: {runs} runs need a folder, not a file")
+                raise ZeroBenchError(f"--predictions {predictions}: {_need_folder(runs, PREDICTION_SUFFIX)}")
             else:
                 out.predictions_folder = predictions
+        out.check()
         return out
+
+    def check(self) -> None:
+        """Each output writable before any model runs: a result or predictions file that is not a folder, in a
+        folder that can be made; a folder that is not a file (else the run would end in an OSError)."""
+        if self.single_file is not None:
+            check_output_file(self.single_file, "result file (-o)")
+        else:
+            check_output_folder(self.folder, "results folder (-o)")
+        if self.predictions_file is not None:
+            check_output_file(self.predictions_file, "predictions file")
+        elif self.predictions_folder is not None:
+            check_output_folder(self.predictions_folder, "predictions folder")
 
     def result_path(self, name: str) -> Path:
         return self.single_file if self.single_file is not None else self.folder / name
@@ -180,6 +193,12 @@ def check_distinct(values: list[str], flag: str) -> None:
     seen = {v for v in values if values.count(v) > 1}
     if seen:
         raise ZeroBenchError(f"{flag} {sorted(seen)[0]!r} was given twice")
+
+
+def _need_folder(runs: int, suffix: str) -> str:
+    if runs == 1:
+        return f"not a {suffix} file; name a {suffix} file or a folder"
+    return f"{runs} runs need a folder, not a file"
 
 
 def check_output_paths(output: Path | None, predictions: Path | None) -> None:

@@ -22,7 +22,11 @@ def read_lines(
 ) -> Iterator[tuple[int, str]]:
     """(1-based line number, text without the line break) of each line of a UTF-8 file."""
     if not path.is_file():
-        raise DataFormatError(path, f"{what} not found")
+        if path.is_dir():
+            raise DataFormatError(path, f"is a folder; the {what} must be a file")
+        raise DataFormatError(
+            path, f"is not a regular file; the {what} must be one" if path.exists() else f"{what} not found"
+        )
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the `with handle:` below
     except OSError as exc:
