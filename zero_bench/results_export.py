@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zero_bench.errors import ZeroBenchError
-from zero_bench.fileio import atomic_write_text
+from zero_bench.fileio import atomic_write_text, check_output_folder
 from zero_bench.results import Result
 from zero_bench.taskspec import KIND_METRICS, TaskKind, all_tasks
 
@@ -161,8 +161,7 @@ def mteb_task_results(results: Iterable[Result]) -> dict[tuple[str, str, str], d
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")  # makes the folders
     return path
 
 
@@ -173,7 +172,7 @@ def export_results(paths: Iterable[str | Path], fmt: str, out: str | Path) -> Ex
     if fmt not in FORMATS:
         raise ZeroBenchError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     results = [Result.read(path) for path in result_files(paths)]
-    out = Path(out)
+    out = check_output_folder(out, "export folder (-o)")
     written: list[Path] = []
     if fmt == "clip_benchmark":
         seen: set[Path] = set()

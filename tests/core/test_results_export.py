@@ -167,3 +167,13 @@ def test_cli_export(results: Path, tmp_path: Path) -> None:
     assert (out / "org__tiny-clip" / ("ab" * 6) / "icm.json").is_file()
     bad = runner.invoke(app, ["results", "export", "--format", "csv", str(results), "--out", str(out)])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("fmt", ["mteb", "clip_benchmark"])
+def test_export_into_a_file_is_refused_before_writing(results: Path, tmp_path: Path, fmt: str) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    for out, message in ((blocker, "exists and is not a folder"), (blocker / "sub", "file is not a folder")):
+        with pytest.raises(ZeroBenchError, match=message):
+            export_results([results], fmt, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "results"] and blocker.read_text() == "x"
