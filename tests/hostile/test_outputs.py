@@ -83,3 +83,19 @@ def test_atomic_writes_refuse_a_file_where_a_folder_should_be(tmp_path):
     with pytest.raises(ZeroBenchError, match="exists and is not a folder"), atomic_dir(tmp_path / "f"):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"] and (tmp_path / "f").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        (("download", "zero-toy", "--scale", "0.01"), ("ZERO_BENCH_HOME",)),
+        (("evaluate", "-m", "r2d2", "-t", "icr", "--model-config", "r2d2-toy", "-o", "r.json"), ("ZERO_BENCH_HOME",)),
+        (("download", "icr", "--from", "{world}", "--root", "{file}"), ("download icr writes into",)),
+    ],
+)
+def test_a_home_or_root_that_is_a_file_is_one_line(world, monkeypatch, command, names):
+    target = world / "notes.txt"
+    target.write_text("a file, not a folder", encoding="utf-8")
+    monkeypatch.setenv("ZERO_BENCH_HOME", str(target))
+    args = [a.format(file=target, world=world) for a in command]
+    refused(world, *args, names=(str(target), *names), cwd=world)

@@ -146,6 +146,9 @@ def writing(folder: Path, what: str) -> Iterator[None]:
     the work folder and interleave installs), with one line naming the lock."""
     from filelock import FileLock, Timeout
 
+    from zero_bench.fileio import check_output_folder
+
+    check_output_folder(folder, f"folder {what} writes into")
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / BUSY_NAME), timeout=0)
     try:
