@@ -99,3 +99,14 @@ def test_a_home_or_root_that_is_a_file_is_one_line(world, monkeypatch, command, 
     monkeypatch.setenv("ZERO_BENCH_HOME", str(target))
     args = [a.format(file=target, world=world) for a in command]
     refused(world, *args, names=(str(target), *names), cwd=world)
+
+
+def test_an_unforeseen_os_error_is_one_line_naming_its_file():
+    from zero_bench.cli.app import _unexpected_line
+
+    assert (
+        _unexpected_line(NotADirectoryError(20, "Not a directory", "out/r.json"))
+        == "error: out/r.json: Not a directory"
+    )
+    assert _unexpected_line(OSError("no file named")) == "error: OSError: no file named"
+    assert _unexpected_line(ValueError("first line\nsecond")) == "error: ValueError: first line"

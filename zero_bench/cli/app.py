@@ -109,8 +109,16 @@ def main() -> None:
             sys.exit(int(getattr(exc, "exit_code", 2)))
         if debug:
             raise
-        typer.echo(f"error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
+        typer.echo(_unexpected_line(exc), err=True)
         sys.exit(1)
+
+
+def _unexpected_line(exc: Exception) -> str:
+    """An error no check caught, as one line: an OSError by the file it names (``error: out/r.json: No space left
+    on device``), anything else by its type."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"error: {exc.filename}: {exc.strerror}"
+    return f"error: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def _is_click_error(exc: Exception) -> bool:
