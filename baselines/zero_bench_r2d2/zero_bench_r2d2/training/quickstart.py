@@ -509,7 +509,7 @@ def print_table(rows: list[dict[str, Any]], total_s: float | None = None, cpu_s:
 _RANKING_NOTE = {
     "iqr": "on toy IQR the matching heads read a query's shapes about as well as the cosine, so the ranking stage's "
     'gain there is about zero and its sign varies by run (baselines/zero_bench_r2d2/TRAINING.md, "Toy IQR")',
-    "icr": "on toy ICR the ranking stage added to every model measured, so this run is unlike them; please report it "
+    "icr": "on toy ICR the ranking stage added to every model measured, so this run is unlike them "
     '(baselines/zero_bench_r2d2/TRAINING.md, "Toy IQR: a larger gallery")',
 }
 
