@@ -57,19 +57,6 @@ def pair_scores(plugin, data, batch: int = 256) -> dict[str, np.ndarray]:
 MISS_KINDS = ("same objects", "superset", "other shapes", "other colours", "other count", "otherwise")
 
 
-def toy_query_objects(text: str) -> Counter[tuple[str, str]]:
-    """The (colour, shape) objects a zero-toy query names (``红色圆形 蓝色三角形``); ValueError for any other text."""
-    from zero_bench.data.toy import COLORS, SHAPES
-
-    objects: Counter[tuple[str, str]] = Counter()
-    for word in text.split():
-        colour = next((c for c in COLORS if word.startswith(c)), None)
-        if colour is None or word[len(colour) :] not in SHAPES:
-            raise ValueError(f"not a zero-toy query (colour + shape per object): {text!r}")
-        objects[(colour, word[len(colour) :])] += 1
-    return objects
-
-
 def miss_kind(query: Counter[tuple[str, str]], image: Counter[tuple[str, str]]) -> str:
     """How the objects of an image ranked first differ from those a query names (one of :data:`MISS_KINDS`)."""
     if query == image:
@@ -90,7 +77,9 @@ def top1_misses(matrix: np.ndarray, texts: list[str], t2i: np.ndarray) -> dict[s
     against the query) and image to text (the query put first against the image; an identical query of another
     image is a "same objects" miss).  An image's objects are those of its own query (one query an image in toy
     IQR)."""
-    objects = [toy_query_objects(t) for t in texts]
+    from zero_bench.data.toy import query_objects
+
+    objects = [query_objects(t) for t in texts]
     of_image = {int(i): objects[t] for t, i in enumerate(t2i)}
     out: dict[str, Counter[str]] = {"text to image": Counter(), "image to text": Counter()}
     for t, gold in enumerate(t2i):
@@ -125,7 +114,8 @@ def main() -> None:
     try:  # a checkpoint, task, split or data folder that is not there: one line, exit 1
         task = get_task(args.task)
         plugin = create_r2d2(checkpoint=args.checkpoint, config=args.config)
-        scores = pair_scores(plugin, data := load_split(task, args.data_dir, args.split))
+        data = load_split(task, args.data_dir, args.split)
+        scores = pair_scores(plugin, data)
     except ZeroBenchError as err:
         ap.exit(1, f"ranking_heads.py: {err}\n")
     t2i = data.text_to_image()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,9 @@ def _script():
     ],
 )
 def test_miss_kinds_of_toy_queries(query: str, image: str, kind: str) -> None:
-    heads = _script()
-    assert heads.miss_kind(heads.toy_query_objects(query), heads.toy_query_objects(image)) == kind
+    from zero_bench.data.toy import query_objects
+
+    assert _script().miss_kind(query_objects(query), query_objects(image)) == kind
 
 
 def test_top1_misses_counts_hits_and_kinds_and_refuses_other_texts() -> None:
@@ -114,5 +116,11 @@ def test_top1_misses_counts_hits_and_kinds_and_refuses_other_texts() -> None:
     }
     with pytest.raises(ValueError, match="not a zero-toy query"):
         heads.top1_misses(scores, ["红色圆形", "一只猫", "蓝色星形"], t2i)
+    from zero_bench.data.toy import query, query_objects, random_scene
+
     with pytest.raises(ValueError, match="not a zero-toy query"):
-        heads.toy_query_objects("红色三角")
+        query_objects("红色三角")
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # the parser reads back what the generator writes
+        scene = random_scene(rng)
+        assert query_objects(query(scene)) == Counter((o.color, o.shape) for o in scene.objects)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -126,6 +127,17 @@ def caption(scene: Scene, variant: int = 0) -> str:
 def query(scene: Scene) -> str:
     """A short search query: colour + shape of each object (``红色圆形 蓝色三角形``)."""
     return " ".join(f"{o.color}{o.shape}" for o in scene.objects)
+
+
+def query_objects(text: str) -> Counter[tuple[str, str]]:
+    """The (colour, shape) objects a :func:`query` names, counted; ValueError for a text no query reads as."""
+    objects: Counter[tuple[str, str]] = Counter()
+    for word in text.split():
+        colour = next((c for c in COLORS if word.startswith(c)), None)
+        if colour is None or word[len(colour) :] not in SHAPES:
+            raise ValueError(f"not a zero-toy query (colour + shape per object): {text!r}")
+        objects[(colour, word[len(colour) :])] += 1
+    return objects
 
 
 def keywords(scene: Scene) -> str:
